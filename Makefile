@@ -1,0 +1,35 @@
+# Makefile -- PGXS build of the mtrs extension, its tests and unit tests.
+EXTENSION  = mtrs
+EXTVERSION = 0.1.0
+MODULE_big = mtrs
+OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+DATA       = $(wildcard sql/$(EXTENSION)--*--*.sql)
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+PG_CPPFLAGS = -I$(srcdir)/include
+PG_CFLAGS   = -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+SHLIB_LINK  = -lopenblas -lm
+
+REGRESS      = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test
+EXTRA_CLEAN  = test/unit/test_kernels test/unit/*.o
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
+	cp $< $@
+
+# Vectorizer-friendly math for the kernels only; never -ffast-math (isfinite must work).
+KERNEL_FLAGS = -O3 -fno-math-errno -fno-signed-zeros -fno-trapping-math -ffp-contract=fast
+src/mtrs_nn.o: override CFLAGS += $(KERNEL_FLAGS)
+
+# Plain-C unit tests of the kernel layer: no server, no PostgreSQL headers.
+UNIT_SRCS = test/unit/test_kernels.c src/mtrs_nn.c src/mtrs_text.c src/mtrs_format.c
+test/unit/test_kernels: $(UNIT_SRCS) $(wildcard include/*.h)
+	$(CC) -std=gnu11 -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude \
+		-o $@ $(UNIT_SRCS) -lopenblas -lm
+
+.PHONY: unitcheck
+unitcheck: test/unit/test_kernels
+	./test/unit/test_kernels

@@ -1,0 +1,148 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtrs_format.h
+ *	  The binary model format of mtrs: one self-describing blob that holds
+ *	  a model's shapes, its id maps, its names and its parameters.
+ *
+ * This header and mtrs_format.c use only the C library: no PostgreSQL
+ * headers, so the format can be unit-tested (and fuzzed) without a server.
+ * Readers treat every byte as untrusted and report problems as a status
+ * code plus a detail sentence; the SQL layer turns those into errors.
+ *
+ * Layout (all integers and floats in host byte order, little-endian on the
+ * platforms we build for; every section starts on an 8-byte boundary):
+ *
+ *	MtrsHeader        128 bytes: magic, format version, kind, all shapes
+ *	int64 user_ids[n_users]      sorted ascending, no duplicates
+ *	int64 item_ids[n_items]      sorted ascending, no duplicates
+ *	int32 str_off[n_strings]     offsets into str_data, n_strings =
+ *	                             n_tasks + n_labels (task names, then labels)
+ *	char  str_data[strings_len]  NUL-terminated, non-empty UTF-8 names
+ *	(padding to 8)
+ *	float params[n_params]       tensors in MTRS_TENSORS order
+ *	(padding to 8)
+ *	uint64 checksum              MtrsChecksum() of every byte before it
+ *
+ * MtrsFormatSize() is the one function that computes the exact size; the
+ * writer and the reader both use it.  Append new tensors at the end of
+ * MTRS_TENSORS and bump MTRS_FORMAT_VERSION whenever the layout changes.
+ *
+ * IDENTIFICATION
+ *	  include/mtrs_format.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MTRS_FORMAT_H
+#define MTRS_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MTRS_MAGIC			0x5352544Du	/* "MTRS" as little-endian bytes */
+#define MTRS_MAGIC_SWAPPED	0x4D525453u	/* the same, written on the other byte order */
+#define MTRS_FORMAT_VERSION	1
+
+/* Components a model carries (bits of MtrsHeader.kind) */
+#define MTRS_KIND_INTERACTIONS	0x0001	/* users, items, ranking and event heads */
+#define MTRS_KIND_TEXT			0x0002	/* hashed token embeddings */
+#define MTRS_KIND_INTENT		0x0004	/* intent labels (needs TEXT) */
+#define MTRS_KIND_ALL			0x0007
+
+/* Limits checked by the reader and the writer */
+#define MTRS_MAX_DIM		1024
+#define MTRS_MAX_HIDDEN		4096
+#define MTRS_MAX_USERS		(1 << 27)
+#define MTRS_MAX_ITEMS		(1 << 25)
+#define MTRS_MAX_TASKS		64
+#define MTRS_MAX_LABELS		4096
+#define MTRS_MAX_BUCKETS	(1 << 24)
+#define MTRS_MAX_STRINGS_LEN (1 << 20)
+#define MTRS_MAX_NAME_LEN	63
+#define MTRS_MAX_MODEL_SIZE	((size_t) 0x3FFFFFFF - 64)	/* fits a bytea */
+
+/* The fixed header.  Reserved fields are zero. */
+typedef struct MtrsHeader
+{
+	uint32_t	magic;			/* MTRS_MAGIC */
+	uint16_t	version;		/* MTRS_FORMAT_VERSION: older accepted, newer refused */
+	uint16_t	kind;			/* MTRS_KIND_* bits */
+	uint32_t	flags;			/* reserved, zero */
+	int32_t		dim;			/* embedding width shared by every component */
+	int32_t		hidden;			/* width of the shared hidden layer, 0 = none */
+	int32_t		n_users;
+	int32_t		n_items;
+	int32_t		n_tasks;		/* task heads over interactions */
+	int32_t		n_labels;		/* intent labels */
+	int32_t		n_buckets;		/* hashed text buckets */
+	int32_t		strings_len;	/* bytes of str_data */
+	int32_t		reserved0;
+	int64_t		n_params;		/* floats in the parameter block */
+	int64_t		reserved[9];
+} MtrsHeader;
+
+/*
+ * The parameter tensors, in storage order: X(name, rows, cols).
+ * Shapes are [rows][cols], row-major.  Append only.
+ */
+#define MTRS_TENSORS(X, h) \
+	X(user_emb,  (int64_t) (h)->n_users,   (h)->dim)	/* sparse rows */ \
+	X(item_emb,  (int64_t) (h)->n_items,   (h)->dim)	/* sparse rows */ \
+	X(item_bias, (int64_t) (h)->n_tasks,   (h)->n_items)	/* per task */ \
+	X(task_w,    (int64_t) (h)->n_tasks,   (h)->dim)	/* head scaling */ \
+	X(task_b,    (int64_t) 1,              (h)->n_tasks) \
+	X(word_emb,  (int64_t) (h)->n_buckets, (h)->dim)	/* sparse rows */ \
+	X(label_w,   (int64_t) (h)->n_labels,  (h)->dim) \
+	X(label_b,   (int64_t) 1,              (h)->n_labels)
+
+/* Pointers to every tensor inside a parameter block */
+typedef struct MtrsTensors
+{
+#define MTRS_TENSOR_FIELD(name, rows, cols) float *name;
+	MTRS_TENSORS(MTRS_TENSOR_FIELD, (MtrsHeader *) 0)
+#undef MTRS_TENSOR_FIELD
+} MtrsTensors;
+
+/*
+ * A model laid over one buffer in the format above.  Every pointer points
+ * into that buffer; nothing is allocated separately.
+ */
+typedef struct MtrsModelView
+{
+	MtrsHeader *hdr;
+	int64_t    *user_ids;
+	int64_t    *item_ids;
+	int32_t    *str_off;
+	char	   *str_data;
+	float	   *params;
+	MtrsTensors t;
+	uint64_t   *checksum;
+} MtrsModelView;
+
+/* What a reader found wrong (MTRS_FMT_OK when nothing) */
+typedef enum MtrsFormatStatus
+{
+	MTRS_FMT_OK = 0,
+	MTRS_FMT_TOO_SHORT,			/* shorter than the header */
+	MTRS_FMT_BAD_MAGIC,			/* not an mtrs model at all */
+	MTRS_FMT_BYTE_ORDER,		/* written on a machine of the other byte order */
+	MTRS_FMT_NEWER_VERSION,		/* written by a newer mtrs */
+	MTRS_FMT_BAD_HEADER,		/* shapes out of range or inconsistent */
+	MTRS_FMT_TRUNCATED,			/* fewer bytes than the header promises */
+	MTRS_FMT_TRAILING,			/* more bytes than the header promises */
+	MTRS_FMT_CHECKSUM,			/* content changed after writing */
+	MTRS_FMT_BAD_CONTENT		/* checksum fine but content invalid */
+} MtrsFormatStatus;
+
+/* mtrs_format.c */
+extern int	MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int hidden,
+						   int n_users, int n_items, int n_tasks, int n_labels,
+						   int n_buckets, int strings_len);
+extern size_t MtrsFormatSize(const MtrsHeader *hdr);
+extern void MtrsFormatLayout(MtrsModelView *view, void *buf);
+extern void MtrsFormatSeal(MtrsModelView *view);
+extern MtrsFormatStatus MtrsFormatCheck(MtrsModelView *view, void *buf, size_t len,
+										char *detail, size_t detail_len);
+extern const char *MtrsModelString(const MtrsModelView *view, int i);
+extern const char *MtrsFormatStatusName(MtrsFormatStatus status);
+
+#endif							/* MTRS_FORMAT_H */

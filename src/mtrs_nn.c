@@ -1,0 +1,370 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtrs_nn.c
+ *	  Math kernels: dense and embedding layers, losses, optimizers, top-k.
+ *
+ * Layer 4 of mtrs: libc, libm and CBLAS only.  Nothing here allocates,
+ * raises errors or knows about PostgreSQL; callers check shapes and turn
+ * non-finite losses into errors.  Each forward kernel sits next to its
+ * backward kernel, and every backward kernel accumulates.
+ *
+ * IDENTIFICATION
+ *	  src/mtrs_nn.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "mtrs_nn.h"
+
+/* ---------------------------------------------------------------- dense */
+
+/*
+ * Apply a dense layer: out = in W^T + b.
+ * in is [batch][in_dim], w is [out_dim][in_dim], b is [out_dim] (or NULL),
+ * out is [batch][out_dim].
+ */
+void
+NnLinearForward(float *out, const float *in, const float *w, const float *b,
+				int batch, int in_dim, int out_dim)
+{
+	if (batch <= 0 || in_dim <= 0 || out_dim <= 0)
+		return;
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, out_dim, in_dim,
+				1.0f, in, in_dim, w, in_dim, 0.0f, out, out_dim);
+	if (b == NULL)
+		return;
+	for (int r = 0; r < batch; r++)
+	{
+		float	   *o = out + (int64_t) r * out_dim;
+
+		for (int j = 0; j < out_dim; j++)
+			o[j] += b[j];
+	}
+}
+
+/*
+ * Backpropagate through a dense layer, accumulating:
+ * din += dout W (if din), dw += dout^T in, db += column sums of dout (if db).
+ * dout is [batch][out_dim]; shapes as in NnLinearForward.
+ */
+void
+NnLinearBackward(float *din, float *dw, float *db, const float *dout,
+				 const float *in, const float *w,
+				 int batch, int in_dim, int out_dim)
+{
+	if (batch <= 0 || in_dim <= 0 || out_dim <= 0)
+		return;
+	if (din != NULL)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in_dim, out_dim,
+					1.0f, dout, out_dim, w, in_dim, 1.0f, din, in_dim);
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out_dim, in_dim, batch,
+				1.0f, dout, out_dim, in, in_dim, 1.0f, dw, in_dim);
+	if (db == NULL)
+		return;
+	for (int r = 0; r < batch; r++)
+	{
+		const float *g = dout + (int64_t) r * out_dim;
+
+		for (int j = 0; j < out_dim; j++)
+			db[j] += g[j];
+	}
+}
+
+/* Apply ReLU elementwise: out[i] = max(in[i], 0); in and out are [n] */
+void
+NnReluForward(float *out, const float *in, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+}
+
+/* Backpropagate ReLU given its output: din[i] += out[i] > 0 ? dout[i] : 0 */
+void
+NnReluBackward(float *din, const float *dout, const float *out, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		din[i] += out[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+/* ------------------------------------------------------------ embedding */
+
+/*
+ * Pool table rows into one vector per bag: out[b] = sum_j weight[j] table[idx[j]]
+ * over j in [offsets[b], offsets[b+1]).  table is [rows][dim], out is
+ * [batch][dim], idx and weight (NULL = all ones) are [offsets[batch]].
+ */
+void
+NnEmbeddingBagForward(float *out, const float *table, const int32_t *idx,
+					  const float *weight, const int32_t *offsets,
+					  int batch, int dim)
+{
+	memset(out, 0, sizeof(float) * (size_t) batch * dim);
+	for (int b = 0; b < batch; b++)
+	{
+		float	   *o = out + (int64_t) b * dim;
+
+		for (int32_t j = offsets[b]; j < offsets[b + 1]; j++)
+			NnAxpy(o, weight ? weight[j] : 1.0f, table + (int64_t) idx[j] * dim, dim);
+	}
+}
+
+/*
+ * Backpropagate an embedding bag: dtable[idx[j]] += weight[j] dout[b].
+ * dtable has the table's shape; shapes as in NnEmbeddingBagForward.
+ */
+void
+NnEmbeddingBagBackward(float *dtable, const float *dout, const int32_t *idx,
+					   const float *weight, const int32_t *offsets,
+					   int batch, int dim)
+{
+	for (int b = 0; b < batch; b++)
+	{
+		const float *g = dout + (int64_t) b * dim;
+
+		for (int32_t j = offsets[b]; j < offsets[b + 1]; j++)
+			NnAxpy(dtable + (int64_t) idx[j] * dim, weight ? weight[j] : 1.0f, g, dim);
+	}
+}
+
+/* --------------------------------------------------------------- losses */
+
+/* Return the logistic function of x without overflow */
+float
+NnSigmoid(float x)
+{
+	if (x >= 0.0f)
+		return 1.0f / (1.0f + expf(-x));
+	else
+	{
+		float		e = expf(x);
+
+		return e / (1.0f + e);
+	}
+}
+
+/*
+ * Mean binary cross-entropy of sigmoid(logit) against label in [0,1].
+ * Writes dlogit[i] = (sigmoid(logit[i]) - label[i]) / n; arrays are [n].
+ */
+double
+NnSigmoidBce(float *dlogit, const float *logit, const float *label, int n)
+{
+	double		loss = 0.0;
+
+	for (int i = 0; i < n; i++)
+	{
+		float		x = logit[i];
+
+		/* log(1 + e^-|x|) + max(x, 0) - x y, stable for any x */
+		loss += log1p(exp(-fabs((double) x))) + (x > 0.0f ? x : 0.0f) - (double) x * label[i];
+		dlogit[i] = (NnSigmoid(x) - label[i]) / n;
+	}
+	return n > 0 ? loss / n : 0.0;
+}
+
+/*
+ * Mean of 0.5 (pred - target)^2.  Writes dpred[i] = (pred[i] - target[i]) / n.
+ */
+double
+NnSquaredError(float *dpred, const float *pred, const float *target, int n)
+{
+	double		loss = 0.0;
+
+	for (int i = 0; i < n; i++)
+	{
+		float		d = pred[i] - target[i];
+
+		loss += 0.5 * (double) d * d;
+		dpred[i] = d / n;
+	}
+	return n > 0 ? loss / n : 0.0;
+}
+
+/* --------------------------------------------------------------- vectors */
+
+/* Return the dot product of a and b, both [n] */
+float
+NnDot(const float *a, const float *b, int n)
+{
+	float		s = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+/* Add alpha x to y, both [n] */
+void
+NnAxpy(float *y, float alpha, const float *x, int n)
+{
+	for (int i = 0; i < n; i++)
+		y[i] += alpha * x[i];
+}
+
+/* Score every row of a table against q: scores = table q; table is [rows][dim] */
+void
+NnScores(float *scores, const float *table, const float *q, int rows, int dim)
+{
+	if (rows <= 0 || dim <= 0)
+		return;
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, dim, 1.0f, table, dim, q, 1,
+				0.0f, scores, 1);
+}
+
+/* ----------------------------------------------------------- optimizers */
+
+/* Update one embedding row with Adagrad; row, accum and grad are [dim] */
+void
+NnAdagradRow(float *row, float *accum, const float *grad, float lr, int dim)
+{
+	for (int i = 0; i < dim; i++)
+	{
+		accum[i] += grad[i] * grad[i];
+		row[i] -= lr * grad[i] / (sqrtf(accum[i]) + 1e-8f);
+	}
+}
+
+/* Take one bias-corrected Adam step (step counts from 1) over [n] parameters */
+void
+NnAdamStep(float *param, float *m, float *v, const float *grad, int64_t n,
+		   float lr, float beta1, float beta2, float eps, int step)
+{
+	float		c1 = 1.0f - powf(beta1, (float) step);
+	float		c2 = 1.0f - powf(beta2, (float) step);
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		m[i] = beta1 * m[i] + (1.0f - beta1) * grad[i];
+		v[i] = beta2 * v[i] + (1.0f - beta2) * grad[i] * grad[i];
+		param[i] -= lr * (m[i] / c1) / (sqrtf(v[i] / c2) + eps);
+	}
+}
+
+/* ---------------------------------------------------------------- top-k */
+
+/* Return whether a ranks below b: lower score, or equal score and higher index */
+static inline int
+ranks_below(NnScored a, NnScored b)
+{
+	return a.score < b.score || (a.score == b.score && a.index > b.index);
+}
+
+/* Restore the heap property downwards from position i */
+static void
+sift_down(NnScored *h, int n, int i)
+{
+	for (;;)
+	{
+		int			l = 2 * i + 1;
+		int			r = l + 1;
+		int			worst = i;
+		NnScored	tmp;
+
+		if (l < n && ranks_below(h[l], h[worst]))
+			worst = l;
+		if (r < n && ranks_below(h[r], h[worst]))
+			worst = r;
+		if (worst == i)
+			return;
+		tmp = h[i];
+		h[i] = h[worst];
+		h[worst] = tmp;
+		i = worst;
+	}
+}
+
+/* Start an empty top-k selection over caller storage of k entries */
+void
+NnTopKInit(NnTopK *topk, NnScored *storage, int k)
+{
+	topk->heap = storage;
+	topk->k = k;
+	topk->n = 0;
+}
+
+/* Offer one candidate; NaN scores are ignored */
+void
+NnTopKPush(NnTopK *topk, int32_t index, float score)
+{
+	NnScored	c = {score, index};
+	NnScored   *h = topk->heap;
+
+	if (isnan(score) || topk->k <= 0)
+		return;
+	if (topk->n < topk->k)
+	{
+		int			i = topk->n++;
+
+		while (i > 0 && ranks_below(c, h[(i - 1) / 2]))
+		{
+			h[i] = h[(i - 1) / 2];
+			i = (i - 1) / 2;
+		}
+		h[i] = c;
+	}
+	else if (ranks_below(h[0], c))
+	{
+		h[0] = c;
+		sift_down(h, topk->n, 0);
+	}
+}
+
+/*
+ * Sort the kept entries best first (score descending, then index
+ * ascending) in the heap storage, and return how many there are.
+ */
+int
+NnTopKSort(NnTopK *topk)
+{
+	NnScored   *h = topk->heap;
+	int			n = topk->n;
+
+	for (int end = n - 1; end > 0; end--)
+	{
+		NnScored	tmp = h[0];
+
+		h[0] = h[end];
+		h[end] = tmp;
+		sift_down(h, end, 0);
+	}
+	return n;
+}
+
+/* --------------------------------------------------------------- random */
+
+/* Return the next 64 random bits of a splitmix64 stream */
+uint64_t
+NnRandNext(uint64_t *state)
+{
+	uint64_t	z = (*state += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/* Return a uniform float in [0, 1) */
+float
+NnRandUniform(uint64_t *state)
+{
+	return (float) (NnRandNext(state) >> 40) * (1.0f / 16777216.0f);
+}
+
+/* Fill out[n] with normal samples of the given standard deviation (Box-Muller) */
+void
+NnRandNormalFill(float *out, int64_t n, float stddev, uint64_t *state)
+{
+	for (int64_t i = 0; i < n; i += 2)
+	{
+		double		u1 = ((double) (NnRandNext(state) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+		double		u2 = (double) (NnRandNext(state) >> 11) * (1.0 / 9007199254740992.0);
+		double		r = sqrt(-2.0 * log(u1)) * stddev;
+
+		out[i] = (float) (r * cos(6.283185307179586 * u2));
+		if (i + 1 < n)
+			out[i + 1] = (float) (r * sin(6.283185307179586 * u2));
+	}
+}

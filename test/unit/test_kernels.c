@@ -1,0 +1,567 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_kernels.c
+ *	  Plain-C unit tests of the kernel layer (no server): gradient checks by
+ *	  central finite differences, top-k against a full sort, hash values,
+ *	  and the model format (round trip plus every kind of damaged input).
+ *
+ * Build and run: make unitcheck (also runs under valgrind).  Prints one
+ * "ok"/"not ok" line per check and ends with "N passed, N failed".
+ *
+ * IDENTIFICATION
+ *	  test/unit/test_kernels.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mtrs_format.h"
+#include "mtrs_nn.h"
+#include "mtrs_text.h"
+
+static int	n_passed;
+static int	n_failed;
+
+/* Record one check */
+static void
+check(int ok, const char *name)
+{
+	if (ok)
+		n_passed++;
+	else
+		n_failed++;
+	printf("%s %d - %s\n", ok ? "ok" : "not ok", n_passed + n_failed, name);
+}
+
+/* Fill with uniform values in [-1, 1) */
+static void
+fill_uniform(float *x, int n, uint64_t *rng)
+{
+	for (int i = 0; i < n; i++)
+		x[i] = 2.0f * NnRandUniform(rng) - 1.0f;
+}
+
+/* ----------------------------------------------------- gradient checks */
+
+/*
+ * The scalar objective for gradient checks: L = sum_i r[i] out[i] for a
+ * fixed random r, so dL/dout = r.  Each check perturbs one input x[i] by
+ * +-eps, recomputes L with the forward kernel and compares the central
+ * difference with the analytic gradient; returns the worst relative error.
+ */
+typedef double (*ObjectiveFn) (void *ctx);
+
+static double
+worst_gradient_error(ObjectiveFn f, void *ctx, float *x, const float *grad, int n)
+{
+	const float eps = 1e-2f;
+	double		worst = 0.0;
+
+	for (int i = 0; i < n; i++)
+	{
+		float		saved = x[i];
+		double		lp,
+					lm,
+					num,
+					err;
+
+		x[i] = saved + eps;
+		lp = f(ctx);
+		x[i] = saved - eps;
+		lm = f(ctx);
+		x[i] = saved;
+		num = (lp - lm) / (2.0 * eps);
+		err = fabs(num - grad[i]) / fmax(1.0, fabs(num) + fabs(grad[i]));
+		if (err > worst)
+			worst = err;
+	}
+	return worst;
+}
+
+enum
+{
+	B = 3, IN = 5, OUT = 4, ROWS = 6, DIM = 4
+};
+
+typedef struct LinearCtx
+{
+	float		in[B * IN],
+				w[OUT * IN],
+				b[OUT],
+				r[B * OUT],
+				out[B * OUT];
+	int			relu;
+} LinearCtx;
+
+/* Objective of a dense layer, optionally followed by ReLU */
+static double
+linear_objective(void *p)
+{
+	LinearCtx  *c = p;
+	double		l = 0.0;
+
+	NnLinearForward(c->out, c->in, c->w, c->b, B, IN, OUT);
+	if (c->relu)
+		NnReluForward(c->out, c->out, B * OUT);
+	for (int i = 0; i < B * OUT; i++)
+		l += (double) c->r[i] * c->out[i];
+	return l;
+}
+
+/* Check NnLinearBackward (and NnReluBackward) against finite differences */
+static void
+test_linear_gradients(int relu)
+{
+	LinearCtx	c;
+	uint64_t	rng = 42 + relu;
+	float		din[B * IN] = {0},
+				dw[OUT * IN] = {0},
+				db[OUT] = {0},
+				dout[B * OUT] = {0};
+	char		name[128];
+
+	fill_uniform(c.in, B * IN, &rng);
+	fill_uniform(c.w, OUT * IN, &rng);
+	fill_uniform(c.b, OUT, &rng);
+	fill_uniform(c.r, B * OUT, &rng);
+	c.relu = relu;
+	linear_objective(&c);
+	if (relu)
+		NnReluBackward(dout, c.r, c.out, B * OUT);
+	else
+		memcpy(dout, c.r, sizeof(dout));
+	NnLinearBackward(din, dw, db, dout, c.in, c.w, B, IN, OUT);
+
+	snprintf(name, sizeof(name), "linear%s backward: d input matches finite differences",
+			 relu ? "+relu" : "");
+	check(worst_gradient_error(linear_objective, &c, c.in, din, B * IN) < 1e-3, name);
+	snprintf(name, sizeof(name), "linear%s backward: d weight matches finite differences",
+			 relu ? "+relu" : "");
+	check(worst_gradient_error(linear_objective, &c, c.w, dw, OUT * IN) < 1e-3, name);
+	snprintf(name, sizeof(name), "linear%s backward: d bias matches finite differences",
+			 relu ? "+relu" : "");
+	check(worst_gradient_error(linear_objective, &c, c.b, db, OUT) < 1e-3, name);
+}
+
+typedef struct BagCtx
+{
+	float		table[ROWS * DIM],
+				weight[7],
+				r[B * DIM],
+				out[B * DIM];
+	int32_t		idx[7],
+				offsets[B + 1];
+} BagCtx;
+
+/* Objective of an embedding bag */
+static double
+bag_objective(void *p)
+{
+	BagCtx	   *c = p;
+	double		l = 0.0;
+
+	NnEmbeddingBagForward(c->out, c->table, c->idx, c->weight, c->offsets, B, DIM);
+	for (int i = 0; i < B * DIM; i++)
+		l += (double) c->r[i] * c->out[i];
+	return l;
+}
+
+/* Check NnEmbeddingBagBackward, with a repeated row and an empty bag */
+static void
+test_bag_gradients(void)
+{
+	BagCtx		c = {.idx = {0, 2, 2, 5, 1, 3, 5}, .offsets = {0, 4, 4, 7}};
+	uint64_t	rng = 7;
+	float		dtable[ROWS * DIM] = {0};
+
+	fill_uniform(c.table, ROWS * DIM, &rng);
+	fill_uniform(c.weight, 7, &rng);
+	fill_uniform(c.r, B * DIM, &rng);
+	NnEmbeddingBagBackward(dtable, c.r, c.idx, c.weight, c.offsets, B, DIM);
+	check(worst_gradient_error(bag_objective, &c, c.table, dtable, ROWS * DIM) < 1e-3,
+		  "embedding bag backward matches finite differences");
+	bag_objective(&c);
+	check(c.out[DIM] == 0.0f && c.out[DIM + 3] == 0.0f, "embedding bag: an empty bag pools to zero");
+}
+
+typedef struct LossCtx
+{
+	float		x[5],
+				y[5],
+				d[5];
+	int			bce;
+} LossCtx;
+
+/* Objective of a loss kernel (its own return value) */
+static double
+loss_objective(void *p)
+{
+	LossCtx    *c = p;
+	float		scratch[5];
+
+	return c->bce ? NnSigmoidBce(scratch, c->x, c->y, 5) : NnSquaredError(scratch, c->x, c->y, 5);
+}
+
+/* Check both loss kernels' gradients, and BCE at extreme logits */
+static void
+test_loss_gradients(void)
+{
+	LossCtx		c = {.x = {-3.0f, -0.5f, 0.0f, 0.7f, 4.0f}, .y = {0, 1, 1, 0, 1}};
+	float		big[2] = {-200.0f, 200.0f},
+				lab[2] = {1.0f, 0.0f},
+				dbig[2];
+	double		l;
+
+	c.bce = 1;
+	NnSigmoidBce(c.d, c.x, c.y, 5);
+	check(worst_gradient_error(loss_objective, &c, c.x, c.d, 5) < 1e-3,
+		  "sigmoid cross-entropy gradient matches finite differences");
+	c.bce = 0;
+	NnSquaredError(c.d, c.x, c.y, 5);
+	check(worst_gradient_error(loss_objective, &c, c.x, c.d, 5) < 1e-3,
+		  "squared error gradient matches finite differences");
+	l = NnSigmoidBce(dbig, big, lab, 2);
+	check(isfinite(l) && fabs(l - 200.0) < 1e-3 && isfinite(dbig[0]) && isfinite(dbig[1]),
+		  "sigmoid cross-entropy is finite at logits of +-200");
+	check(NnSigmoid(-1000.0f) == 0.0f && NnSigmoid(1000.0f) == 1.0f && NnSigmoid(0.0f) == 0.5f,
+		  "sigmoid saturates without NaN");
+}
+
+/* Check the optimizers on a quadratic: both must move toward the minimum */
+static void
+test_optimizers(void)
+{
+	float		p[3] = {1.0f, -2.0f, 3.0f},
+				m[3] = {0},
+				v[3] = {0},
+				acc[3] = {0},
+				row[3] = {1.0f, -2.0f, 3.0f},
+				g[3];
+
+	for (int step = 1; step <= 200; step++)
+	{
+		for (int i = 0; i < 3; i++)
+			g[i] = p[i];		/* gradient of 0.5 |p|^2 */
+		NnAdamStep(p, m, v, g, 3, 0.05f, 0.9f, 0.999f, 1e-8f, step);
+		for (int i = 0; i < 3; i++)
+			g[i] = row[i];
+		NnAdagradRow(row, acc, g, 0.5f, 3);
+	}
+	check(fabsf(p[0]) < 0.05f && fabsf(p[1]) < 0.05f && fabsf(p[2]) < 0.05f,
+		  "adam minimizes a quadratic");
+	check(fabsf(row[0]) < 0.05f && fabsf(row[1]) < 0.05f && fabsf(row[2]) < 0.05f,
+		  "adagrad minimizes a quadratic");
+}
+
+/* ----------------------------------------------------------------- top-k */
+
+/* Order for qsort: score descending, then index ascending */
+static int
+cmp_scored(const void *a, const void *b)
+{
+	const NnScored *x = a,
+			   *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Check top-k against a full sort, with ties, NaN and k > n */
+static void
+test_topk(void)
+{
+	enum
+	{
+		N = 1000
+	};
+	NnScored	all[N],
+				store[N + 5];
+	NnTopK		topk;
+	uint64_t	rng = 3;
+	int			same = 1,
+				n;
+	int			ks[] = {1, 10, 37, N};
+
+	for (int i = 0; i < N; i++)
+	{
+		all[i].index = i;
+		all[i].score = (float) (NnRandNext(&rng) % 200);	/* many ties */
+	}
+	qsort(all, N, sizeof(NnScored), cmp_scored);
+	for (int t = 0; t < 4; t++)
+	{
+		rng = 3;
+		NnTopKInit(&topk, store, ks[t]);
+		for (int i = 0; i < N; i++)
+			NnTopKPush(&topk, i, (float) (NnRandNext(&rng) % 200));
+		n = NnTopKSort(&topk);
+		same &= (n == ks[t]);
+		for (int i = 0; i < n; i++)
+			same &= (store[i].index == all[i].index && store[i].score == all[i].score);
+	}
+	check(same, "top-k equals a full sort for k = 1, 10, 37, n (ties by index)");
+
+	NnTopKInit(&topk, store, 5);
+	NnTopKPush(&topk, 0, NAN);
+	NnTopKPush(&topk, 1, 2.0f);
+	NnTopKPush(&topk, 2, -INFINITY);
+	n = NnTopKSort(&topk);
+	check(n == 2 && store[0].index == 1 && store[1].index == 2,
+		  "top-k skips NaN and returns fewer than k when fewer exist");
+}
+
+/* ----------------------------------------------------------------- hashes */
+
+/* Check FNV-1a against published values and the checksum's sensitivity */
+static void
+test_hashes(void)
+{
+	unsigned char buf[1000];
+	uint64_t	c1,
+				c2;
+
+	check(MtrsHashFnv1a("", 0) == 0x811c9dc5u && MtrsHashFnv1a("a", 1) == 0xe40c292cu &&
+		  MtrsHashFnv1a("foobar", 6) == 0xbf9cf968u, "FNV-1a matches published test vectors");
+	check(MtrsHashFnv1a("\xe4\xb8\xad", 3) != MtrsHashFnv1a("\xe4\xb8\xae", 3),
+		  "FNV-1a separates UTF-8 characters differing in one byte");
+	check(MtrsHashBucket(MtrsHashFnv1a("laptop", 6), 1000) < 1000, "bucket is within range");
+	for (int i = 0; i < 1000; i++)
+		buf[i] = (unsigned char) (i * 7);
+	c1 = MtrsChecksum(buf, sizeof(buf));
+	buf[517] ^= 0x10;
+	c2 = MtrsChecksum(buf, sizeof(buf));
+	check(c1 != c2, "checksum changes when one bit flips");
+	check(MtrsChecksum(buf, 999) != MtrsChecksum(buf, 1000) && MtrsChecksum(buf, 0) != 0,
+		  "checksum depends on the length");
+}
+
+/* ----------------------------------------------------------- model format */
+
+/* Build a small valid model with 3 users, 4 items, tasks and labels */
+static void *
+build_model(size_t *len, MtrsModelView *v)
+{
+	const char *names[] = {"ranking", "clicked", "book_flight", "play_music"};
+	MtrsHeader	h;
+	void	   *buf;
+	int			slen = 0,
+				off = 0;
+	uint64_t	rng = 1;
+
+	for (int i = 0; i < 4; i++)
+		slen += (int) strlen(names[i]) + 1;
+	if (MtrsHeaderInit(&h, MTRS_KIND_ALL, 8, 0, 3, 4, 2, 2, 16, slen) != 0)
+		return NULL;
+	*len = MtrsFormatSize(&h);
+	buf = calloc(1, *len);
+	memcpy(buf, &h, sizeof(h));
+	MtrsFormatLayout(v, buf);
+	for (int i = 0; i < 3; i++)
+		v->user_ids[i] = -5 + 10 * i;
+	for (int i = 0; i < 4; i++)
+		v->item_ids[i] = (int64_t) 1 << (40 + i);
+	for (int i = 0; i < 4; i++)
+	{
+		v->str_off[i] = off;
+		strcpy(v->str_data + off, names[i]);
+		off += (int) strlen(names[i]) + 1;
+	}
+	NnRandNormalFill(v->params, h.n_params, 0.1f, &rng);
+	MtrsFormatSeal(v);
+	return buf;
+}
+
+/* Validate a copy of a model after a change; return the status */
+static MtrsFormatStatus
+check_copy(const void *model, size_t len, size_t copy_len, void (*damage) (char *), char *detail)
+{
+	char	   *copy = calloc(1, copy_len + 8);
+	MtrsModelView v;
+	MtrsFormatStatus st;
+
+	memcpy(copy, model, len < copy_len ? len : copy_len);
+	if (damage)
+		damage(copy);
+	st = MtrsFormatCheck(&v, copy, copy_len, detail, 256);
+	free(copy);
+	return st;
+}
+
+static void
+damage_magic(char *b)
+{
+	memcpy(b, "PK\003\004", 4);
+}
+
+static void
+damage_swap(char *b)
+{
+	uint32_t	m = MTRS_MAGIC_SWAPPED;
+
+	memcpy(b, &m, 4);
+}
+
+static void
+damage_version(char *b)
+{
+	((MtrsHeader *) b)->version = MTRS_FORMAT_VERSION + 1;
+}
+
+static void
+damage_dim(char *b)
+{
+	((MtrsHeader *) b)->dim = 100000;
+}
+
+static void
+damage_shape(char *b)
+{
+	((MtrsHeader *) b)->n_items += 1;	/* n_params no longer matches */
+}
+
+static void
+damage_bitflip(char *b)
+{
+	b[sizeof(MtrsHeader) + 40] ^= 0x04;
+}
+
+/* Re-seal after making the item ids unsorted: only content checks can catch it */
+static void
+damage_ids(char *b)
+{
+	MtrsModelView v;
+
+	MtrsFormatLayout(&v, b);
+	v.item_ids[0] = v.item_ids[3];
+	MtrsFormatSeal(&v);
+}
+
+static void
+damage_nan(char *b)
+{
+	MtrsModelView v;
+
+	MtrsFormatLayout(&v, b);
+	v.params[5] = NAN;
+	MtrsFormatSeal(&v);
+}
+
+static void
+damage_names(char *b)
+{
+	MtrsModelView v;
+
+	MtrsFormatLayout(&v, b);
+	memcpy(v.str_data + 8, "ranking", 7);	/* task 1 renamed like task 0 */
+	MtrsFormatSeal(&v);
+}
+
+/* Check a round trip and each kind of damaged input */
+static void
+test_format(void)
+{
+	MtrsModelView v,
+				w;
+	size_t		len;
+	char		detail[256];
+	void	   *model = build_model(&len, &v);
+	void	   *copy;
+	MtrsHeader	h;
+
+	check(model != NULL && len % 8 == 0, "a valid model builds with an 8-byte multiple size");
+	if (model == NULL)
+		return;
+	copy = malloc(len);
+	memcpy(copy, model, len);
+	check(MtrsFormatCheck(&w, copy, len, detail, sizeof(detail)) == MTRS_FMT_OK &&
+		  w.hdr->n_users == 3 && w.item_ids[2] == ((int64_t) 1 << 42) &&
+		  strcmp(MtrsModelString(&w, 3), "play_music") == 0 &&
+		  memcmp(w.params, v.params, sizeof(float) * v.hdr->n_params) == 0,
+		  "round trip keeps shapes, ids, names and parameters");
+	free(copy);
+
+	check(check_copy(model, len, 10, NULL, detail) == MTRS_FMT_TOO_SHORT, "10 bytes: too short");
+	check(check_copy(model, len, len - 1, NULL, detail) == MTRS_FMT_TRUNCATED &&
+		  strstr(detail, "Expected") != NULL, "one byte missing: truncated, with sizes in the detail");
+	check(check_copy(model, len, sizeof(MtrsHeader) + 3, NULL, detail) == MTRS_FMT_TRUNCATED,
+		  "header only: truncated");
+	check(check_copy(model, len, len + 8, NULL, detail) == MTRS_FMT_TRAILING, "extra bytes: trailing");
+	check(check_copy(model, len, len, damage_magic, detail) == MTRS_FMT_BAD_MAGIC, "zip bytes: bad magic");
+	check(check_copy(model, len, len, damage_swap, detail) == MTRS_FMT_BYTE_ORDER, "swapped magic: byte order");
+	check(check_copy(model, len, len, damage_version, detail) == MTRS_FMT_NEWER_VERSION,
+		  "format version + 1: newer version");
+	check(check_copy(model, len, len, damage_dim, detail) == MTRS_FMT_BAD_HEADER &&
+		  strstr(detail, "dim") != NULL, "dim out of range: bad header naming the field");
+	check(check_copy(model, len, len, damage_shape, detail) == MTRS_FMT_BAD_HEADER,
+		  "shapes inconsistent with n_params: bad header");
+	check(check_copy(model, len, len, damage_bitflip, detail) == MTRS_FMT_CHECKSUM,
+		  "one flipped bit in the ids: checksum");
+	check(check_copy(model, len, len, damage_ids, detail) == MTRS_FMT_BAD_CONTENT,
+		  "unsorted item ids: bad content");
+	check(check_copy(model, len, len, damage_nan, detail) == MTRS_FMT_BAD_CONTENT,
+		  "NaN parameter: bad content");
+	check(check_copy(model, len, len, damage_names, detail) == MTRS_FMT_BAD_CONTENT,
+		  "duplicate task name: bad content");
+
+	check(MtrsHeaderInit(&h, MTRS_KIND_INTERACTIONS, 1024, 0, MTRS_MAX_USERS, MTRS_MAX_ITEMS,
+						 1, 0, 0, 2) == -1, "shapes beyond 1 GB are refused by the writer");
+	check(MtrsHeaderInit(&h, MTRS_KIND_INTENT, 8, 0, 0, 0, 0, 1, 0, 2) == -1,
+		  "an intent model without text is refused");
+	free(model);
+}
+
+/* Flip every bit of a small model once: the reader must reject each and never crash */
+static void
+test_format_fuzz(void)
+{
+	MtrsModelView v;
+	size_t		len;
+	void	   *model = build_model(&len, &v);
+	char	   *copy = malloc(len);
+	char		detail[256];
+	int			accepted = 0;
+	uint64_t	rng = 99;
+
+	for (size_t bit = 0; bit < len * 8; bit++)
+	{
+		memcpy(copy, model, len);
+		copy[bit / 8] ^= (char) (1 << (bit % 8));
+		if (MtrsFormatCheck(&v, copy, len, detail, sizeof(detail)) == MTRS_FMT_OK)
+			accepted++;
+	}
+	check(accepted == 0, "every single-bit flip is rejected");
+	accepted = 0;
+	for (int i = 0; i < 2000; i++)
+	{
+		size_t		cut = NnRandNext(&rng) % len;
+
+		memcpy(copy, model, len);
+		for (int j = 0; j < 4; j++)
+			copy[NnRandNext(&rng) % len] = (char) NnRandNext(&rng);
+		if (MtrsFormatCheck(&v, copy, cut, detail, sizeof(detail)) == MTRS_FMT_OK)
+			accepted++;
+	}
+	check(accepted == 0, "2000 randomly damaged, shortened copies are all rejected");
+	free(copy);
+	free(model);
+}
+
+int
+main(void)
+{
+	test_linear_gradients(0);
+	test_linear_gradients(1);
+	test_bag_gradients();
+	test_loss_gradients();
+	test_optimizers();
+	test_topk();
+	test_hashes();
+	test_format();
+	test_format_fuzz();
+	printf("%d passed, %d failed\n", n_passed, n_failed);
+	return n_failed == 0 ? 0 : 1;
+}
