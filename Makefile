@@ -33,3 +33,6 @@ test/unit/test_kernels: $(UNIT_SRCS) $(wildcard include/*.h)
 .PHONY: unitcheck
 unitcheck: test/unit/test_kernels
 	./test/unit/test_kernels
+
+# Rebuild every object when a header changes (PGXS does not track headers).
+$(OBJS): $(wildcard include/*.h)

@@ -15,6 +15,9 @@
  *	MtrsHeader        128 bytes: magic, format version, kind, all shapes
  *	int64 user_ids[n_users]      sorted ascending, no duplicates
  *	int64 item_ids[n_items]      sorted ascending, no duplicates
+ *	int64 hist_ptr[n_users + 1]  items of user u: hist_items[hist_ptr[u] ..
+ *	                             hist_ptr[u + 1]) (only with INTERACTIONS)
+ *	int32 hist_items[n_history]  item indices, ascending within each user
  *	int32 str_off[n_strings]     offsets into str_data, n_strings =
  *	                             n_tasks + n_labels (task names, then labels)
  *	char  str_data[strings_len]  NUL-terminated, non-empty UTF-8 names
@@ -57,6 +60,7 @@
 #define MTRS_MAX_LABELS		4096
 #define MTRS_MAX_BUCKETS	(1 << 24)
 #define MTRS_MAX_STRINGS_LEN (1 << 20)
+#define MTRS_MAX_HISTORY	((int64_t) 1 << 28)
 #define MTRS_MAX_NAME_LEN	63
 #define MTRS_MAX_MODEL_SIZE	((size_t) 0x3FFFFFFF - 64)	/* fits a bytea */
 
@@ -77,8 +81,18 @@ typedef struct MtrsHeader
 	int32_t		strings_len;	/* bytes of str_data */
 	int32_t		reserved0;
 	int64_t		n_params;		/* floats in the parameter block */
-	int64_t		reserved[9];
+	int64_t		n_history;		/* (user, item) pairs seen in training */
+	int64_t		reserved[8];
 } MtrsHeader;
+
+/* Scalars a model keeps for serving (indices into the settings tensor) */
+#define MTRS_SET_ALPHA			0	/* confidence weight of an interaction */
+#define MTRS_SET_REG			1	/* L2 regularization of user vectors */
+#define MTRS_SET_HALF_LIFE		2	/* recency half-life in days, 0 = off */
+#define MTRS_SET_RATING_MIN		3
+#define MTRS_SET_RATING_MAX		4
+#define MTRS_SET_LAST_TS		5	/* newest training interaction, days since 2000-01-01 */
+#define MTRS_N_SETTINGS			16
 
 /*
  * The parameter tensors, in storage order: X(name, rows, cols).
@@ -88,11 +102,13 @@ typedef struct MtrsHeader
 	X(user_emb,  (int64_t) (h)->n_users,   (h)->dim)	/* sparse rows */ \
 	X(item_emb,  (int64_t) (h)->n_items,   (h)->dim)	/* sparse rows */ \
 	X(item_bias, (int64_t) (h)->n_tasks,   (h)->n_items)	/* per task */ \
+	X(user_bias, (int64_t) (h)->n_tasks,   (h)->n_users)	/* per task */ \
 	X(task_w,    (int64_t) (h)->n_tasks,   (h)->dim)	/* head scaling */ \
 	X(task_b,    (int64_t) 1,              (h)->n_tasks) \
 	X(word_emb,  (int64_t) (h)->n_buckets, (h)->dim)	/* sparse rows */ \
 	X(label_w,   (int64_t) (h)->n_labels,  (h)->dim) \
-	X(label_b,   (int64_t) 1,              (h)->n_labels)
+	X(label_b,   (int64_t) 1,              (h)->n_labels) \
+	X(settings,  (int64_t) 1,              MTRS_N_SETTINGS)	/* MTRS_SET_* */
 
 /* Pointers to every tensor inside a parameter block */
 typedef struct MtrsTensors
@@ -111,6 +127,8 @@ typedef struct MtrsModelView
 	MtrsHeader *hdr;
 	int64_t    *user_ids;
 	int64_t    *item_ids;
+	int64_t    *hist_ptr;
+	int32_t    *hist_items;
 	int32_t    *str_off;
 	char	   *str_data;
 	float	   *params;
@@ -135,8 +153,8 @@ typedef enum MtrsFormatStatus
 
 /* mtrs_format.c */
 extern int	MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int hidden,
-						   int n_users, int n_items, int n_tasks, int n_labels,
-						   int n_buckets, int strings_len);
+						   int n_users, int n_items, int64_t n_history, int n_tasks,
+						   int n_labels, int n_buckets, int strings_len);
 extern size_t MtrsFormatSize(const MtrsHeader *hdr);
 extern void MtrsFormatLayout(MtrsModelView *view, void *buf);
 extern void MtrsFormatSeal(MtrsModelView *view);

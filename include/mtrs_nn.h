@@ -67,6 +67,10 @@ extern void NnAdagradRow(float *row, float *accum, const float *grad, float lr, 
 extern void NnAdamStep(float *param, float *m, float *v, const float *grad, int64_t n,
 					   float lr, float beta1, float beta2, float eps, int step);
 
+/* mtrs_nn.c: least squares (alternating least squares steps) */
+extern void NnGramAccumulate(float *gram, const float *x, int rows, int dim, float alpha);
+extern int	NnCholeskySolve(double *a, double *b, int dim);
+
 /* mtrs_nn.c: top-k selection */
 extern void NnTopKInit(NnTopK *topk, NnScored *storage, int k);
 extern void NnTopKPush(NnTopK *topk, int32_t index, float score);

@@ -29,6 +29,8 @@ typedef struct Sections
 {
 	uint64_t	user_ids;
 	uint64_t	item_ids;
+	uint64_t	hist_ptr;
+	uint64_t	hist_items;
 	uint64_t	str_off;
 	uint64_t	str_data;
 	uint64_t	params;
@@ -56,12 +58,18 @@ compute_sections(const MtrsHeader *h, Sections *s)
 
 	s->user_ids = sizeof(MtrsHeader);
 	s->item_ids = s->user_ids + 8 * (uint64_t) h->n_users;
-	s->str_off = s->item_ids + 8 * (uint64_t) h->n_items;
+	s->hist_ptr = s->item_ids + 8 * (uint64_t) h->n_items;
+	s->hist_items = s->hist_ptr +
+		((h->kind & MTRS_KIND_INTERACTIONS) ? 8 * ((uint64_t) h->n_users + 1) : 0);
+	s->str_off = ALIGN8(s->hist_items + 4 * (uint64_t) h->n_history);
 	s->str_data = s->str_off + 4 * n_strings;
 	s->params = ALIGN8(s->str_data + (uint64_t) h->strings_len);
 	s->checksum = ALIGN8(s->params + 4 * (uint64_t) h->n_params);
 	s->total = s->checksum + 8;
 }
+
+static void set_detail(char *detail, size_t detail_len, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
 
 /* Format a detail sentence into a caller's buffer */
 static void
@@ -109,6 +117,7 @@ header_shapes_ok(const MtrsHeader *h, char *detail, size_t detail_len)
 		!field_ok("hidden", h->hidden, 0, MTRS_MAX_HIDDEN, detail, detail_len) ||
 		!field_ok("n_users", h->n_users, 0, inter ? MTRS_MAX_USERS : 0, detail, detail_len) ||
 		!field_ok("n_items", h->n_items, inter, inter ? MTRS_MAX_ITEMS : 0, detail, detail_len) ||
+		!field_ok("n_history", h->n_history, 0, inter ? MTRS_MAX_HISTORY : 0, detail, detail_len) ||
 		!field_ok("n_tasks", h->n_tasks, inter, inter ? MTRS_MAX_TASKS : 0, detail, detail_len) ||
 		!field_ok("n_labels", h->n_labels, intent, intent ? MTRS_MAX_LABELS : 0, detail, detail_len) ||
 		!field_ok("n_buckets", h->n_buckets, text, text ? MTRS_MAX_BUCKETS : 0, detail, detail_len) ||
@@ -125,8 +134,8 @@ header_shapes_ok(const MtrsHeader *h, char *detail, size_t detail_len)
  */
 int
 MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int hidden,
-			   int n_users, int n_items, int n_tasks, int n_labels,
-			   int n_buckets, int strings_len)
+			   int n_users, int n_items, int64_t n_history, int n_tasks,
+			   int n_labels, int n_buckets, int strings_len)
 {
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->magic = MTRS_MAGIC;
@@ -136,6 +145,7 @@ MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int hidden,
 	hdr->hidden = hidden;
 	hdr->n_users = n_users;
 	hdr->n_items = n_items;
+	hdr->n_history = n_history;
 	hdr->n_tasks = n_tasks;
 	hdr->n_labels = n_labels;
 	hdr->n_buckets = n_buckets;
@@ -180,6 +190,8 @@ MtrsFormatLayout(MtrsModelView *view, void *buf)
 	view->hdr = h;
 	view->user_ids = (int64_t *) (b + s.user_ids);
 	view->item_ids = (int64_t *) (b + s.item_ids);
+	view->hist_ptr = (h->kind & MTRS_KIND_INTERACTIONS) ? (int64_t *) (b + s.hist_ptr) : NULL;
+	view->hist_items = (int32_t *) (b + s.hist_items);
 	view->str_off = (int32_t *) (b + s.str_off);
 	view->str_data = b + s.str_data;
 	view->params = (float *) (b + s.params);
@@ -197,9 +209,11 @@ void
 MtrsFormatSeal(MtrsModelView *view)
 {
 	char	   *base = (char *) view->hdr;
+	char	   *hist_end = (char *) (view->hist_items + view->hdr->n_history);
 	char	   *str_end = view->str_data + view->hdr->strings_len;
 	char	   *params_end = (char *) (view->params + view->hdr->n_params);
 
+	memset(hist_end, 0, (char *) view->str_off - hist_end);
 	memset(str_end, 0, (char *) view->params - str_end);
 	memset(params_end, 0, (char *) view->checksum - params_end);
 	*view->checksum = MtrsChecksum(base, (char *) view->checksum - base);
@@ -280,6 +294,41 @@ strings_ok(const MtrsModelView *v, char *detail, size_t detail_len)
 					   i - h->n_tasks);
 			return 0;
 		}
+	return 1;
+}
+
+/* Check the training history: monotone offsets, item indices ascending per user */
+static int
+history_ok(const MtrsModelView *v, char *detail, size_t detail_len)
+{
+	const MtrsHeader *h = v->hdr;
+
+	if (v->hist_ptr == NULL)
+		return 1;
+	if (v->hist_ptr[0] != 0 || v->hist_ptr[h->n_users] != h->n_history)
+	{
+		set_detail(detail, detail_len, "%s", "The history offsets do not span the history.");
+		return 0;
+	}
+	for (int u = 0; u < h->n_users; u++)
+	{
+		int64_t		lo = v->hist_ptr[u],
+					hi = v->hist_ptr[u + 1];
+
+		if (lo > hi || hi > h->n_history)
+		{
+			set_detail(detail, detail_len, "The history offsets of user %d are invalid.", u);
+			return 0;
+		}
+		for (int64_t k = lo; k < hi; k++)
+			if (v->hist_items[k] < 0 || v->hist_items[k] >= h->n_items ||
+				(k > lo && v->hist_items[k - 1] >= v->hist_items[k]))
+			{
+				set_detail(detail, detail_len, "The history of user %d is invalid at entry %lld.",
+						   u, (long long) k);
+				return 0;
+			}
+	}
 	return 1;
 }
 
@@ -371,6 +420,7 @@ MtrsFormatCheck(MtrsModelView *view, void *buf, size_t len,
 	}
 	if (!ids_ok(view->user_ids, h->n_users, "user", detail, detail_len) ||
 		!ids_ok(view->item_ids, h->n_items, "item", detail, detail_len) ||
+		!history_ok(view, detail, detail_len) ||
 		!strings_ok(view, detail, detail_len) ||
 		!params_ok(view, detail, detail_len))
 		return MTRS_FMT_BAD_CONTENT;

@@ -243,6 +243,69 @@ NnAdamStep(float *param, float *m, float *v, const float *grad, int64_t n,
 	}
 }
 
+/* --------------------------------------------------------- least squares */
+
+/*
+ * Accumulate gram += alpha x^T x into the upper triangle of gram [dim][dim];
+ * x is [rows][dim].  The lower triangle is left untouched.
+ */
+void
+NnGramAccumulate(float *gram, const float *x, int rows, int dim, float alpha)
+{
+	if (rows <= 0 || dim <= 0)
+		return;
+	cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, dim, rows, alpha, x, dim,
+				1.0f, gram, dim);
+}
+
+/*
+ * Solve a x = b for a symmetric positive definite a [dim][dim] (upper
+ * triangle read) by Cholesky factorization in place; b [dim] receives x.
+ * Returns 0, or -1 if a is not positive definite (a and b then undefined).
+ */
+int
+NnCholeskySolve(double *a, double *b, int dim)
+{
+	/* factor a = R^T R with R upper triangular, stored in the upper triangle */
+	for (int j = 0; j < dim; j++)
+	{
+		double	   *rj = a + (int64_t) j * dim;
+		double		s = rj[j];
+
+		for (int k = 0; k < j; k++)
+			s -= a[(int64_t) k * dim + j] * a[(int64_t) k * dim + j];
+		if (!(s > 0.0))
+			return -1;
+		rj[j] = sqrt(s);
+		for (int i = j + 1; i < dim; i++)
+		{
+			double		t = rj[i];
+
+			for (int k = 0; k < j; k++)
+				t -= a[(int64_t) k * dim + j] * a[(int64_t) k * dim + i];
+			rj[i] = t / rj[j];
+		}
+	}
+	/* solve R^T y = b, then R x = y */
+	for (int i = 0; i < dim; i++)
+	{
+		double		t = b[i];
+
+		for (int k = 0; k < i; k++)
+			t -= a[(int64_t) k * dim + i] * b[k];
+		b[i] = t / a[(int64_t) i * dim + i];
+	}
+	for (int i = dim - 1; i >= 0; i--)
+	{
+		double		t = b[i];
+
+		for (int k = i + 1; k < dim; k++)
+			t -= a[(int64_t) i * dim + k] * b[k];
+		b[i] = t / a[(int64_t) i * dim + i];
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------- top-k */
 
 /* Return whether a ranks below b: lower score, or equal score and higher index */

@@ -256,6 +256,63 @@ test_optimizers(void)
 		  "adagrad minimizes a quadratic");
 }
 
+/* ---------------------------------------------------------- least squares */
+
+/* Check the Gram accumulation against loops and the Cholesky solve against A x */
+static void
+test_least_squares(void)
+{
+	enum
+	{
+		R = 9, D = 5
+	};
+	float		x[R * D],
+				gram[D * D] = {0};
+	double		a[D * D],
+				b[D],
+				xs[D];
+	uint64_t	rng = 11;
+	double		worst = 0.0;
+	double		bad[4] = {1, 2, 2, 1},
+				rhs[2] = {1, 1};
+
+	fill_uniform(x, R * D, &rng);
+	NnGramAccumulate(gram, x, R, D, 2.0f);
+	for (int i = 0; i < D; i++)
+		for (int j = i; j < D; j++)
+		{
+			double		s = 0.0;
+
+			for (int r = 0; r < R; r++)
+				s += 2.0 * x[r * D + i] * x[r * D + j];
+			worst = fmax(worst, fabs(s - gram[i * D + j]));
+		}
+	check(worst < 1e-4, "gram accumulation equals 2 x^T x (upper triangle)");
+
+	for (int i = 0; i < D; i++)
+		for (int j = 0; j < D; j++)
+			a[i * D + j] = (j >= i ? gram[i * D + j] : gram[j * D + i]) + (i == j ? 0.5 : 0.0);
+	for (int i = 0; i < D; i++)
+		b[i] = xs[i] = i - 2.0;
+	{
+		double		a2[D * D];
+
+		memcpy(a2, a, sizeof(a));
+		check(NnCholeskySolve(a2, xs, D) == 0, "cholesky factors a positive definite matrix");
+	}
+	worst = 0.0;
+	for (int i = 0; i < D; i++)
+	{
+		double		s = 0.0;
+
+		for (int j = 0; j < D; j++)
+			s += a[i * D + j] * xs[j];
+		worst = fmax(worst, fabs(s - b[i]));
+	}
+	check(worst < 1e-9, "cholesky solution satisfies A x = b");
+	check(NnCholeskySolve(bad, rhs, 2) == -1, "cholesky refuses an indefinite matrix");
+}
+
 /* ----------------------------------------------------------------- top-k */
 
 /* Order for qsort: score descending, then index ascending */
@@ -354,7 +411,7 @@ build_model(size_t *len, MtrsModelView *v)
 
 	for (int i = 0; i < 4; i++)
 		slen += (int) strlen(names[i]) + 1;
-	if (MtrsHeaderInit(&h, MTRS_KIND_ALL, 8, 0, 3, 4, 2, 2, 16, slen) != 0)
+	if (MtrsHeaderInit(&h, MTRS_KIND_ALL, 8, 0, 3, 4, 5, 2, 2, 16, slen) != 0)
 		return NULL;
 	*len = MtrsFormatSize(&h);
 	buf = calloc(1, *len);
@@ -364,6 +421,13 @@ build_model(size_t *len, MtrsModelView *v)
 		v->user_ids[i] = -5 + 10 * i;
 	for (int i = 0; i < 4; i++)
 		v->item_ids[i] = (int64_t) 1 << (40 + i);
+	{
+		int64_t		ptr[4] = {0, 2, 2, 5};
+		int32_t		items[5] = {1, 3, 0, 1, 2};
+
+		memcpy(v->hist_ptr, ptr, sizeof(ptr));
+		memcpy(v->hist_items, items, sizeof(items));
+	}
 	for (int i = 0; i < 4; i++)
 	{
 		v->str_off[i] = off;
@@ -441,6 +505,16 @@ damage_ids(char *b)
 }
 
 static void
+damage_history(char *b)
+{
+	MtrsModelView v;
+
+	MtrsFormatLayout(&v, b);
+	v.hist_items[1] = 1;		/* user 0's items become 1, 1: not ascending */
+	MtrsFormatSeal(&v);
+}
+
+static void
 damage_nan(char *b)
 {
 	MtrsModelView v;
@@ -502,14 +576,16 @@ test_format(void)
 		  "one flipped bit in the ids: checksum");
 	check(check_copy(model, len, len, damage_ids, detail) == MTRS_FMT_BAD_CONTENT,
 		  "unsorted item ids: bad content");
+	check(check_copy(model, len, len, damage_history, detail) == MTRS_FMT_BAD_CONTENT,
+		  "history not ascending: bad content");
 	check(check_copy(model, len, len, damage_nan, detail) == MTRS_FMT_BAD_CONTENT,
 		  "NaN parameter: bad content");
 	check(check_copy(model, len, len, damage_names, detail) == MTRS_FMT_BAD_CONTENT,
 		  "duplicate task name: bad content");
 
 	check(MtrsHeaderInit(&h, MTRS_KIND_INTERACTIONS, 1024, 0, MTRS_MAX_USERS, MTRS_MAX_ITEMS,
-						 1, 0, 0, 2) == -1, "shapes beyond 1 GB are refused by the writer");
-	check(MtrsHeaderInit(&h, MTRS_KIND_INTENT, 8, 0, 0, 0, 0, 1, 0, 2) == -1,
+						 0, 1, 0, 0, 2) == -1, "shapes beyond 1 GB are refused by the writer");
+	check(MtrsHeaderInit(&h, MTRS_KIND_INTENT, 8, 0, 0, 0, 0, 0, 1, 0, 2) == -1,
 		  "an intent model without text is refused");
 	free(model);
 }
@@ -558,6 +634,7 @@ main(void)
 	test_bag_gradients();
 	test_loss_gradients();
 	test_optimizers();
+	test_least_squares();
 	test_topk();
 	test_hashes();
 	test_format();

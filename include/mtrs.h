@@ -1,0 +1,66 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtrs.h
+ *	  Shared declarations of the mtrs extension's PostgreSQL layers: GUCs,
+ *	  the decoded model, the model cache and the registry.
+ *
+ * Layers (calls go only downward):
+ *	  mtrs_api.c, mtrs_agg.c	SQL-callable functions (fmgr glue)
+ *	  mtrs_cache.c, mtrs_train.c	registry lookups and cache; training driver
+ *	  mtrs_model.c				decoding untrusted bytes into an MtrsModel
+ *	  mtrs_nn.c, mtrs_text.c, mtrs_format.c	kernels, no PostgreSQL headers
+ *
+ * IDENTIFICATION
+ *	  include/mtrs.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MTRS_H
+#define MTRS_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/palloc.h"
+
+#include "mtrs_format.h"
+
+#define MTRS_REGISTRY_TABLE "mtrs_model"
+
+/*
+ * A decoded model: one aligned copy of the validated bytes, with a view
+ * over it.  Lives in its own memory context (the cache owns it).
+ */
+typedef struct MtrsModel
+{
+	MemoryContext context;		/* holds this struct and the bytes */
+	MtrsModelView v;			/* points into bytes */
+	char	   *bytes;			/* MAXALIGNed copy of the model */
+	Size		size;
+	int64		registry_id;	/* mtrs_model.id, or 0 if not from the registry */
+	int32		version;		/* mtrs_model.version, or 0 */
+	char		name[NAMEDATALEN];
+	/* derived at load time, for serving */
+	float	   *item_norm;		/* [n_items] L2 norms of item embeddings */
+	float	   *popularity;		/* [n_items] training pairs per item */
+	float	   *scores;			/* [n_items] scratch for one request */
+} MtrsModel;
+
+/* mtrs.c */
+extern int	mtrs_blas_threads;
+extern char *mtrs_default_model;
+
+/* mtrs_model.c */
+extern MtrsModel *MtrsModelDecode(const bytea *raw, MemoryContext parent);
+extern void MtrsModelCheckBytes(const bytea *raw);
+extern int	MtrsModelFindItem(const MtrsModel *m, int64 item_id);
+extern int	MtrsModelFindUser(const MtrsModel *m, int64 user_id);
+extern int	MtrsModelFindTask(const MtrsModel *m, const char *task);
+extern int	MtrsModelTaskArg(const MtrsModel *m, const char *task);
+
+/* mtrs_cache.c */
+extern MtrsModel *MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name);
+extern Oid	MtrsExtensionSchema(FunctionCallInfo fcinfo);
+extern void MtrsCacheStats(int64 *loads, int64 *hits, int64 *entries);
+
+#endif							/* MTRS_H */

@@ -1,0 +1,93 @@
+# scripts/lib.sh -- shared steps of the demo and test commands (sourced, not run).
+#
+# mtrs_setup          install Debian packages (unless MTRS_SKIP_APT=1), build, install
+# mtrs_cluster_start  make and start a throw-away PostgreSQL 15 cluster owned by
+#                     the postgres OS user (unix socket in a private directory,
+#                     OPENBLAS_NUM_THREADS=1, pg_cron preloaded); an EXIT trap
+#                     stops and removes it, also on failure and Ctrl-C
+# as_pg / psql_pg     run a command / psql as the postgres user against it
+#
+# Must run as root on Debian 12.
+
+PGV=15
+PGBIN=/usr/lib/postgresql/$PGV/bin
+PG_CONFIG=$PGBIN/pg_config
+MTRS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export DEBIAN_FRONTEND=noninteractive
+
+MTRS_PACKAGES="make gcc libc6-dev postgresql-$PGV postgresql-server-dev-$PGV libopenblas-dev
+  postgresql-$PGV-pgtap postgresql-$PGV-cron libtap-parser-sourcehandler-pgtap-perl valgrind"
+
+mtrs_log() { printf '\n==> %s\n' "$*"; }
+
+mtrs_require_root() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "error: run this command as root (it installs packages and runs PostgreSQL as the postgres user)" >&2
+    exit 1
+  fi
+}
+
+mtrs_setup() {
+  mtrs_require_root
+  if [ "${MTRS_SKIP_APT:-0}" != 1 ]; then
+    mtrs_log "installing Debian packages"
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    # shellcheck disable=SC2086
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $MTRS_PACKAGES >/dev/null
+  fi
+  mtrs_log "building and installing mtrs"
+  make -s -C "$MTRS_ROOT" clean PG_CONFIG=$PG_CONFIG >/dev/null
+  make -s -C "$MTRS_ROOT" -j"$(nproc)" PG_CONFIG=$PG_CONFIG
+  make -s -C "$MTRS_ROOT" install PG_CONFIG=$PG_CONFIG >/dev/null
+}
+
+as_pg() { runuser -u postgres -- env PGDATA="$PGDATA" PGHOST="$PGHOST" PGPORT="$PGPORT" "$@"; }
+psql_pg() { as_pg psql -X -v ON_ERROR_STOP=1 "$@"; }
+
+mtrs_cluster_stop() {
+  if [ -n "${MTRS_WORK:-}" ] && [ -d "$MTRS_WORK" ]; then
+    if [ -f "$PGDATA/postmaster.pid" ]; then
+      as_pg $PGBIN/pg_ctl stop -m fast -w -t 60 >/dev/null 2>&1 ||
+        as_pg $PGBIN/pg_ctl stop -m immediate -w >/dev/null 2>&1 || true
+    fi
+    rm -rf "$MTRS_WORK"
+  fi
+}
+
+# mtrs_cluster_start CRON_DB: start a cluster whose pg_cron runs jobs in CRON_DB
+mtrs_cluster_start() {
+  local cron_db=$1
+  MTRS_WORK=$(mktemp -d /tmp/mtrs-pg.XXXXXX)
+  chown postgres:postgres "$MTRS_WORK"
+  chmod 700 "$MTRS_WORK"
+  export PGDATA=$MTRS_WORK/data PGHOST=$MTRS_WORK PGUSER=postgres
+  # any free port works: the socket lives in a private directory
+  export PGPORT=$(( 20000 + $$ % 20000 ))
+  unset PGDATABASE PGSERVICE PGPASSWORD PGHOSTADDR
+  trap 'rc=$?; mtrs_cluster_on_exit $rc' EXIT
+  trap 'exit 130' INT TERM
+  as_pg $PGBIN/initdb -D "$PGDATA" -U postgres -A trust -E UTF8 --no-locale --no-sync >/dev/null
+  cat >> "$PGDATA/postgresql.conf" <<CONF
+port = $PGPORT
+listen_addresses = ''
+unix_socket_directories = '$MTRS_WORK'
+fsync = off
+full_page_writes = off
+synchronous_commit = off
+shared_preload_libraries = 'pg_cron'
+cron.database_name = '$cron_db'
+cron.use_background_workers = on
+max_worker_processes = 16
+CONF
+  as_pg env OPENBLAS_NUM_THREADS=1 $PGBIN/pg_ctl start -w -t 60 -l "$MTRS_WORK/server.log" >/dev/null
+}
+
+mtrs_cluster_on_exit() {
+  local rc=$1
+  if [ "$rc" -ne 0 ] && [ -f "${MTRS_WORK:-/nonexistent}/server.log" ]; then
+    echo "---- server.log (last 40 lines) ----"
+    tail -40 "$MTRS_WORK/server.log"
+  fi
+  mtrs_cluster_stop
+  exit "$rc"
+}

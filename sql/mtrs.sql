@@ -1,0 +1,333 @@
+/*
+ * mtrs.sql -- install script of the mtrs extension (copied to
+ * mtrs--<version>.sql by make).  Objects carry the mtrs_ prefix and live in
+ * the schema the extension is created in.
+ */
+\echo Use "CREATE EXTENSION mtrs" to load this file. \quit
+
+/* ------------------------------------------------------------------ registry */
+
+CREATE TABLE @extschema@.mtrs_model (
+	id            bigserial PRIMARY KEY,
+	name          text NOT NULL
+	              CHECK (char_length(name) BETWEEN 1 AND 63 AND name !~ '[[:space:][:cntrl:]]'),
+	version       integer NOT NULL CHECK (version > 0),
+	created_at    timestamptz NOT NULL DEFAULT now(),
+	active        boolean NOT NULL DEFAULT false,
+	options       jsonb NOT NULL DEFAULT '{}',
+	source        jsonb NOT NULL DEFAULT '{}',
+	metrics       jsonb NOT NULL DEFAULT '{}',
+	training_log  jsonb NOT NULL DEFAULT '[]',
+	format        jsonb NOT NULL,
+	tasks         text[] NOT NULL DEFAULT '{}',
+	intents       text[] NOT NULL DEFAULT '{}',
+	n_users       integer NOT NULL,
+	n_items       integer NOT NULL,
+	n_params      bigint NOT NULL,
+	size_bytes    bigint NOT NULL,
+	weights       bytea NOT NULL,
+	UNIQUE (name, version)
+);
+ALTER TABLE @extschema@.mtrs_model ALTER COLUMN weights SET STORAGE EXTERNAL;
+/* at most one active version per name, enforced by the database */
+CREATE UNIQUE INDEX mtrs_model_active_name ON @extschema@.mtrs_model (name) WHERE active;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.mtrs_model', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.mtrs_model_id_seq', '');
+
+COMMENT ON TABLE @extschema@.mtrs_model IS
+	'mtrs model registry: one row per model version; at most one active version per name';
+COMMENT ON COLUMN @extschema@.mtrs_model.weights IS
+	'the model in the mtrs binary format (validated on write and on every load)';
+COMMENT ON COLUMN @extschema@.mtrs_model.format IS
+	'shapes read from the model header by mtrs_model_describe()';
+
+/* ----------------------------------------------------------- model bytes */
+
+CREATE FUNCTION @extschema@.mtrs_model_describe(weights bytea)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'mtrs_model_describe'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mtrs_model_describe(bytea) IS
+	'validate model bytes and describe them: format version, kind, shapes, tasks, intents, size';
+
+/* --------------------------------------------------------- registry API */
+
+CREATE FUNCTION @extschema@.mtrs_register(
+	name text,
+	weights bytea,
+	activate boolean DEFAULT true,
+	options jsonb DEFAULT '{}',
+	source jsonb DEFAULT '{}',
+	metrics jsonb DEFAULT '{}',
+	training_log jsonb DEFAULT '[]')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	d       jsonb;
+	new_ver integer;
+	new_id  bigint;
+BEGIN
+	IF mtrs_register.name IS NULL OR mtrs_register.weights IS NULL OR mtrs_register.activate IS NULL THEN
+		RAISE EXCEPTION 'name, weights and activate must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF char_length(mtrs_register.name) NOT BETWEEN 1 AND 63
+	   OR mtrs_register.name ~ '[[:space:][:cntrl:]]' THEN
+		RAISE EXCEPTION 'invalid mtrs model name "%"', mtrs_register.name
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = 'A model name has 1 to 63 characters and no white space.';
+	END IF;
+	d := @extschema@.mtrs_model_describe(mtrs_register.weights);	/* validates the bytes */
+	PERFORM pg_advisory_xact_lock(hashtext('mtrs_model'), hashtext(mtrs_register.name));
+	SELECT coalesce(max(m.version), 0) + 1 INTO new_ver
+	  FROM @extschema@.mtrs_model m WHERE m.name = mtrs_register.name;
+	IF mtrs_register.activate THEN
+		UPDATE @extschema@.mtrs_model m SET active = false
+		 WHERE m.name = mtrs_register.name AND m.active;
+	END IF;
+	INSERT INTO @extschema@.mtrs_model AS m
+		(name, version, active, options, source, metrics, training_log, format,
+		 tasks, intents, n_users, n_items, n_params, size_bytes, weights)
+	VALUES (mtrs_register.name, new_ver, mtrs_register.activate,
+		coalesce(mtrs_register.options, '{}'), coalesce(mtrs_register.source, '{}'),
+		coalesce(mtrs_register.metrics, '{}'), coalesce(mtrs_register.training_log, '[]'), d,
+		ARRAY(SELECT jsonb_array_elements_text(d->'tasks')),
+		ARRAY(SELECT jsonb_array_elements_text(d->'intents')),
+		(d->>'n_users')::integer, (d->>'n_items')::integer,
+		(d->>'n_params')::bigint, (d->>'size_bytes')::bigint, mtrs_register.weights)
+	RETURNING m.id INTO new_id;
+	RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_register(text, bytea, boolean, jsonb, jsonb, jsonb, jsonb) IS
+	'validate model bytes and store them as the next version of a named model (activated by default); returns the new id';
+
+CREATE FUNCTION @extschema@.mtrs_activate(name text, version integer)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	target_id bigint;
+	known     text;
+BEGIN
+	IF mtrs_activate.name IS NULL OR mtrs_activate.version IS NULL THEN
+		RAISE EXCEPTION 'name and version must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('mtrs_model'), hashtext(mtrs_activate.name));
+	SELECT m.id INTO target_id FROM @extschema@.mtrs_model m
+	 WHERE m.name = mtrs_activate.name AND m.version = mtrs_activate.version;
+	IF target_id IS NULL THEN
+		SELECT string_agg(m.version::text, ', ' ORDER BY m.version) INTO known
+		  FROM @extschema@.mtrs_model m WHERE m.name = mtrs_activate.name;
+		IF known IS NULL THEN
+			RAISE EXCEPTION 'mtrs model "%" does not exist', mtrs_activate.name
+				USING ERRCODE = 'undefined_object',
+				      HINT = 'Train a model with mtrs_train() or register one with mtrs_register().';
+		END IF;
+		RAISE EXCEPTION 'version % of mtrs model "%" does not exist', mtrs_activate.version, mtrs_activate.name
+			USING ERRCODE = 'undefined_object',
+			      HINT = format('Existing versions: %s.', known);
+	END IF;
+	UPDATE @extschema@.mtrs_model m SET active = false
+	 WHERE m.name = mtrs_activate.name AND m.active AND m.id <> target_id;
+	UPDATE @extschema@.mtrs_model m SET active = true
+	 WHERE m.id = target_id AND NOT m.active;
+	RETURN target_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_activate(text, integer) IS
+	'make one version of a named model the active one (the version serving functions use); returns its id';
+
+CREATE FUNCTION @extschema@.mtrs_drop_model(name text, version integer DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	n_all     integer;
+	is_active boolean;
+	dropped   integer;
+BEGIN
+	IF mtrs_drop_model.name IS NULL THEN
+		RAISE EXCEPTION 'name must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('mtrs_model'), hashtext(mtrs_drop_model.name));
+	SELECT count(*) INTO n_all FROM @extschema@.mtrs_model m WHERE m.name = mtrs_drop_model.name;
+	IF n_all = 0 THEN
+		RAISE EXCEPTION 'mtrs model "%" does not exist', mtrs_drop_model.name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF mtrs_drop_model.version IS NULL THEN
+		DELETE FROM @extschema@.mtrs_model m WHERE m.name = mtrs_drop_model.name;
+		RETURN n_all;
+	END IF;
+	SELECT m.active INTO is_active FROM @extschema@.mtrs_model m
+	 WHERE m.name = mtrs_drop_model.name AND m.version = mtrs_drop_model.version;
+	IF is_active IS NULL THEN
+		RAISE EXCEPTION 'version % of mtrs model "%" does not exist', mtrs_drop_model.version, mtrs_drop_model.name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF is_active AND n_all > 1 THEN
+		RAISE EXCEPTION 'cannot drop the active version % of mtrs model "%"', mtrs_drop_model.version, mtrs_drop_model.name
+			USING ERRCODE = 'object_in_use',
+			      HINT = 'Activate another version with mtrs_activate() first, or drop all versions with mtrs_drop_model(name).';
+	END IF;
+	DELETE FROM @extschema@.mtrs_model m
+	 WHERE m.name = mtrs_drop_model.name AND m.version = mtrs_drop_model.version;
+	GET DIAGNOSTICS dropped = ROW_COUNT;
+	RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_drop_model(text, integer) IS
+	'delete one version of a named model, or every version when version is null; returns the number deleted';
+
+CREATE FUNCTION @extschema@.mtrs_model_info(name text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	info jsonb;
+BEGIN
+	SELECT jsonb_build_object(
+			'name', m.name, 'version', m.version, 'id', m.id, 'active', m.active,
+			'created_at', m.created_at, 'tasks', to_jsonb(m.tasks), 'intents', to_jsonb(m.intents),
+			'n_users', m.n_users, 'n_items', m.n_items, 'n_params', m.n_params,
+			'size_bytes', m.size_bytes, 'format', m.format, 'options', m.options,
+			'source', m.source, 'metrics', m.metrics,
+			'versions', (SELECT jsonb_agg(jsonb_build_object('version', o.version, 'active', o.active,
+			                                                 'created_at', o.created_at, 'size_bytes', o.size_bytes)
+			                              ORDER BY o.version)
+			               FROM @extschema@.mtrs_model o WHERE o.name = m.name))
+	  INTO info
+	  FROM @extschema@.mtrs_model m
+	 WHERE m.name = mtrs_model_info.name
+	 ORDER BY m.active DESC, m.version DESC
+	 LIMIT 1;
+	IF info IS NULL THEN
+		RAISE EXCEPTION 'mtrs model "%" does not exist', mtrs_model_info.name
+			USING ERRCODE = 'undefined_object',
+			      HINT = 'List models with SELECT DISTINCT name FROM mtrs_model.';
+	END IF;
+	RETURN info;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_model_info(text) IS
+	'describe a named model as jsonb: its active (else newest) version''s shapes, tasks, sizes, creation time, options, source, metrics and all versions';
+
+CREATE FUNCTION @extschema@.mtrs_cache_stats(OUT loads bigint, OUT hits bigint, OUT entries bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'mtrs_cache_stats'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.mtrs_cache_stats() IS
+	'this backend''s model cache: models decoded from the registry, cache hits, models held';
+
+/* ----------------------------------------------------------------- training */
+
+CREATE FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz)
+RETURNS internal AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz, real)
+RETURNS internal AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz, jsonb)
+RETURNS internal AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz, real, jsonb)
+RETURNS internal AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_combine(internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'mtrs_fit_combine' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_serialize(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_deserialize(bytea, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'mtrs_fit_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_finalfn(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_finalfn' LANGUAGE C PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz) IS
+	'transition function of mtrs_fit: collects one interaction';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz, real) IS
+	'transition function of mtrs_fit: collects one interaction with a rating';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz, jsonb) IS
+	'transition function of mtrs_fit: collects one interaction, with training options';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz, real, jsonb) IS
+	'transition function of mtrs_fit: collects one interaction with a rating, with training options';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_combine(internal, internal) IS
+	'combine function of mtrs_fit: appends the rows of two partial states';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_serialize(internal) IS
+	'serialize function of mtrs_fit (parallel aggregation)';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_deserialize(bytea, internal) IS
+	'deserialize function of mtrs_fit (parallel aggregation)';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_finalfn(internal) IS
+	'final function of mtrs_fit: trains the model and returns its bytes';
+
+CREATE AGGREGATE @extschema@.mtrs_fit(user_id bigint, item_id bigint, event text, ts timestamptz) (
+	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = internal, SSPACE = 1048576,
+	FINALFUNC = @extschema@.mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+	COMBINEFUNC = @extschema@.mtrs_fit_combine,
+	SERIALFUNC = @extschema@.mtrs_fit_serialize, DESERIALFUNC = @extschema@.mtrs_fit_deserialize,
+	PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.mtrs_fit(user_id bigint, item_id bigint, event text, ts timestamptz, rating real) (
+	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = internal, SSPACE = 1048576,
+	FINALFUNC = @extschema@.mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+	COMBINEFUNC = @extschema@.mtrs_fit_combine,
+	SERIALFUNC = @extschema@.mtrs_fit_serialize, DESERIALFUNC = @extschema@.mtrs_fit_deserialize,
+	PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.mtrs_fit(user_id bigint, item_id bigint, event text, ts timestamptz, options jsonb) (
+	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = internal, SSPACE = 1048576,
+	FINALFUNC = @extschema@.mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+	COMBINEFUNC = @extschema@.mtrs_fit_combine,
+	SERIALFUNC = @extschema@.mtrs_fit_serialize, DESERIALFUNC = @extschema@.mtrs_fit_deserialize,
+	PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.mtrs_fit(user_id bigint, item_id bigint, event text, ts timestamptz, rating real, options jsonb) (
+	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = internal, SSPACE = 1048576,
+	FINALFUNC = @extschema@.mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+	COMBINEFUNC = @extschema@.mtrs_fit_combine,
+	SERIALFUNC = @extschema@.mtrs_fit_serialize, DESERIALFUNC = @extschema@.mtrs_fit_deserialize,
+	PARALLEL = SAFE);
+
+COMMENT ON AGGREGATE @extschema@.mtrs_fit(bigint, bigint, text, timestamptz) IS
+	'train a multi-task model over interaction rows (user, item, event, time); returns the model bytes';
+COMMENT ON AGGREGATE @extschema@.mtrs_fit(bigint, bigint, text, timestamptz, real) IS
+	'train a multi-task model over interaction rows with ratings; returns the model bytes';
+COMMENT ON AGGREGATE @extschema@.mtrs_fit(bigint, bigint, text, timestamptz, jsonb) IS
+	'train a multi-task model over interaction rows with training options; returns the model bytes';
+COMMENT ON AGGREGATE @extschema@.mtrs_fit(bigint, bigint, text, timestamptz, real, jsonb) IS
+	'train a multi-task model over interaction rows with ratings and training options; returns the model bytes';
+
+/* ------------------------------------------------------------------ serving */
+
+CREATE FUNCTION @extschema@.mtrs_recommend(
+	user_id bigint,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL,
+	exclude_seen boolean DEFAULT true,
+	candidates bigint[] DEFAULT NULL)
+RETURNS TABLE(item_id bigint, score real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_recommend'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION @extschema@.mtrs_recommend(bigint, integer, text, text, boolean, bigint[]) IS
+	'the k best items for a user by one task head (default: ranking) of a model (default: the only active one)';
+
+CREATE FUNCTION @extschema@.mtrs_predict(
+	user_id bigint,
+	item_id bigint,
+	task text DEFAULT NULL,
+	model text DEFAULT NULL)
+RETURNS real
+AS 'MODULE_PATHNAME', 'mtrs_predict'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mtrs_predict(bigint, bigint, text, text) IS
+	'one task head''s output for a user and an item: a score (ranking), a probability (event heads) or a rating';
+
+CREATE FUNCTION @extschema@.mtrs_similar_items(
+	item_id bigint,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL)
+RETURNS TABLE(item_id bigint, score real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_similar_items'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION @extschema@.mtrs_similar_items(bigint, integer, text) IS
+	'the k items most similar to an item (cosine of the shared item embeddings)';

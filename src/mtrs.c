@@ -1,0 +1,79 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtrs.c
+ *	  Module entry point: PG_MODULE_MAGIC, GUCs and the OpenBLAS thread
+ *	  policy.
+ *
+ * mtrs never needs shared_preload_libraries.  OpenBLAS runs one thread per
+ * backend by default (backends already run in parallel); more threads are
+ * opt-in through mtrs.blas_threads, are always 1 inside parallel workers,
+ * and are started with every signal blocked so that PostgreSQL's signal
+ * handlers keep running in the backend's own thread.
+ *
+ * IDENTIFICATION
+ *	  src/mtrs.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include "access/parallel.h"
+#include "utils/guc.h"
+
+#include "mtrs.h"
+
+PG_MODULE_MAGIC;
+
+int			mtrs_blas_threads = 1;
+char	   *mtrs_default_model = NULL;
+
+void		_PG_init(void);
+
+/* Set OpenBLAS's thread count with all signals blocked (new threads inherit the mask) */
+static void
+set_blas_threads(int n)
+{
+	sigset_t	all,
+				old;
+
+	if (IsParallelWorker())
+		n = 1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	openblas_set_num_threads(n);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Apply a new value of mtrs.blas_threads */
+static void
+assign_blas_threads(int newval, void *extra)
+{
+	set_blas_threads(newval);
+}
+
+/* Define the GUCs and apply the thread policy once per backend */
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("mtrs.blas_threads",
+							"Sets the number of OpenBLAS threads a backend may use.",
+							"Parallel workers always use one thread. More than one thread "
+							"pays off only when cores are idle.",
+							&mtrs_blas_threads,
+							1, 1, 64,
+							PGC_USERSET, 0,
+							NULL, assign_blas_threads, NULL);
+	DefineCustomStringVariable("mtrs.default_model",
+							   "Sets the model used when a function is called without a model name.",
+							   "Empty means: the only model with an active version.",
+							   &mtrs_default_model,
+							   "",
+							   PGC_USERSET, 0,
+							   NULL, NULL, NULL);
+	MarkGUCPrefixReserved("mtrs");
+	set_blas_threads(mtrs_blas_threads);
+}

@@ -1,0 +1,92 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtrs_api.c
+ *	  SQL-callable functions about model bytes and the model cache.
+ *
+ * IDENTIFICATION
+ *	  src/mtrs_api.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+
+#include "mtrs.h"
+
+PG_FUNCTION_INFO_V1(mtrs_model_describe);
+PG_FUNCTION_INFO_V1(mtrs_cache_stats);
+
+/* Append a JSON array of model strings [from, from + n) */
+static void
+append_names(StringInfo buf, const MtrsModelView *v, int from, int n)
+{
+	appendStringInfoChar(buf, '[');
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(buf, ", ");
+		escape_json(buf, MtrsModelString(v, from + i));
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+/*
+ * mtrs_model_describe(weights bytea) -> jsonb
+ * Validate model bytes and describe their header, tasks and intents.
+ */
+Datum
+mtrs_model_describe(PG_FUNCTION_ARGS)
+{
+	bytea	   *raw = PG_GETARG_BYTEA_PP(0);
+	MtrsModel  *m = MtrsModelDecode(raw, CurrentMemoryContext);
+	const MtrsHeader *h = m->v.hdr;
+	StringInfoData buf;
+	Datum		result;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"format_version\": %u, \"kind\": [", (unsigned) h->version);
+	appendStringInfoString(&buf, (h->kind & MTRS_KIND_INTERACTIONS) ? "\"interactions\"" : "");
+	appendStringInfoString(&buf, (h->kind & MTRS_KIND_TEXT) ?
+						   ((h->kind & MTRS_KIND_INTERACTIONS) ? ", \"text\"" : "\"text\"") : "");
+	appendStringInfoString(&buf, (h->kind & MTRS_KIND_INTENT) ? ", \"intent\"" : "");
+	appendStringInfo(&buf, "], \"dim\": %d, \"hidden\": %d, \"n_users\": %d, \"n_items\": %d, "
+					 "\"n_buckets\": %d, \"n_params\": " INT64_FORMAT ", \"size_bytes\": %zu, \"tasks\": ",
+					 h->dim, h->hidden, h->n_users, h->n_items, h->n_buckets,
+					 (int64) h->n_params, m->size);
+	append_names(&buf, &m->v, 0, h->n_tasks);
+	appendStringInfoString(&buf, ", \"intents\": ");
+	append_names(&buf, &m->v, h->n_tasks, h->n_labels);
+	appendStringInfoChar(&buf, '}');
+	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	MemoryContextDelete(m->context);
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * mtrs_cache_stats() -> (loads, hits, entries)
+ * Report this backend's model cache counters.
+ */
+Datum
+mtrs_cache_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	int64		loads,
+				hits,
+				entries;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	MtrsCacheStats(&loads, &hits, &entries);
+	values[0] = Int64GetDatum(loads);
+	values[1] = Int64GetDatum(hits);
+	values[2] = Int64GetDatum(entries);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

@@ -1,0 +1,324 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtrs_cache.c
+ *	  Find a model's active version in the registry table and keep its
+ *	  decoded form in a per-backend cache.
+ *
+ * Every call probes the registry's partial unique index on (name) WHERE
+ * active under the active snapshot and compares the row's (id, xmin) with
+ * the cached entry.  The probe reads only the small columns, so a hit
+ * never detoasts the weights; any new version, activation change, UPDATE
+ * or rollback changes (id, xmin), so the next call sees it.  Relcache
+ * callbacks would not help: they do not fire on DML.
+ *
+ * The probe is a direct index scan rather than SPI because it runs once per
+ * row in joins such as ORDER BY mtrs_predict(...): it checks SELECT
+ * privilege itself and refuses row-level security on the registry.
+ *
+ * A decoded model is built in a transient context and moved under
+ * CacheMemoryContext only once complete (plancache.c's pattern), so an
+ * error while loading leaves the cache as it was.
+ *
+ * IDENTIFICATION
+ *	  src/mtrs_cache.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/pg_collation.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+
+#include "mtrs.h"
+
+#define REGISTRY_ACTIVE_INDEX "mtrs_model_active_name"
+
+/* Cache key: the registry table (so a recreated extension never matches) and the name */
+typedef struct CacheKey
+{
+	Oid			registry;
+	char		name[NAMEDATALEN];
+} CacheKey;
+
+typedef struct CacheEntry
+{
+	CacheKey	key;
+	int64		id;				/* mtrs_model.id of the cached row */
+	TransactionId xmin;			/* its xmin: changes with every UPDATE */
+	MtrsModel  *model;			/* NULL while empty */
+} CacheEntry;
+
+/* Where the registry lives and the attribute numbers we read */
+typedef struct Registry
+{
+	Oid			relid;
+	Oid			index;
+	AttrNumber	att_id;
+	AttrNumber	att_name;
+	AttrNumber	att_version;
+	AttrNumber	att_active;
+	AttrNumber	att_weights;
+} Registry;
+
+static HTAB *model_cache = NULL;
+static Registry registry;
+static int64 stat_loads = 0;
+static int64 stat_hits = 0;
+
+/* Return the schema of the extension: the one the calling function lives in */
+Oid
+MtrsExtensionSchema(FunctionCallInfo fcinfo)
+{
+	Oid			nsp = InvalidOid;
+
+	if (fcinfo->flinfo != NULL && OidIsValid(fcinfo->flinfo->fn_oid))
+		nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
+	if (!OidIsValid(nsp))
+		elog(ERROR, "could not determine the schema of extension mtrs");
+	return nsp;
+}
+
+/* Return an attribute number of the registry table, or fail */
+static AttrNumber
+registry_attnum(Oid relid, const char *column)
+{
+	AttrNumber	att = get_attnum(relid, column);
+
+	if (att == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of table \"%s\" does not exist", column, MTRS_REGISTRY_TABLE),
+				 errhint("Reinstall the mtrs extension.")));
+	return att;
+}
+
+/* Locate the registry table and its active-name index in the given schema */
+static void
+locate_registry(Oid schema)
+{
+	Oid			relid = get_relname_relid(MTRS_REGISTRY_TABLE, schema);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s.%s\" does not exist",
+						get_namespace_name(schema), MTRS_REGISTRY_TABLE)));
+	if (relid == registry.relid)
+		return;
+	registry.relid = InvalidOid;
+	registry.index = get_relname_relid(REGISTRY_ACTIVE_INDEX, schema);
+	if (!OidIsValid(registry.index))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("index \"%s\" does not exist", REGISTRY_ACTIVE_INDEX),
+				 errhint("Reinstall the mtrs extension.")));
+	registry.att_id = registry_attnum(relid, "id");
+	registry.att_name = registry_attnum(relid, "name");
+	registry.att_version = registry_attnum(relid, "version");
+	registry.att_active = registry_attnum(relid, "active");
+	registry.att_weights = registry_attnum(relid, "weights");
+	registry.relid = relid;
+}
+
+/* Create the hash table of cached models on first use */
+static void
+init_cache(void)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(CacheKey);
+	ctl.entrysize = sizeof(CacheEntry);
+	ctl.hcxt = CacheMemoryContext;
+	model_cache = hash_create("mtrs model cache", 16, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* Report that a model name has no active version (or does not exist at all) */
+static void
+report_missing_model(Relation rel, const char *name)
+{
+	SysScanDesc scan;
+	ScanKeyData key;
+	bool		exists;
+
+	/* a sequential scan is fine: this is the error path */
+	ScanKeyEntryInitialize(&key, 0, registry.att_name, BTEqualStrategyNumber, InvalidOid,
+						   DEFAULT_COLLATION_OID, F_TEXTEQ, CStringGetTextDatum(name));
+	scan = systable_beginscan(rel, InvalidOid, false, GetActiveSnapshot(), 1, &key);
+	exists = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("mtrs model \"%s\" has no active version", name),
+				 errhint("Activate a version with mtrs_activate().")));
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("mtrs model \"%s\" does not exist", name),
+			 errhint("Train a model with mtrs_train() or register one with mtrs_register().")));
+}
+
+/* Decode the weights of a registry row into a cache-owned model */
+static MtrsModel *
+load_model(Relation rel, HeapTuple tuple, const char *name, int64 id)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, registry.att_weights, RelationGetDescr(rel), &isnull);
+	bytea	   *raw;
+	MtrsModel  *m;
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("mtrs model \"%s\" has no weights", name)));
+	raw = (bytea *) PG_DETOAST_DATUM(d);
+	m = MtrsModelDecode(raw, CurrentMemoryContext);
+	if ((Pointer) raw != DatumGetPointer(d))
+		pfree(raw);
+	m->registry_id = id;
+	m->version = DatumGetInt32(heap_getattr(tuple, registry.att_version,
+											RelationGetDescr(rel), &isnull));
+	strlcpy(m->name, name, NAMEDATALEN);
+	stat_loads++;
+	return m;
+}
+
+/*
+ * Choose the model to use when none is named: mtrs.default_model if set,
+ * else the only model with an active version.
+ */
+static const char *
+default_model_name(void)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	char	   *found = NULL;
+	int			n = 0;
+	bool		isnull;
+
+	if (mtrs_default_model != NULL && mtrs_default_model[0] != '\0')
+		return mtrs_default_model;
+	rel = table_open(registry.relid, AccessShareLock);
+	scan = systable_beginscan(rel, registry.index, true, GetActiveSnapshot(), 0, NULL);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)) && n < 2)
+	{
+		if (!DatumGetBool(heap_getattr(tuple, registry.att_active, RelationGetDescr(rel), &isnull)))
+			continue;
+		if (n++ == 0)
+			found = TextDatumGetCString(heap_getattr(tuple, registry.att_name,
+													 RelationGetDescr(rel), &isnull));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("no mtrs model is active"),
+				 errhint("Train a model with mtrs_train() or register one with mtrs_register().")));
+	if (n > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
+				 errmsg("more than one mtrs model is active"),
+				 errhint("Name the model with model => '...', or set mtrs.default_model.")));
+	return found;
+}
+
+/*
+ * Return the active version of the named model (NULL: the default model),
+ * decoded.  The result stays valid until the next call of this function
+ * in this backend.
+ */
+MtrsModel *
+MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name)
+{
+	CacheKey	key;
+	CacheEntry *entry;
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData skey;
+	HeapTuple	tuple;
+	bool		found,
+				isnull;
+	int64		id;
+	TransactionId xmin;
+
+	locate_registry(MtrsExtensionSchema(fcinfo));
+	if (pg_class_aclcheck(registry.relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, MTRS_REGISTRY_TABLE);
+	if (check_enable_rls(registry.relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("row-level security on table \"%s\" is not supported", MTRS_REGISTRY_TABLE)));
+	if (name == NULL)
+		name = default_model_name();
+	if (strlen(name) >= NAMEDATALEN || name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("mtrs model \"%s\" does not exist", name)));
+
+	rel = table_open(registry.relid, AccessShareLock);
+	ScanKeyEntryInitialize(&skey, 0, registry.att_name, BTEqualStrategyNumber, InvalidOid,
+						   DEFAULT_COLLATION_OID, F_TEXTEQ, CStringGetTextDatum(name));
+	scan = systable_beginscan(rel, registry.index, true, GetActiveSnapshot(), 1, &skey);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		if (DatumGetBool(heap_getattr(tuple, registry.att_active, RelationGetDescr(rel), &isnull)))
+			break;
+	}
+	if (!HeapTupleIsValid(tuple))
+	{
+		systable_endscan(scan);
+		report_missing_model(rel, name);
+	}
+	id = DatumGetInt64(heap_getattr(tuple, registry.att_id, RelationGetDescr(rel), &isnull));
+	xmin = HeapTupleHeaderGetXmin(tuple->t_data);
+
+	if (model_cache == NULL)
+		init_cache();
+	memset(&key, 0, sizeof(key));
+	key.registry = registry.relid;
+	strlcpy(key.name, name, NAMEDATALEN);
+	entry = hash_search(model_cache, &key, HASH_ENTER, &found);
+	if (!found)
+		entry->model = NULL;
+	if (entry->model != NULL && entry->id == id && TransactionIdEquals(entry->xmin, xmin))
+		stat_hits++;
+	else
+	{
+		MtrsModel  *m = load_model(rel, tuple, name, id);
+
+		MemoryContextSetParent(m->context, CacheMemoryContext);
+		if (entry->model != NULL)
+			MemoryContextDelete(entry->model->context);
+		entry->model = m;
+		entry->id = id;
+		entry->xmin = xmin;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return entry->model;
+}
+
+/* Report the cache's counters: models loaded, hits, entries held */
+void
+MtrsCacheStats(int64 *loads, int64 *hits, int64 *entries)
+{
+	*loads = stat_loads;
+	*hits = stat_hits;
+	*entries = model_cache ? hash_get_num_entries(model_cache) : 0;
+}

@@ -1,0 +1,350 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtrs_fitdata.c
+ *	  Collect interaction rows for training (append, merge, serialize) and
+ *	  parse training options.
+ *
+ * The rows are raw (ids stay bigints, events are indices into a small
+ * name table), so merging the states of parallel workers is an append and
+ * serializing is a copy.  The trainer sorts the rows first, so the model
+ * does not depend on scan order or on the number of workers.
+ *
+ * IDENTIFICATION
+ *	  src/mtrs_fitdata.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+
+#include "mtrs_train.h"
+
+#define FITDATA_MAGIC	0x5449464Du	/* "MFIT" */
+
+/* Serialized header of MtrsFitData */
+typedef struct FitDataHeader
+{
+	uint32		magic;
+	int32		n_events;
+	int64		n;
+	int32		options_len;	/* -1 = no options */
+	int32		pad;
+} FitDataHeader;
+
+/* Create empty training data whose rows live in context */
+MtrsFitData *
+MtrsFitDataCreate(MemoryContext context)
+{
+	MtrsFitData *d = MemoryContextAllocZero(context, sizeof(MtrsFitData));
+
+	d->context = context;
+	d->cap = 1024;
+	d->rows = MemoryContextAllocHuge(context, sizeof(MtrsFitRow) * d->cap);
+	return d;
+}
+
+/* Make room for at least extra more rows */
+static void
+reserve_rows(MtrsFitData *d, int64 extra)
+{
+	int64		need = d->n + extra;
+
+	if (need <= d->cap)
+		return;
+	if (need > (int64) (MaxAllocHugeSize / sizeof(MtrsFitRow)) / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many interactions for one model"),
+				 errdetail("At most " INT64_FORMAT " rows can be collected.",
+						   (int64) (MaxAllocHugeSize / sizeof(MtrsFitRow)) / 2)));
+	while (d->cap < need)
+		d->cap *= 2;
+	d->rows = repalloc_huge(d->rows, sizeof(MtrsFitRow) * d->cap);
+}
+
+/* Return the index of an event name, adding it if new */
+static int
+event_index(MtrsFitData *d, const char *event)
+{
+	size_t		len = strlen(event);
+
+	for (int e = 0; e < d->n_events; e++)
+		if (strcmp(d->event_names[e], event) == 0)
+			return e;
+	if (len == 0 || len > MTRS_MAX_NAME_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid event name \"%s\"", event),
+				 errdetail("An event name has 1 to %d bytes.", MTRS_MAX_NAME_LEN)));
+	if (strcmp(event, MTRS_TASK_RANKING) == 0 || strcmp(event, MTRS_TASK_RATING) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("event name \"%s\" is reserved", event),
+				 errdetail("The task names \"%s\" and \"%s\" cannot be event names.",
+						   MTRS_TASK_RANKING, MTRS_TASK_RATING)));
+	if (d->n_events >= MTRS_MAX_EVENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many distinct event names"),
+				 errdetail("A model can learn at most %d event types.", MTRS_MAX_EVENTS)));
+	strlcpy(d->event_names[d->n_events], event, NAMEDATALEN);
+	return d->n_events++;
+}
+
+/* Append one interaction; rating is NaN when the row has none */
+void
+MtrsFitDataAdd(MtrsFitData *d, int64 user, int64 item, const char *event,
+			   double ts, float rating)
+{
+	MtrsFitRow *r;
+
+	if (isinf(rating))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("rating must be a finite number"),
+				 errdetail("User " INT64_FORMAT ", item " INT64_FORMAT " has rating %g.",
+						   user, item, rating)));
+	if (!isfinite(ts))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("interaction time must be finite"),
+				 errdetail("User " INT64_FORMAT ", item " INT64_FORMAT " has time infinity.",
+						   user, item)));
+	reserve_rows(d, 1);
+	r = &d->rows[d->n++];
+	r->user = user;
+	r->item = item;
+	r->ts = ts;
+	r->rating = rating;
+	r->event = (int16) event_index(d, event);
+	r->pad = 0;
+}
+
+/* Append every row of from to into, remapping event indices */
+void
+MtrsFitDataMerge(MtrsFitData *into, const MtrsFitData *from)
+{
+	int16		map[MTRS_MAX_EVENTS];
+
+	for (int e = 0; e < from->n_events; e++)
+		map[e] = (int16) event_index(into, from->event_names[e]);
+	reserve_rows(into, from->n);
+	for (int64 i = 0; i < from->n; i++)
+	{
+		MtrsFitRow *r = &into->rows[into->n++];
+
+		*r = from->rows[i];
+		r->event = map[r->event];
+	}
+	if (into->options == NULL && from->options != NULL)
+		into->options = MemoryContextStrdup(into->context, from->options);
+}
+
+/* Serialize training data into one bytea (for parallel aggregation) */
+bytea *
+MtrsFitDataSerialize(const MtrsFitData *d)
+{
+	FitDataHeader h = {FITDATA_MAGIC, d->n_events, d->n, -1, 0};
+	Size		names = (Size) d->n_events * NAMEDATALEN;
+	Size		size;
+	bytea	   *out;
+	char	   *p;
+
+	if (d->options != NULL)
+		h.options_len = (int32) strlen(d->options);
+	size = add_size(add_size(VARHDRSZ + sizeof(h), names),
+					add_size(Max(h.options_len, 0), mul_size(sizeof(MtrsFitRow), d->n)));
+	if (size > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("partial training state of %zu bytes is too large to pass between processes", size),
+				 errhint("Disable parallel query for this statement: SET max_parallel_workers_per_gather = 0.")));
+	out = palloc(size);
+	SET_VARSIZE(out, size);
+	p = VARDATA(out);
+	memcpy(p, &h, sizeof(h));
+	p += sizeof(h);
+	memcpy(p, d->event_names, names);
+	p += names;
+	if (h.options_len > 0)
+		memcpy(p, d->options, h.options_len);
+	p += Max(h.options_len, 0);
+	memcpy(p, d->rows, sizeof(MtrsFitRow) * d->n);
+	return out;
+}
+
+/* Rebuild training data from MtrsFitDataSerialize's output */
+MtrsFitData *
+MtrsFitDataDeserialize(const bytea *raw, MemoryContext context)
+{
+	const char *p = VARDATA_ANY(raw);
+	Size		len = VARSIZE_ANY_EXHDR(raw);
+	FitDataHeader h;
+	MtrsFitData *d;
+	Size		need;
+
+	if (len < sizeof(h))
+		elog(ERROR, "invalid partial training state");
+	memcpy(&h, p, sizeof(h));
+	if (h.magic != FITDATA_MAGIC || h.n_events < 0 || h.n_events > MTRS_MAX_EVENTS || h.n < 0 ||
+		h.options_len < -1)
+		elog(ERROR, "invalid partial training state");
+	need = sizeof(h) + (Size) h.n_events * NAMEDATALEN + Max(h.options_len, 0) +
+		sizeof(MtrsFitRow) * (Size) h.n;
+	if (need != len)
+		elog(ERROR, "invalid partial training state");
+	p += sizeof(h);
+	d = MtrsFitDataCreate(context);
+	d->n_events = h.n_events;
+	memcpy(d->event_names, p, (Size) h.n_events * NAMEDATALEN);
+	p += (Size) h.n_events * NAMEDATALEN;
+	if (h.options_len >= 0)
+	{
+		d->options = MemoryContextAlloc(context, h.options_len + 1);
+		memcpy(d->options, p, h.options_len);
+		d->options[h.options_len] = '\0';
+	}
+	p += Max(h.options_len, 0);
+	reserve_rows(d, h.n);
+	memcpy(d->rows, p, sizeof(MtrsFitRow) * h.n);
+	d->n = h.n;
+	for (int64 i = 0; i < d->n; i++)
+		if (d->rows[i].event < 0 || d->rows[i].event >= d->n_events)
+			elog(ERROR, "invalid partial training state");
+	return d;
+}
+
+/* ---------------------------------------------------------------- options */
+
+/* Describe one option: name, range, and where it goes */
+typedef struct OptionSpec
+{
+	const char *name;
+	double		min;
+	double		max;
+	bool		integer;
+	size_t		offset;
+	char		kind;			/* 'i' int, 'l' int64, 'd' double */
+} OptionSpec;
+
+static const OptionSpec option_specs[] = {
+	{"dim", 1, MTRS_MAX_DIM, true, offsetof(MtrsFitOptions, dim), 'i'},
+	{"iterations", 1, 1000, true, offsetof(MtrsFitOptions, iterations), 'i'},
+	{"reg", 0, 1e6, false, offsetof(MtrsFitOptions, reg), 'd'},
+	{"alpha", 0, 1e6, false, offsetof(MtrsFitOptions, alpha), 'd'},
+	{"half_life_days", 0, 1e6, false, offsetof(MtrsFitOptions, half_life_days), 'd'},
+	{"rating_reg", 0, 1e6, false, offsetof(MtrsFitOptions, rating_reg), 'd'},
+	{"seed", 0, 9007199254740991.0, true, offsetof(MtrsFitOptions, seed), 'l'},
+};
+
+/* Set the defaults of every option */
+static void
+option_defaults(MtrsFitOptions *o)
+{
+	o->dim = 64;
+	o->iterations = 15;
+	o->reg = 10.0;
+	o->alpha = 1.0;
+	o->half_life_days = 0.0;
+	o->rating_reg = 10.0;
+	o->seed = 42;
+	o->verbose = false;
+}
+
+/* List the known option names, for hints */
+static char *
+option_names(void)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < lengthof(option_specs); i++)
+		appendStringInfo(&buf, "%s%s", i ? ", " : "", option_specs[i].name);
+	return buf.data;
+}
+
+/* Store one numeric option value after checking its range */
+static void
+set_option(MtrsFitOptions *o, const OptionSpec *spec, JsonbValue *v)
+{
+	double		x;
+	char	   *base = (char *) o;
+
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a number", spec->name)));
+	x = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+	if (!(x >= spec->min && x <= spec->max) || (spec->integer && x != floor(x)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be %s between %g and %g", spec->name,
+						spec->integer ? "an integer" : "a number", spec->min, spec->max),
+				 errdetail("The value given is %g.", x)));
+	if (spec->kind == 'i')
+		*(int *) (base + spec->offset) = (int) x;
+	else if (spec->kind == 'l')
+		*(int64 *) (base + spec->offset) = (int64) x;
+	else
+		*(double *) (base + spec->offset) = x;
+}
+
+/* Resolve training options from a jsonb object text (NULL = defaults) */
+void
+MtrsFitOptionsParse(MtrsFitOptions *o, const char *json)
+{
+	Jsonb	   *jb;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
+
+	option_defaults(o);
+	if (json == NULL)
+		return;
+	jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+	if (!JB_ROOT_IS_OBJECT(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("training options must be a jsonb object")));
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+		else if (tok == WJB_VALUE)
+		{
+			int			i;
+
+			for (i = 0; i < lengthof(option_specs); i++)
+				if (strcmp(option_specs[i].name, key) == 0)
+					break;
+			if (i == lengthof(option_specs))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unrecognized training option \"%s\"", key),
+						 errhint("Valid options are: %s.", option_names())));
+			set_option(o, &option_specs[i], &v);
+		}
+	}
+}
+
+/* Render resolved options as a jsonb text */
+char *
+MtrsFitOptionsToJson(const MtrsFitOptions *o)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"dim\": %d, \"iterations\": %d, \"reg\": %g, \"alpha\": %g, "
+					 "\"half_life_days\": %g, \"rating_reg\": %g, \"seed\": " INT64_FORMAT "}",
+					 o->dim, o->iterations, o->reg, o->alpha, o->half_life_days,
+					 o->rating_reg, o->seed);
+	return buf.data;
+}

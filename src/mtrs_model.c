@@ -1,0 +1,220 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtrs_model.c
+ *	  Decode untrusted model bytes into an MtrsModel, and look up ids and
+ *	  task names in a decoded model.
+ *
+ * Validation is done by MtrsFormatCheck (mtrs_format.c); this file turns
+ * each of its findings into an error with an SQLSTATE.
+ *
+ * IDENTIFICATION
+ *	  src/mtrs_model.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/memutils.h"
+
+#include <math.h>
+
+#include "mtrs.h"
+#include "mtrs_nn.h"
+
+/* Raise the error that matches a format status */
+static void
+report_format_error(MtrsFormatStatus status, const char *detail)
+{
+	switch (status)
+	{
+		case MTRS_FMT_OK:
+			return;
+		case MTRS_FMT_TOO_SHORT:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("value is too short to be an mtrs model"),
+					 errdetail_internal("%s", detail)));
+			break;
+		case MTRS_FMT_BAD_MAGIC:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("value is not an mtrs model"),
+					 errdetail_internal("%s", detail),
+					 errhint("Model bytes come from the mtrs_fit aggregate or the weights column of mtrs_model.")));
+			break;
+		case MTRS_FMT_BYTE_ORDER:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("mtrs model was written on a machine with a different byte order")));
+			break;
+		case MTRS_FMT_NEWER_VERSION:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("mtrs model format is newer than this version of mtrs"),
+					 errdetail_internal("%s", detail),
+					 errhint("Update the mtrs extension to read this model.")));
+			break;
+		case MTRS_FMT_BAD_HEADER:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("mtrs model header is invalid"),
+					 errdetail_internal("%s", detail)));
+			break;
+		case MTRS_FMT_TRUNCATED:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("mtrs model is truncated"),
+					 errdetail_internal("%s", detail)));
+			break;
+		case MTRS_FMT_TRAILING:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("mtrs model has trailing bytes"),
+					 errdetail_internal("%s", detail)));
+			break;
+		case MTRS_FMT_CHECKSUM:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("mtrs model checksum does not match its content"),
+					 errdetail("The model bytes were changed after they were written.")));
+			break;
+		case MTRS_FMT_BAD_CONTENT:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("mtrs model content is invalid"),
+					 errdetail_internal("%s", detail)));
+			break;
+	}
+	elog(ERROR, "unrecognized model format status: %d", (int) status);
+}
+
+/* Compute what serving needs besides the stored tensors */
+static void
+derive_serving_data(MtrsModel *m)
+{
+	const MtrsHeader *h = m->v.hdr;
+	int			n = Max(h->n_items, 1);
+
+	m->item_norm = MemoryContextAllocZero(m->context, sizeof(float) * n);
+	m->popularity = MemoryContextAllocZero(m->context, sizeof(float) * n);
+	m->scores = MemoryContextAllocZero(m->context, sizeof(float) * n);
+	for (int i = 0; i < h->n_items; i++)
+		m->item_norm[i] = sqrtf(NnDot(m->v.t.item_emb + (int64) i * h->dim,
+									  m->v.t.item_emb + (int64) i * h->dim, h->dim));
+	for (int64 k = 0; k < h->n_history; k++)
+		m->popularity[m->v.hist_items[k]] += 1.0f;
+}
+
+/*
+ * Validate raw model bytes and decode them into a new memory context under
+ * parent.  Raises an error (and leaves nothing behind) if they are invalid.
+ */
+MtrsModel *
+MtrsModelDecode(const bytea *raw, MemoryContext parent)
+{
+	Size		len = VARSIZE_ANY_EXHDR(raw);
+	MemoryContext ctx;
+	MtrsModel  *m;
+	MtrsFormatStatus status;
+	char		detail[256];
+
+	ctx = AllocSetContextCreate(parent, "mtrs model", ALLOCSET_DEFAULT_SIZES);
+	m = MemoryContextAllocZero(ctx, sizeof(MtrsModel));
+	m->context = ctx;
+	m->size = len;
+	m->bytes = MemoryContextAllocExtended(ctx, Max(len, 1), MCXT_ALLOC_HUGE);
+	memcpy(m->bytes, VARDATA_ANY(raw), len);
+	status = MtrsFormatCheck(&m->v, m->bytes, len, detail, sizeof(detail));
+	if (status != MTRS_FMT_OK)
+	{
+		MemoryContextDelete(ctx);
+		report_format_error(status, detail);
+	}
+	derive_serving_data(m);
+	return m;
+}
+
+/* Validate raw model bytes, raising an error if they are invalid */
+void
+MtrsModelCheckBytes(const bytea *raw)
+{
+	MtrsModel  *m = MtrsModelDecode(raw, CurrentMemoryContext);
+
+	MemoryContextDelete(m->context);
+}
+
+/* Return the position of id in a sorted id array, or -1 */
+static int
+find_id(const int64_t *ids, int n, int64 id)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] == id)
+			return mid;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/* Return the dense index of an item id, or -1 if the model has not seen it */
+int
+MtrsModelFindItem(const MtrsModel *m, int64 item_id)
+{
+	return find_id(m->v.item_ids, m->v.hdr->n_items, item_id);
+}
+
+/* Return the dense index of a user id, or -1 if the model has not seen it */
+int
+MtrsModelFindUser(const MtrsModel *m, int64 user_id)
+{
+	return find_id(m->v.user_ids, m->v.hdr->n_users, user_id);
+}
+
+/* Return the index of a task head by name, or -1 */
+int
+MtrsModelFindTask(const MtrsModel *m, const char *task)
+{
+	for (int t = 0; t < m->v.hdr->n_tasks; t++)
+		if (strcmp(MtrsModelString(&m->v, t), task) == 0)
+			return t;
+	return -1;
+}
+
+/*
+ * Resolve a task argument: NULL means the ranking head (task 0).  Raises an
+ * error naming the model's tasks when the name is not one of them.
+ */
+int
+MtrsModelTaskArg(const MtrsModel *m, const char *task)
+{
+	StringInfoData names;
+	int			t;
+
+	if (m->v.hdr->n_tasks == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("mtrs model \"%s\" has no interaction tasks", m->name),
+				 errhint("Train it with interactions to recommend and predict.")));
+	if (task == NULL)
+		return 0;
+	t = MtrsModelFindTask(m, task);
+	if (t >= 0)
+		return t;
+	initStringInfo(&names);
+	for (int i = 0; i < m->v.hdr->n_tasks; i++)
+		appendStringInfo(&names, "%s%s", i ? ", " : "", MtrsModelString(&m->v, i));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("mtrs model \"%s\" has no task \"%s\"", m->name, task),
+			 errhint("Its tasks are: %s.", names.data)));
+	return -1;					/* keep compiler quiet */
+}
