@@ -42,7 +42,7 @@
 #include <stdint.h>
 
 #define MTRS_MAGIC			0x5352544Du	/* "MTRS" as little-endian bytes */
-#define MTRS_MAGIC_SWAPPED	0x4D525453u	/* the same, written on the other byte order */
+#define MTRS_MAGIC_SWAPPED	0x4D545253u	/* the same, written on the other byte order */
 #define MTRS_FORMAT_VERSION	1
 
 /* Components a model carries (bits of MtrsHeader.kind) */

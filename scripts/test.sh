@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# scripts/test.sh -- set up everything and run every test of mtrs.
+#
+# On a fresh Debian 12 machine, as root:   bash scripts/test.sh
+# Installs the Debian packages (skip with MTRS_SKIP_APT=1), builds and installs
+# the extension, runs the plain-C unit tests (also under valgrind), starts a
+# throw-away PostgreSQL 15 cluster, runs pg_regress and pgTAP against it, stops
+# and removes the cluster, and ends with one line "N passed, N failed".
+# Exits non-zero on any failure.
+set -Eeuo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$MTRS_ROOT"
+
+mtrs_setup
+LOGS=$(mktemp -d /tmp/mtrs-test-logs.XXXXXX)
+chmod 755 "$LOGS"
+passed=0
+failed=0
+count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+mtrs_log "unit tests (plain C, no server)"
+set +e
+make -s unitcheck PG_CONFIG=$PG_CONFIG > "$LOGS/unit.log" 2>&1
+set -e
+grep -E '^(not ok|ok) ' "$LOGS/unit.log" | grep -v '^ok ' || true
+count "$(grep -c '^ok ' "$LOGS/unit.log" || true)" "$(grep -c '^not ok ' "$LOGS/unit.log" || true)"
+tail -1 "$LOGS/unit.log"
+
+mtrs_log "unit tests under valgrind"
+if valgrind --error-exitcode=3 --leak-check=full -q ./test/unit/test_kernels > "$LOGS/valgrind.log" 2>&1; then
+  echo "valgrind: clean"; count 1 0
+else
+  tail -30 "$LOGS/valgrind.log"; echo "valgrind: errors"; count 0 1
+fi
+
+mtrs_log "starting a throw-away PostgreSQL $PGV cluster"
+mtrs_cluster_start contrib_regression
+
+mtrs_log "pg_regress"
+set +e
+make -s installcheck PG_CONFIG=$PG_CONFIG > "$LOGS/regress.log" 2>&1
+reg_rc=$?
+set -e
+grep -E '^test |^ok |^not ok ' "$LOGS/regress.log" || cat "$LOGS/regress.log"
+if [ $reg_rc -ne 0 ] && [ -f regression.diffs ]; then head -200 regression.diffs; fi
+count "$(grep -Ec '^test .*\.\.\. ok' "$LOGS/regress.log" || true)" \
+      "$(grep -Ec '^test .*\.\.\. FAILED' "$LOGS/regress.log" || true)"
+[ $reg_rc -eq 0 ] || count 0 "$([ "$(grep -c 'FAILED' "$LOGS/regress.log" || true)" -eq 0 ] && echo 1 || echo 0)"
+
+mtrs_log "pgTAP"
+set +e
+pg_prove -v -d contrib_regression test/pgtap/*.sql > "$LOGS/tap.log" 2>&1
+tap_rc=$?
+set -e
+grep -E '^(not ok|# )' "$LOGS/tap.log" || true
+grep -E '^(Files=|Result:)' "$LOGS/tap.log" || tail -20 "$LOGS/tap.log"
+count "$(grep -Ec '^ok [0-9]+' "$LOGS/tap.log" || true)" "$(grep -Ec '^not ok [0-9]+' "$LOGS/tap.log" || true)"
+[ $tap_rc -eq 0 ] || [ "$(grep -Ec '^not ok [0-9]+' "$LOGS/tap.log" || true)" -gt 0 ] || count 0 1
+
+mtrs_log "summary"
+if [ "$failed" -eq 0 ]; then rm -rf "$LOGS"; else echo "logs kept in $LOGS"; fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,88 @@
+-- Error contracts: every user-reachable error has its SQLSTATE and message.
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION mtrs;
+SELECT plan(38);
+
+CREATE TEMP TABLE ev AS
+SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
+       CASE WHEN g % 2 = 0 THEN 'click' ELSE 'view' END AS event,
+       timestamptz '2026-03-01' + g * interval '1 day' AS ts, (1 + g % 5)::real AS rating
+  FROM generate_series(1, 20) u, generate_series(1, 9) g;
+CREATE TEMP TABLE w AS SELECT mtrs_fit(user_id, item_id, event, ts, rating, '{"dim": 4, "iterations": 2}'::jsonb) AS w FROM ev;
+
+-- model bytes
+SELECT throws_ok($$SELECT mtrs_model_describe('\x0102'::bytea)$$, '22P03',
+                 'value is too short to be an mtrs model', 'two bytes: too short');
+SELECT throws_ok($$SELECT mtrs_model_describe(overlay(w placing '\x504b0304'::bytea from 1)) FROM w$$, '22P03',
+                 'value is not an mtrs model', 'zip magic: not a model');
+SELECT throws_ok($$SELECT mtrs_model_describe(overlay(w placing '\x5352544d'::bytea from 1)) FROM w$$, '0A000',
+                 'mtrs model was written on a machine with a different byte order', 'swapped magic');
+SELECT throws_ok($$SELECT mtrs_model_describe(set_byte(w, 4, 7)) FROM w$$, '0A000',
+                 'mtrs model format is newer than this version of mtrs', 'newer format version');
+SELECT throws_ok($$SELECT mtrs_model_describe(set_byte(w, 12, 99)) FROM w$$, 'XX001',
+                 'mtrs model header is invalid', 'inconsistent shapes');
+SELECT throws_ok($$SELECT mtrs_model_describe(substring(w from 1 for length(w) / 2)) FROM w$$, 'XX001',
+                 'mtrs model is truncated', 'half the bytes: truncated');
+SELECT throws_ok($$SELECT mtrs_model_describe(w || '\xff'::bytea) FROM w$$, 'XX001',
+                 'mtrs model has trailing bytes', 'one byte too many');
+SELECT throws_ok($$SELECT mtrs_model_describe(set_bit(w, 2000, 1 - get_bit(w, 2000))) FROM w$$, 'XX001',
+                 'mtrs model checksum does not match its content', 'one flipped bit');
+SELECT lives_ok($$SELECT mtrs_model_describe(w) FROM w$$, 'intact bytes are accepted');
+
+-- every flipped bit of the first 4 kB is refused with an SQLSTATE, and the backend survives
+CREATE FUNCTION pg_temp.flips_refused(model bytea) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE n integer := 0;
+BEGIN
+	FOR b IN 0 .. least(8 * length(model) - 1, 32767) BY 7 LOOP
+		BEGIN
+			PERFORM mtrs_model_describe(set_bit(model, b, 1 - get_bit(model, b)));
+		EXCEPTION WHEN data_corrupted OR invalid_binary_representation OR feature_not_supported THEN
+			n := n + 1;
+		END;
+	END LOOP;
+	RETURN n;
+END $$;
+SELECT is(pg_temp.flips_refused(w), (least(8 * length(w) - 1, 32767) / 7 + 1)::integer,
+          'every sampled bit flip is refused') FROM w;
+
+-- registry
+SELECT throws_ok($$SELECT mtrs_register('x', '\x00'::bytea)$$, '22P03', NULL, 'register validates the bytes');
+SELECT throws_ok($$SELECT mtrs_register('x y', w) FROM w$$, '22023', 'invalid mtrs model name "x y"', 'name with a space');
+SELECT throws_ok($$SELECT mtrs_register(NULL, w) FROM w$$, '22004', NULL, 'null name');
+SELECT lives_ok($$SELECT mtrs_register('m', w) FROM w$$, 'register a model');
+SELECT throws_ok($$SELECT mtrs_activate('m', 5)$$, '42704', 'version 5 of mtrs model "m" does not exist', 'unknown version');
+SELECT throws_ok($$SELECT mtrs_activate('zz', 1)$$, '42704', 'mtrs model "zz" does not exist', 'unknown model');
+SELECT throws_ok($$SELECT mtrs_model_info('zz')$$, '42704', 'mtrs model "zz" does not exist', 'info of unknown model');
+SELECT throws_ok($$SELECT mtrs_drop_model('zz')$$, '42704', 'mtrs model "zz" does not exist', 'drop unknown model');
+SELECT lives_ok($$SELECT mtrs_register('m', w) FROM w$$, 'register version 2');
+SELECT throws_ok($$SELECT mtrs_drop_model('m', 2)$$, '55006', 'cannot drop the active version 2 of mtrs model "m"',
+                 'the active version cannot be dropped while others exist');
+SELECT throws_ok($$UPDATE mtrs_model SET active = true$$, '23505', NULL, 'two active versions violate a unique index');
+
+-- serving arguments
+SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, 0)$$, '22023', 'k must be greater than zero', 'k = 0');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, -5)$$, '22023', 'k must be greater than zero', 'k < 0');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, NULL)$$, '22004', 'k must not be null', 'k null');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, 5, task => 'buy')$$, '22023', 'mtrs model "m" has no task "buy"', 'unknown task');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, 5, model => 'zz')$$, '42704', 'mtrs model "zz" does not exist', 'unknown model');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, 5, candidates => '{{1,2},{3,4}}'::bigint[])$$, '2202E',
+                 'candidates must be a one-dimensional array', 'two-dimensional candidates');
+SELECT throws_ok($$SELECT mtrs_predict(1, 1, 'buy')$$, '22023', 'mtrs model "m" has no task "buy"', 'predict: unknown task');
+SELECT throws_ok($$SELECT * FROM mtrs_similar_items(1, 0)$$, '22023', 'k must be greater than zero', 'similar: k = 0');
+SELECT lives_ok($$SELECT mtrs_register('m2', w) FROM w$$, 'a second active model');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, 5)$$, '42P08', 'more than one mtrs model is active', 'ambiguous default model');
+
+-- training input
+SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), 'NaN'::real)$$, '22000', 'rating must be a finite number', 'NaN rating');
+SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), 'Infinity'::real)$$, '22000', 'rating must be a finite number', 'infinite rating');
+SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', 'infinity'::timestamptz)$$, '22008', 'interaction time must be finite', 'infinite time');
+SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'ranking', now())$$, '22023', 'event name "ranking" is reserved', 'reserved event name');
+SELECT throws_ok($$SELECT mtrs_fit(1, 2, '', now())$$, '22023', 'invalid event name ""', 'empty event name');
+SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), '{"dimm": 4}'::jsonb)$$, '22023',
+                 'unrecognized training option "dimm"', 'misspelled option');
+SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), '{"dim": 100000}'::jsonb)$$, '22023',
+                 'option "dim" must be an integer between 1 and 1024', 'absurd dim');
+
+SELECT * FROM finish();
+ROLLBACK;

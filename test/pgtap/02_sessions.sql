@@ -1,0 +1,69 @@
+-- The per-backend model cache across sessions: a second session sees a new
+-- version, an activation change and a rolled-back update on its next call,
+-- and a cache hit does not reload the model.  Runs in autocommit mode,
+-- because the other sessions (dblink) only see committed rows.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS dblink;
+DROP EXTENSION IF EXISTS mtrs;
+CREATE EXTENSION mtrs;
+SELECT plan(12);
+
+CREATE TEMP TABLE sess_events AS
+SELECT u AS user_id, g AS item_id, 'view'::text AS event,
+       timestamptz '2026-05-01' + g * interval '1 hour' AS ts
+  FROM generate_series(1, 12) u, generate_series(1, 20) g
+ WHERE (u + g) % 3 <> 0;
+-- version 1 knows 10 items, version 2 knows 20: the catalog size tells them apart
+CREATE TEMP TABLE sess_w AS
+SELECT (SELECT mtrs_fit(user_id, item_id, event, ts, '{"dim": 4, "iterations": 2}'::jsonb)
+          FROM sess_events WHERE item_id <= 10) AS w10,
+       (SELECT mtrs_fit(user_id, item_id, event, ts, '{"dim": 4, "iterations": 2}'::jsonb)
+          FROM sess_events) AS w20;
+SELECT mtrs_register('sess', w10) FROM sess_w;
+
+CREATE FUNCTION pg_temp.connstr() RETURNS text LANGUAGE sql AS $$
+	SELECT format('host=%s port=%s dbname=%s user=%s',
+	              split_part(current_setting('unix_socket_directories'), ',', 1),
+	              current_setting('port'), current_database(), current_user) $$;
+SELECT dblink_connect('b', pg_temp.connstr());
+SELECT dblink_connect('c', pg_temp.connstr());
+CREATE FUNCTION pg_temp.catalog_in_b() RETURNS bigint LANGUAGE sql AS $$
+	SELECT n FROM dblink('b', $q$SELECT count(*) FROM mtrs_recommend(1, 1000, model => 'sess', exclude_seen => false)$q$)
+	       AS t(n bigint) $$;
+CREATE FUNCTION pg_temp.loads_in_b() RETURNS bigint LANGUAGE sql AS $$
+	SELECT loads FROM dblink('b', 'SELECT loads FROM mtrs_cache_stats()') AS t(loads bigint) $$;
+
+SELECT is(pg_temp.catalog_in_b(), 10::bigint, 'session b serves version 1');
+SELECT is(pg_temp.loads_in_b(), 1::bigint, 'session b decoded the model once');
+SELECT is(pg_temp.catalog_in_b(), 10::bigint, 'a second call in session b');
+SELECT is(pg_temp.loads_in_b(), 1::bigint, 'the second call was a cache hit (no reload, no detoast)');
+
+SELECT mtrs_register('sess', w20) FROM sess_w;
+SELECT is(pg_temp.catalog_in_b(), 20::bigint, 'session b sees the newly registered and activated version 2');
+SELECT is(pg_temp.loads_in_b(), 2::bigint, 'and decoded it once');
+
+SELECT mtrs_activate('sess', 1);
+SELECT is(pg_temp.catalog_in_b(), 10::bigint, 'session b follows a rollback to version 1');
+
+-- an uncommitted UPDATE of the active row in session c is invisible to b,
+-- and after its ROLLBACK b still serves version 1
+SELECT dblink_exec('c', 'BEGIN');
+SELECT dblink_exec('c', format('UPDATE mtrs_model SET weights = %L WHERE name = %L AND version = 1',
+                               (SELECT w20 FROM sess_w), 'sess'));
+SELECT is(pg_temp.catalog_in_b(), 10::bigint, 'an uncommitted update is not served');
+SELECT dblink_exec('c', 'ROLLBACK');
+SELECT is(pg_temp.catalog_in_b(), 10::bigint, 'a rolled-back update is not served');
+
+-- a committed UPDATE of the weights (same id, new xmin) is seen
+SELECT dblink_exec('c', format('UPDATE mtrs_model SET weights = %L WHERE name = %L AND version = 1',
+                               (SELECT w20 FROM sess_w), 'sess'));
+SELECT is(pg_temp.catalog_in_b(), 20::bigint, 'a committed update of the active row is seen');
+
+-- dropping the model is seen too
+SELECT mtrs_drop_model('sess');
+SELECT throws_ok($$SELECT pg_temp.catalog_in_b()$$, '42704', NULL, 'a dropped model is no longer served');
+SELECT ok(dblink_disconnect('b') = 'OK' AND dblink_disconnect('c') = 'OK', 'sessions closed');
+
+SELECT * FROM finish();
+DROP EXTENSION mtrs;
