@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# scripts/demo.sh -- set up everything and run the main job on the bundled shop.
+#
+# On a fresh Debian 12 machine, as root:   bash scripts/demo.sh
+# Installs the Debian packages (skip with MTRS_SKIP_APT=1), builds and installs
+# mtrs, starts a throw-away PostgreSQL 15 cluster, loads the generated shop
+# (scripts/demo_data.sql), trains one multi-task model with the mtrs_fit
+# aggregate, registers it, shows recommendations, per-task predictions and
+# similar items, and stops and removes the cluster (also on failure or Ctrl-C).
+set -Eeuo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$MTRS_ROOT"
+
+mtrs_setup
+mtrs_log "starting a throw-away PostgreSQL $PGV cluster"
+mtrs_cluster_start mtrs_demo
+as_pg createdb mtrs_demo
+export PGDATABASE=mtrs_demo
+demo_sql() { psql_pg -d mtrs_demo -q "$@"; }
+
+mtrs_log "loading the generated shop (items, events, utterances)"
+demo_sql -c 'CREATE EXTENSION mtrs' -f scripts/demo_data.sql
+demo_sql -c "SELECT event, count(*) AS events FROM shop_events GROUP BY event ORDER BY count(*) DESC"
+
+mtrs_log "training one multi-task model over shop_events (mtrs_fit aggregate)"
+demo_sql <<'SQL'
+\timing on
+SELECT mtrs_register('shop', mtrs_fit(user_id, item_id, event, ts)) AS model_id FROM shop_events;
+\timing off
+SELECT name, version, active, tasks, n_users, n_items, pg_size_pretty(size_bytes) AS size
+  FROM mtrs_model;
+SQL
+
+mtrs_log "user 42: what they did, and what mtrs recommends"
+demo_sql <<'SQL'
+SELECT c.category, count(*) AS events_of_user_42,
+       count(*) FILTER (WHERE e.ts > timestamptz '2026-10-01') AS since_october
+  FROM shop_events e JOIN shop_items c USING (item_id)
+ WHERE e.user_id = 42 GROUP BY c.category ORDER BY 2 DESC LIMIT 3;
+SELECT r.rank, c.title, c.category, round(r.score::numeric, 3) AS score,
+       round(mtrs_predict(42, r.item_id, task => 'purchase')::numeric, 3) AS p_purchase
+  FROM mtrs_recommend(42, 5) r JOIN shop_items c USING (item_id)
+ ORDER BY r.rank;
+SQL
+
+mtrs_log "the purchase head ranks a business-filtered candidate list (cameras only)"
+demo_sql <<'SQL'
+SELECT r.rank, c.title, round(r.score::numeric, 3) AS p_purchase
+  FROM mtrs_recommend(42, 3, task => 'purchase',
+                      candidates => ARRAY(SELECT item_id FROM shop_items WHERE category = 'camera')) r
+  JOIN shop_items c USING (item_id)
+ ORDER BY r.rank;
+SQL
+
+mtrs_log "items similar to '$(demo_sql -Atc "SELECT title FROM shop_items WHERE item_id = 301")'"
+demo_sql <<'SQL'
+SELECT s.rank, c.title, c.title_zh, round(s.score::numeric, 3) AS cosine
+  FROM mtrs_similar_items(301, 5) s JOIN shop_items c USING (item_id)
+ ORDER BY s.rank;
+SQL
+
+mtrs_log "done; stopping and removing the cluster"
