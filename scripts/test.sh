@@ -57,6 +57,18 @@ grep -E '^(Files=|Result:)' "$LOGS/tap.log" || tail -20 "$LOGS/tap.log"
 count "$(grep -Ec '^ok [0-9]+' "$LOGS/tap.log" || true)" "$(grep -Ec '^not ok [0-9]+' "$LOGS/tap.log" || true)"
 [ $tap_rc -eq 0 ] || [ "$(grep -Ec '^not ok [0-9]+' "$LOGS/tap.log" || true)" -gt 0 ] || count 0 1
 
+mtrs_log "checks: documentation and pg_dump"
+missing=$(grep -Eo '(FUNCTION|AGGREGATE) @extschema@\.[a-z_]+' sql/mtrs.sql | sed 's/.*\.//' | sort -u |
+          while read -r f; do grep -q "\b$f\b" docs/sql-reference.md || echo "$f"; done)
+if [ -z "$missing" ]; then echo "ok - every SQL function appears in docs/sql-reference.md"; count 1 0
+else echo "not ok - undocumented: $missing"; count 0 1; fi
+as_pg createdb mtrs_dump_check
+psql_pg -q -d mtrs_dump_check -c "CREATE EXTENSION mtrs" \
+  -c "SELECT mtrs_register('dumped', mtrs_fit(g % 7, g % 5, 'view', now())) FROM generate_series(1, 50) g" >/dev/null
+if as_pg pg_dump -d mtrs_dump_check | grep -q "^COPY public.mtrs_model .* FROM stdin"; then
+  echo "ok - pg_dump includes the rows of mtrs_model"; count 1 0
+else echo "not ok - pg_dump does not include mtrs_model"; count 0 1; fi
+
 mtrs_log "summary"
 if [ "$failed" -eq 0 ]; then rm -rf "$LOGS"; else echo "logs kept in $LOGS"; fi
 echo "$passed passed, $failed failed"
