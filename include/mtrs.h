@@ -44,6 +44,15 @@ typedef struct MtrsModel
 	float	   *item_norm;		/* [n_items] L2 norms of item embeddings */
 	float	   *popularity;		/* [n_items] training pairs per item */
 	float	   *scores;			/* [n_items] scratch for one request */
+	float	   *scratch;		/* [n_items] more scratch */
+	/* fold-in of fresh interactions from the model's source table (mtrs_source.c) */
+	char	   *src_table;		/* qualified name recorded by mtrs_train, or NULL */
+	char	   *src_user_col;
+	char	   *src_item_col;
+	char	   *src_time_col;
+	void	   *src_recent_plan;	/* SPIPlanPtr, prepared on first use */
+	void	   *src_all_plan;
+	float	   *gram;			/* [dim][dim] Q^T Q (upper), computed on first use */
 } MtrsModel;
 
 /* mtrs.c */
@@ -57,6 +66,15 @@ extern int	MtrsModelFindItem(const MtrsModel *m, int64 item_id);
 extern int	MtrsModelFindUser(const MtrsModel *m, int64 user_id);
 extern int	MtrsModelFindTask(const MtrsModel *m, const char *task);
 extern int	MtrsModelTaskArg(const MtrsModel *m, const char *task);
+
+/* mtrs_source.c */
+struct MtrsUser;
+extern void MtrsSourceSet(MtrsModel *m, Datum source_jsonb);
+extern void MtrsSourceRelease(MtrsModel *m);
+extern bool MtrsSourceFoldIn(MtrsModel *m, int64 user_id, struct MtrsUser *user,
+							 int **seen, int *n_seen);
+extern void MtrsFoldInItems(MtrsModel *m, const int *items, const double *ts, int n,
+							float *out);
 
 /* mtrs_cache.c */
 extern MtrsModel *MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name);

@@ -79,7 +79,7 @@ typedef struct MtrsHeader
 	int32_t		n_labels;		/* intent labels */
 	int32_t		n_buckets;		/* hashed text buckets */
 	int32_t		strings_len;	/* bytes of str_data */
-	int32_t		reserved0;
+	int32_t		head_dim;		/* width of each head's private factors, 0 = none */
 	int64_t		n_params;		/* floats in the parameter block */
 	int64_t		n_history;		/* (user, item) pairs seen in training */
 	int64_t		reserved[8];
@@ -92,6 +92,7 @@ typedef struct MtrsHeader
 #define MTRS_SET_RATING_MIN		3
 #define MTRS_SET_RATING_MAX		4
 #define MTRS_SET_LAST_TS		5	/* newest training interaction, days since 2000-01-01 */
+#define MTRS_SET_LAST_TS_LO		6	/* what float rounding left out of LAST_TS */
 #define MTRS_N_SETTINGS			16
 
 /*
@@ -108,7 +109,10 @@ typedef struct MtrsHeader
 	X(word_emb,  (int64_t) (h)->n_buckets, (h)->dim)	/* sparse rows */ \
 	X(label_w,   (int64_t) (h)->n_labels,  (h)->dim) \
 	X(label_b,   (int64_t) 1,              (h)->n_labels) \
-	X(settings,  (int64_t) 1,              MTRS_N_SETTINGS)	/* MTRS_SET_* */
+	X(settings,  (int64_t) 1,              MTRS_N_SETTINGS)	/* MTRS_SET_* */ \
+	X(task_parent, (int64_t) 1,            (h)->n_tasks)	/* conditioning task, -1 = none */ \
+	X(head_user, (int64_t) (h)->n_tasks * (h)->n_users, (h)->head_dim)	/* private, per task */ \
+	X(head_item, (int64_t) (h)->n_tasks * (h)->n_items, (h)->head_dim)	/* private, per task */
 
 /* Pointers to every tensor inside a parameter block */
 typedef struct MtrsTensors
@@ -152,7 +156,7 @@ typedef enum MtrsFormatStatus
 } MtrsFormatStatus;
 
 /* mtrs_format.c */
-extern int	MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int hidden,
+extern int	MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int hidden, int head_dim,
 						   int n_users, int n_items, int64_t n_history, int n_tasks,
 						   int n_labels, int n_buckets, int strings_len);
 extern size_t MtrsFormatSize(const MtrsHeader *hdr);

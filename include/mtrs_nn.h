@@ -70,6 +70,8 @@ extern void NnAdamStep(float *param, float *m, float *v, const float *grad, int6
 /* mtrs_nn.c: least squares (alternating least squares steps) */
 extern void NnGramAccumulate(float *gram, const float *x, int rows, int dim, float alpha);
 extern int	NnCholeskySolve(double *a, double *b, int dim);
+extern int	NnFoldIn(const float *gram, const float *table, int dim, const int *rows,
+					 const float *conf, int n, double reg, float *out, double *work);
 
 /* mtrs_nn.c: top-k selection */
 extern void NnTopKInit(NnTopK *topk, NnScored *storage, int k);

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * mtrs_score.h
- *	  Scoring items with a task head of a decoded model.
+ *	  Task outputs of a decoded model for users and items.
  *
  * IDENTIFICATION
  *	  include/mtrs_score.h
@@ -20,11 +20,26 @@ typedef enum MtrsTaskKind
 	MTRS_TASK_KIND_RATING		/* rating in the training range */
 } MtrsTaskKind;
 
+/*
+ * Who is being scored: a user's shared embedding (trained, folded in from
+ * fresh interactions, or none) and the user's training index for the
+ * per-user head parameters (-1 when the model has not seen the user).
+ */
+struct MtrsUser
+{
+	int			u;
+	const float *emb;			/* [dim], NULL = zero vector */
+};
+typedef struct MtrsUser MtrsUser;
+
 /* mtrs_score.c */
 extern MtrsTaskKind MtrsTaskKindOf(const MtrsModel *m, int task);
-extern float MtrsUserQuery(const MtrsModel *m, int task, int u, float *vec);
-extern float MtrsScoreItem(const MtrsModel *m, int task, const float *vec, float ubias, int i);
-extern void MtrsScoreAll(const MtrsModel *m, int task, const float *vec, float ubias, float *scores);
-extern float MtrsTaskOutput(const MtrsModel *m, int task, float logit);
+extern void MtrsUserTrained(const MtrsModel *m, int u, MtrsUser *user);
+extern float MtrsPredict(const MtrsModel *m, int task, const MtrsUser *user, int i);
+extern void MtrsPredictAll(const MtrsModel *m, int task, const MtrsUser *user, float *out,
+						   float *scratch);
+extern float MtrsRankScore(const MtrsModel *m, int task, const MtrsUser *user, int i);
+extern void MtrsRankScoreAll(const MtrsModel *m, int task, const MtrsUser *user, float *out,
+							 float *scratch);
 
 #endif							/* MTRS_SCORE_H */

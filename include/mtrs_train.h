@@ -49,6 +49,21 @@ typedef struct MtrsFitData
 	MemoryContext context;		/* where rows live */
 } MtrsFitData;
 
+/* How task weights are chosen */
+typedef enum MtrsWeighting
+{
+	MTRS_WEIGHTING_UNCERTAINTY,	/* 1 / noise variance of each task, relative to ranking */
+	MTRS_WEIGHTING_BALANCED,	/* equal total loss per task */
+	MTRS_WEIGHTING_FIXED		/* only task_weights (default 1) */
+} MtrsWeighting;
+
+/* How heads share the user and item representations */
+typedef enum MtrsSharing
+{
+	MTRS_SHARING_HARD,			/* heads scale the shared embeddings (head_dim 0) */
+	MTRS_SHARING_SOFT			/* plus private factors, head_dim = dim by default */
+} MtrsSharing;
+
 /* Resolved training options */
 typedef struct MtrsFitOptions
 {
@@ -57,9 +72,17 @@ typedef struct MtrsFitOptions
 	double		reg;
 	double		alpha;
 	double		half_life_days;
-	double		rating_reg;
+	double		bias_reg;
+	double		head_reg;
+	int			head_dim;		/* width of each head's private factors */
+	double		head_factor_reg;
+	MtrsSharing sharing;
 	int64		seed;
-	bool		verbose;		/* per-iteration NOTICE instead of DEBUG1 */
+	MtrsWeighting weighting;
+	int			n_weights;		/* user-set task weights */
+	char		weight_task[MTRS_MAX_TASKS][NAMEDATALEN];
+	double		weight_value[MTRS_MAX_TASKS];
+	bool		progress;		/* per-iteration NOTICE instead of DEBUG1 */
 } MtrsFitOptions;
 
 /* mtrs_train.c */

@@ -4,9 +4,10 @@
 # On a fresh Debian 12 machine, as root:   bash scripts/demo.sh
 # Installs the Debian packages (skip with MTRS_SKIP_APT=1), builds and installs
 # mtrs, starts a throw-away PostgreSQL 15 cluster, loads the generated shop
-# (scripts/demo_data.sql), trains one multi-task model with the mtrs_fit
-# aggregate, registers it, shows recommendations, per-task predictions and
-# similar items, and stops and removes the cluster (also on failure or Ctrl-C).
+# (scripts/demo_data.sql), trains one multi-task model with mtrs_train (progress
+# per iteration), shows recommendations, per-task predictions, real-time fold-in
+# of a new visitor, similar items, and stops and removes the cluster (also on
+# failure or Ctrl-C).
 set -Eeuo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$MTRS_ROOT"
@@ -22,12 +23,14 @@ mtrs_log "loading the generated shop (items, events, utterances)"
 demo_sql -c 'CREATE EXTENSION mtrs' -f scripts/demo_data.sql
 demo_sql -c "SELECT event, count(*) AS events FROM shop_events GROUP BY event ORDER BY count(*) DESC"
 
-mtrs_log "training one multi-task model over shop_events (mtrs_fit aggregate)"
+mtrs_log "training one multi-task model over shop_events (mtrs_train)"
 demo_sql <<'SQL'
+CREATE INDEX ON shop_events (user_id);	-- serving folds in new interactions by user
 \timing on
-SELECT mtrs_register('shop', mtrs_fit(user_id, item_id, event, ts)) AS model_id FROM shop_events;
+SELECT mtrs_train('shop', 'shop_events', options => '{"iterations": 8}') AS model_id;
 \timing off
-SELECT name, version, active, tasks, n_users, n_items, pg_size_pretty(size_bytes) AS size
+SELECT name, version, active, tasks, n_users, n_items, pg_size_pretty(size_bytes) AS size,
+       jsonb_array_length(training_log) AS iterations_logged
   FROM mtrs_model;
 SQL
 
@@ -49,6 +52,14 @@ SELECT r.rank, c.title, round(r.score::numeric, 3) AS p_purchase
   FROM mtrs_recommend(42, 3, task => 'purchase',
                       candidates => ARRAY(SELECT item_id FROM shop_items WHERE category = 'camera')) r
   JOIN shop_items c USING (item_id)
+ ORDER BY r.rank;
+SQL
+
+mtrs_log "a new visitor (user 90001) views two cameras (801, 802): served at once, no retraining"
+demo_sql <<'SQL'
+INSERT INTO shop_events VALUES (90001, 801, 'view', now()), (90001, 802, 'view', now());
+SELECT r.rank, c.title, c.category, round(r.score::numeric, 3) AS score
+  FROM mtrs_recommend(90001, 5) r JOIN shop_items c USING (item_id)
  ORDER BY r.rank;
 SQL
 

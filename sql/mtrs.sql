@@ -296,6 +296,83 @@ COMMENT ON AGGREGATE @extschema@.mtrs_fit(bigint, bigint, text, timestamptz, jso
 COMMENT ON AGGREGATE @extschema@.mtrs_fit(bigint, bigint, text, timestamptz, real, jsonb) IS
 	'train a multi-task model over interaction rows with ratings and training options; returns the model bytes';
 
+CREATE FUNCTION @extschema@.mtrs_last_fit()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'mtrs_last_fit'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.mtrs_last_fit() IS
+	'resolved options, row count and per-iteration training log of the last mtrs_fit finished in this session';
+
+CREATE FUNCTION @extschema@.mtrs_train(
+	name text,
+	interactions regclass,
+	user_col text DEFAULT 'user_id',
+	item_col text DEFAULT 'item_id',
+	event_col text DEFAULT 'event',
+	time_col text DEFAULT 'ts',
+	rating_col text DEFAULT NULL,
+	options jsonb DEFAULT '{}',
+	activate boolean DEFAULT true)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	col     text;
+	typ     regtype;
+	fit_sql text;
+	model   bytea;
+	fit     jsonb;
+	src     jsonb;
+BEGIN
+	IF mtrs_train.name IS NULL OR interactions IS NULL OR user_col IS NULL OR item_col IS NULL
+	   OR time_col IS NULL OR activate IS NULL THEN
+		RAISE EXCEPTION 'name, interactions, user_col, item_col, time_col and activate must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	FOREACH col IN ARRAY ARRAY[user_col, item_col, event_col, time_col, rating_col] LOOP
+		CONTINUE WHEN col IS NULL;
+		SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+		 WHERE a.attrelid = interactions AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'column "%" does not exist in %', col, interactions
+				USING ERRCODE = 'undefined_column';
+		END IF;
+		IF col IN (user_col, item_col) AND typ NOT IN ('bigint', 'integer', 'smallint') THEN
+			RAISE EXCEPTION 'column "%" of % must be an integer column, not %', col, interactions, typ
+				USING ERRCODE = 'datatype_mismatch',
+				      HINT = 'Map ids to bigint in a view and train on the view.';
+		END IF;
+		IF col = time_col AND typ NOT IN ('timestamp with time zone', 'timestamp without time zone', 'date') THEN
+			RAISE EXCEPTION 'column "%" of % must be a timestamp or date column, not %', col, interactions, typ
+				USING ERRCODE = 'datatype_mismatch',
+				      HINT = 'For epoch seconds, train on a view that selects to_timestamp(column).';
+		END IF;
+	END LOOP;
+	fit_sql := format('SELECT @extschema@.mtrs_fit(%I::bigint, %I::bigint, %s, %I::timestamptz%s, $1) FROM %s',
+		user_col, item_col,
+		CASE WHEN event_col IS NULL THEN quote_literal('interaction') ELSE format('%I::text', event_col) END,
+		time_col,
+		CASE WHEN rating_col IS NULL THEN '' ELSE format(', %I::real', rating_col) END,
+		interactions);
+	EXECUTE fit_sql INTO model
+		USING jsonb_build_object('progress', true) || coalesce(options, '{}');
+	IF model IS NULL THEN
+		RAISE EXCEPTION 'no interactions to train on in %', interactions
+			USING ERRCODE = 'data_exception',
+			      DETAIL = 'Every row has a null user, item, event or time.';
+	END IF;
+	fit := @extschema@.mtrs_last_fit();
+	src := jsonb_build_object('table', interactions::text, 'user_col', user_col,
+		'item_col', item_col, 'event_col', event_col, 'time_col', time_col,
+		'rating_col', rating_col, 'rows', fit->'rows', 'trained_at', now());
+	RETURN @extschema@.mtrs_register(mtrs_train.name, model, activate,
+		options => fit->'options', source => src, training_log => fit->'training_log');
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_train(text, regclass, text, text, text, text, text, jsonb, boolean) IS
+	'train a multi-task model on an interaction table, record options, source and training log, and activate it; returns the new id';
+
 /* ------------------------------------------------------------------ serving */
 
 CREATE FUNCTION @extschema@.mtrs_recommend(
@@ -307,9 +384,22 @@ CREATE FUNCTION @extschema@.mtrs_recommend(
 	candidates bigint[] DEFAULT NULL)
 RETURNS TABLE(item_id bigint, score real, rank integer)
 AS 'MODULE_PATHNAME', 'mtrs_recommend'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
 COMMENT ON FUNCTION @extschema@.mtrs_recommend(bigint, integer, text, text, boolean, bigint[]) IS
-	'the k best items for a user by one task head (default: ranking) of a model (default: the only active one)';
+	'the k best items for a user by one task head (default: ranking) of a model (default: the only active one), folding in interactions added to the source table since training';
+
+CREATE FUNCTION @extschema@.mtrs_recommend_for(
+	history bigint[],
+	k integer DEFAULT 10,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL,
+	exclude_seen boolean DEFAULT true,
+	candidates bigint[] DEFAULT NULL)
+RETURNS TABLE(item_id bigint, score real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_recommend_for'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION @extschema@.mtrs_recommend_for(bigint[], integer, text, text, boolean, bigint[]) IS
+	'the k best items for an anonymous session given the items it interacted with';
 
 CREATE FUNCTION @extschema@.mtrs_predict(
 	user_id bigint,

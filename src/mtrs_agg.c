@@ -25,6 +25,7 @@
 #include "datatype/timestamp.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "mtrs_train.h"
@@ -34,6 +35,10 @@ PG_FUNCTION_INFO_V1(mtrs_fit_combine);
 PG_FUNCTION_INFO_V1(mtrs_fit_serialize);
 PG_FUNCTION_INFO_V1(mtrs_fit_deserialize);
 PG_FUNCTION_INFO_V1(mtrs_fit_finalfn);
+PG_FUNCTION_INFO_V1(mtrs_last_fit);
+
+/* What the last mtrs_fit in this backend resolved and logged (jsonb text) */
+static char *last_fit = NULL;
 
 /* Return the aggregate memory context, or fail outside an aggregate */
 static MemoryContext
@@ -142,10 +147,34 @@ mtrs_fit_finalfn(PG_FUNCTION_ARGS)
 {
 	MtrsFitData *d = PG_ARGISNULL(0) ? NULL : (MtrsFitData *) PG_GETARG_POINTER(0);
 	MtrsFitOptions o;
+	StringInfoData log;
+	bytea	   *model;
 
 	agg_context(fcinfo);
 	if (d == NULL || d->n == 0)
 		PG_RETURN_NULL();
 	MtrsFitOptionsParse(&o, d->options);
-	PG_RETURN_BYTEA_P(MtrsTrain(d, &o, NULL));
+	initStringInfo(&log);
+	model = MtrsTrain(d, &o, &log);
+	if (last_fit != NULL)
+		pfree(last_fit);
+	last_fit = MemoryContextStrdup(TopMemoryContext,
+								   psprintf("{\"options\": %s, \"rows\": " INT64_FORMAT
+											", \"training_log\": [%s]}",
+											MtrsFitOptionsToJson(&o), d->n, log.data));
+	PG_RETURN_BYTEA_P(model);
+}
+
+/*
+ * mtrs_last_fit() -> jsonb
+ * The resolved options, row count and per-iteration log of the last
+ * mtrs_fit that finished in this backend (NULL if none); mtrs_train stores
+ * it in the registry.
+ */
+Datum
+mtrs_last_fit(PG_FUNCTION_ARGS)
+{
+	if (last_fit == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(last_fit)));
 }

@@ -71,6 +71,7 @@ typedef struct Registry
 	AttrNumber	att_version;
 	AttrNumber	att_active;
 	AttrNumber	att_weights;
+	AttrNumber	att_source;
 } Registry;
 
 static HTAB *model_cache = NULL;
@@ -130,6 +131,7 @@ locate_registry(Oid schema)
 	registry.att_version = registry_attnum(relid, "version");
 	registry.att_active = registry_attnum(relid, "active");
 	registry.att_weights = registry_attnum(relid, "weights");
+	registry.att_source = registry_attnum(relid, "source");
 	registry.relid = relid;
 }
 
@@ -193,6 +195,9 @@ load_model(Relation rel, HeapTuple tuple, const char *name, int64 id)
 	m->version = DatumGetInt32(heap_getattr(tuple, registry.att_version,
 											RelationGetDescr(rel), &isnull));
 	strlcpy(m->name, name, NAMEDATALEN);
+	d = heap_getattr(tuple, registry.att_source, RelationGetDescr(rel), &isnull);
+	if (!isnull)
+		MtrsSourceSet(m, d);
 	stat_loads++;
 	return m;
 }
@@ -304,7 +309,10 @@ MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name)
 
 		MemoryContextSetParent(m->context, CacheMemoryContext);
 		if (entry->model != NULL)
+		{
+			MtrsSourceRelease(entry->model);
 			MemoryContextDelete(entry->model->context);
+		}
 		entry->model = m;
 		entry->id = id;
 		entry->xmin = xmin;

@@ -19,6 +19,7 @@
 #include <math.h>
 
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -222,7 +223,7 @@ MtrsFitDataDeserialize(const bytea *raw, MemoryContext context)
 
 /* ---------------------------------------------------------------- options */
 
-/* Describe one option: name, range, and where it goes */
+/* Describe one numeric option: name, range, and where it goes */
 typedef struct OptionSpec
 {
 	const char *name;
@@ -236,25 +237,45 @@ typedef struct OptionSpec
 static const OptionSpec option_specs[] = {
 	{"dim", 1, MTRS_MAX_DIM, true, offsetof(MtrsFitOptions, dim), 'i'},
 	{"iterations", 1, 1000, true, offsetof(MtrsFitOptions, iterations), 'i'},
-	{"reg", 0, 1e6, false, offsetof(MtrsFitOptions, reg), 'd'},
+	{"reg", 1e-6, 1e6, false, offsetof(MtrsFitOptions, reg), 'd'},
 	{"alpha", 0, 1e6, false, offsetof(MtrsFitOptions, alpha), 'd'},
 	{"half_life_days", 0, 1e6, false, offsetof(MtrsFitOptions, half_life_days), 'd'},
-	{"rating_reg", 0, 1e6, false, offsetof(MtrsFitOptions, rating_reg), 'd'},
+	{"bias_reg", 0, 1e6, false, offsetof(MtrsFitOptions, bias_reg), 'd'},
+	{"head_reg", 1e-6, 1e6, false, offsetof(MtrsFitOptions, head_reg), 'd'},
+	{"head_dim", 0, MTRS_MAX_DIM, true, offsetof(MtrsFitOptions, head_dim), 'i'},
+	{"head_factor_reg", 1e-6, 1e6, false, offsetof(MtrsFitOptions, head_factor_reg), 'd'},
 	{"seed", 0, 9007199254740991.0, true, offsetof(MtrsFitOptions, seed), 'l'},
 };
+
+static const char *const weighting_names[] = {"uncertainty", "balanced", "fixed"};
+static const char *const sharing_names[] = {"hard", "soft"};
+
 
 /* Set the defaults of every option */
 static void
 option_defaults(MtrsFitOptions *o)
 {
+	memset(o, 0, sizeof(*o));
 	o->dim = 64;
 	o->iterations = 15;
 	o->reg = 10.0;
 	o->alpha = 1.0;
-	o->half_life_days = 0.0;
-	o->rating_reg = 10.0;
+	o->half_life_days = 7.0;
+	o->bias_reg = 3.0;
+	o->head_reg = 5.0;
+	o->head_dim = -1;			/* resolved from sharing */
+	o->head_factor_reg = 10.0;
+	o->sharing = MTRS_SHARING_HARD;
 	o->seed = 42;
-	o->verbose = false;
+	o->weighting = MTRS_WEIGHTING_UNCERTAINTY;
+}
+
+/* Fill in options whose defaults depend on others */
+static void
+resolve_options(MtrsFitOptions *o)
+{
+	if (o->head_dim < 0)
+		o->head_dim = o->sharing == MTRS_SHARING_SOFT ? o->dim : 0;
 }
 
 /* List the known option names, for hints */
@@ -265,22 +286,29 @@ option_names(void)
 
 	initStringInfo(&buf);
 	for (int i = 0; i < lengthof(option_specs); i++)
-		appendStringInfo(&buf, "%s%s", i ? ", " : "", option_specs[i].name);
+		appendStringInfo(&buf, "%s, ", option_specs[i].name);
+	appendStringInfoString(&buf, "sharing, task_weighting, task_weights, progress");
 	return buf.data;
+}
+
+/* Return a jsonb number as a double, or fail naming the option */
+static double
+number_value(const char *name, JsonbValue *v)
+{
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a number", name)));
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
 }
 
 /* Store one numeric option value after checking its range */
 static void
 set_option(MtrsFitOptions *o, const OptionSpec *spec, JsonbValue *v)
 {
-	double		x;
+	double		x = number_value(spec->name, v);
 	char	   *base = (char *) o;
 
-	if (v->type != jbvNumeric)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be a number", spec->name)));
-	x = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
 	if (!(x >= spec->min && x <= spec->max) || (spec->integer && x != floor(x)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -295,6 +323,83 @@ set_option(MtrsFitOptions *o, const OptionSpec *spec, JsonbValue *v)
 		*(double *) (base + spec->offset) = x;
 }
 
+/* Return the index of a jsonb string among names, or -1 */
+static int
+choice_index(JsonbValue *v, const char *const *names, int n)
+{
+	if (v->type == jbvString)
+		for (int i = 0; i < n; i++)
+			if (strlen(names[i]) == v->val.string.len &&
+				strncmp(names[i], v->val.string.val, v->val.string.len) == 0)
+				return i;
+	return -1;
+}
+
+/* Parse task_weighting: one of weighting_names */
+static void
+set_weighting(MtrsFitOptions *o, JsonbValue *v)
+{
+	int			i = choice_index(v, weighting_names, lengthof(weighting_names));
+
+	if (i < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"task_weighting\" must be \"uncertainty\", \"balanced\" or \"fixed\"")));
+	o->weighting = (MtrsWeighting) i;
+}
+
+/* Parse sharing: one of sharing_names */
+static void
+set_sharing(MtrsFitOptions *o, JsonbValue *v)
+{
+	int			i = choice_index(v, sharing_names, lengthof(sharing_names));
+
+	if (i < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"sharing\" must be \"hard\" or \"soft\"")));
+	o->sharing = (MtrsSharing) i;
+}
+
+/* Parse task_weights: an object of task name -> weight in [0, 1e6] */
+static void
+set_task_weights(MtrsFitOptions *o, JsonbValue *v)
+{
+	JsonbIterator *it;
+	JsonbValue	kv;
+	JsonbIteratorToken tok;
+
+	if (v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"task_weights\" must be an object of task names and weights")));
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &kv, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			if (o->n_weights >= MTRS_MAX_TASKS || kv.val.string.len == 0 ||
+				kv.val.string.len > MTRS_MAX_NAME_LEN)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"task_weights\" has an invalid task name")));
+			memcpy(o->weight_task[o->n_weights], kv.val.string.val, kv.val.string.len);
+			o->weight_task[o->n_weights][kv.val.string.len] = '\0';
+		}
+		else if (tok == WJB_VALUE)
+		{
+			double		x = number_value("task_weights", &kv);
+
+			if (!(x >= 0 && x <= 1e6))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("task weight of \"%s\" must be between 0 and 1e6",
+								o->weight_task[o->n_weights])));
+			o->weight_value[o->n_weights++] = x;
+		}
+	}
+}
+
 /* Resolve training options from a jsonb object text (NULL = defaults) */
 void
 MtrsFitOptionsParse(MtrsFitOptions *o, const char *json)
@@ -307,7 +412,10 @@ MtrsFitOptionsParse(MtrsFitOptions *o, const char *json)
 
 	option_defaults(o);
 	if (json == NULL)
+	{
+		resolve_options(o);
 		return;
+	}
 	jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 	if (!JB_ROOT_IS_OBJECT(jb))
 		ereport(ERROR,
@@ -316,23 +424,50 @@ MtrsFitOptionsParse(MtrsFitOptions *o, const char *json)
 	it = JsonbIteratorInit(&jb->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		if (tok == WJB_KEY)
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-		else if (tok == WJB_VALUE)
-		{
-			int			i;
+		int			i;
 
-			for (i = 0; i < lengthof(option_specs); i++)
-				if (strcmp(option_specs[i].name, key) == 0)
-					break;
-			if (i == lengthof(option_specs))
+		if (tok == WJB_KEY)
+		{
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+			continue;
+		}
+		if (tok != WJB_VALUE)
+			continue;
+		if (strcmp(key, "task_weighting") == 0)
+		{
+			set_weighting(o, &v);
+			continue;
+		}
+		if (strcmp(key, "task_weights") == 0)
+		{
+			set_task_weights(o, &v);
+			continue;
+		}
+		if (strcmp(key, "sharing") == 0)
+		{
+			set_sharing(o, &v);
+			continue;
+		}
+		if (strcmp(key, "progress") == 0)
+		{
+			if (v.type != jbvBool)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("unrecognized training option \"%s\"", key),
-						 errhint("Valid options are: %s.", option_names())));
-			set_option(o, &option_specs[i], &v);
+						 errmsg("option \"progress\" must be true or false")));
+			o->progress = v.val.boolean;
+			continue;
 		}
+		for (i = 0; i < lengthof(option_specs); i++)
+			if (strcmp(option_specs[i].name, key) == 0)
+				break;
+		if (i == lengthof(option_specs))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unrecognized training option \"%s\"", key),
+					 errhint("Valid options are: %s.", option_names())));
+		set_option(o, &option_specs[i], &v);
 	}
+	resolve_options(o);
 }
 
 /* Render resolved options as a jsonb text */
@@ -343,8 +478,18 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"dim\": %d, \"iterations\": %d, \"reg\": %g, \"alpha\": %g, "
-					 "\"half_life_days\": %g, \"rating_reg\": %g, \"seed\": " INT64_FORMAT "}",
+					 "\"half_life_days\": %g, \"bias_reg\": %g, \"head_reg\": %g, "
+					 "\"sharing\": \"%s\", \"head_dim\": %d, \"head_factor_reg\": %g, "
+					 "\"seed\": " INT64_FORMAT ", \"task_weighting\": \"%s\", \"task_weights\": {",
 					 o->dim, o->iterations, o->reg, o->alpha, o->half_life_days,
-					 o->rating_reg, o->seed);
+					 o->bias_reg, o->head_reg, sharing_names[o->sharing], o->head_dim,
+					 o->head_factor_reg, o->seed, weighting_names[o->weighting]);
+	for (int i = 0; i < o->n_weights; i++)
+	{
+		appendStringInfoString(&buf, i ? ", " : "");
+		escape_json(&buf, o->weight_task[i]);
+		appendStringInfo(&buf, ": %g", o->weight_value[i]);
+	}
+	appendStringInfoString(&buf, "}}");
 	return buf.data;
 }

@@ -115,6 +115,7 @@ header_shapes_ok(const MtrsHeader *h, char *detail, size_t detail_len)
 	}
 	if (!field_ok("dim", h->dim, 1, MTRS_MAX_DIM, detail, detail_len) ||
 		!field_ok("hidden", h->hidden, 0, MTRS_MAX_HIDDEN, detail, detail_len) ||
+		!field_ok("head_dim", h->head_dim, 0, inter ? MTRS_MAX_DIM : 0, detail, detail_len) ||
 		!field_ok("n_users", h->n_users, 0, inter ? MTRS_MAX_USERS : 0, detail, detail_len) ||
 		!field_ok("n_items", h->n_items, inter, inter ? MTRS_MAX_ITEMS : 0, detail, detail_len) ||
 		!field_ok("n_history", h->n_history, 0, inter ? MTRS_MAX_HISTORY : 0, detail, detail_len) ||
@@ -133,7 +134,7 @@ header_shapes_ok(const MtrsHeader *h, char *detail, size_t detail_len)
  * would not fit a bytea.
  */
 int
-MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int hidden,
+MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int hidden, int head_dim,
 			   int n_users, int n_items, int64_t n_history, int n_tasks,
 			   int n_labels, int n_buckets, int strings_len)
 {
@@ -143,6 +144,7 @@ MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int hidden,
 	hdr->kind = (uint16_t) kind;
 	hdr->dim = dim;
 	hdr->hidden = hidden;
+	hdr->head_dim = head_dim;
 	hdr->n_users = n_users;
 	hdr->n_items = n_items;
 	hdr->n_history = n_history;
@@ -332,6 +334,33 @@ history_ok(const MtrsModelView *v, char *detail, size_t detail_len)
 	return 1;
 }
 
+/* Check that task parents are task indices or -1 and form no cycle */
+static int
+parents_ok(const MtrsModelView *v, char *detail, size_t detail_len)
+{
+	int			n = v->hdr->n_tasks;
+
+	for (int t = 0; t < n; t++)
+	{
+		int			at = t;
+
+		for (int step = 0; step <= n; step++)
+		{
+			float		f = v->t.task_parent[at];
+
+			if (f == -1.0f)
+				break;
+			if (!(f >= 0.0f && f < (float) n) || f != floorf(f) || step == n)
+			{
+				set_detail(detail, detail_len, "The parent of task %d is invalid or cyclic.", t);
+				return 0;
+			}
+			at = (int) f;
+		}
+	}
+	return 1;
+}
+
 /* Check that every parameter is a finite number */
 static int
 params_ok(const MtrsModelView *v, char *detail, size_t detail_len)
@@ -380,7 +409,7 @@ MtrsFormatCheck(MtrsModelView *view, void *buf, size_t len,
 				   (unsigned) h->version, (unsigned) MTRS_FORMAT_VERSION);
 		return MTRS_FMT_NEWER_VERSION;
 	}
-	if (h->version == 0 || h->flags != 0 || h->reserved0 != 0)
+	if (h->version == 0 || h->flags != 0)
 	{
 		set_detail(detail, detail_len, "Format version %u, flags %u or a reserved field is not valid.",
 				   (unsigned) h->version, (unsigned) h->flags);
@@ -422,7 +451,8 @@ MtrsFormatCheck(MtrsModelView *view, void *buf, size_t len,
 		!ids_ok(view->item_ids, h->n_items, "item", detail, detail_len) ||
 		!history_ok(view, detail, detail_len) ||
 		!strings_ok(view, detail, detail_len) ||
-		!params_ok(view, detail, detail_len))
+		!params_ok(view, detail, detail_len) ||
+		!parents_ok(view, detail, detail_len))
 		return MTRS_FMT_BAD_CONTENT;
 	return MTRS_FMT_OK;
 }

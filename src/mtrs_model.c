@@ -99,6 +99,7 @@ derive_serving_data(MtrsModel *m)
 	m->item_norm = MemoryContextAllocZero(m->context, sizeof(float) * n);
 	m->popularity = MemoryContextAllocZero(m->context, sizeof(float) * n);
 	m->scores = MemoryContextAllocZero(m->context, sizeof(float) * n);
+	m->scratch = MemoryContextAllocZero(m->context, sizeof(float) * n);
 	for (int i = 0; i < h->n_items; i++)
 		m->item_norm[i] = sqrtf(NnDot(m->v.t.item_emb + (int64) i * h->dim,
 									  m->v.t.item_emb + (int64) i * h->dim, h->dim));

@@ -259,6 +259,49 @@ NnGramAccumulate(float *gram, const float *x, int rows, int dim, float alpha)
 }
 
 /*
+ * Fold a user into a trained implicit model: the least-squares user vector
+ * for interactions with rows[0..n) of table [.][dim] with confidences conf
+ * (> 0), every other row an implicit zero of confidence 1:
+ *	  (G + sum (c - 1) y y^T + reg I) x = sum c y,	G = table^T table,
+ * given G's upper triangle in gram [dim][dim].  work holds dim * (dim + 1)
+ * doubles.  Writes x to out and returns 0, or -1 if the system is singular.
+ */
+int
+NnFoldIn(const float *gram, const float *table, int dim, const int *rows,
+		 const float *conf, int n, double reg, float *out, double *work)
+{
+	double	   *a = work;
+	double	   *b = work + (int64_t) dim * dim;
+
+	for (int i = 0; i < dim * dim; i++)
+		a[i] = gram[i];
+	for (int j = 0; j < dim; j++)
+	{
+		a[(int64_t) j * dim + j] += reg;
+		b[j] = 0.0;
+	}
+	for (int k = 0; k < n; k++)
+	{
+		const float *y = table + (int64_t) rows[k] * dim;
+		double		c1 = (double) conf[k] - 1.0;
+
+		for (int i = 0; i < dim; i++)
+		{
+			double		ci = c1 * y[i];
+
+			b[i] += (double) conf[k] * y[i];
+			for (int j = i; j < dim; j++)
+				a[(int64_t) i * dim + j] += ci * y[j];
+		}
+	}
+	if (NnCholeskySolve(a, b, dim) != 0)
+		return -1;
+	for (int j = 0; j < dim; j++)
+		out[j] = (float) b[j];
+	return 0;
+}
+
+/*
  * Solve a x = b for a symmetric positive definite a [dim][dim] (upper
  * triangle read) by Cholesky factorization in place; b [dim] receives x.
  * Returns 0, or -1 if a is not positive definite (a and b then undefined).

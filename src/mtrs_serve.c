@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * mtrs_serve.c
- *	  SQL-callable serving functions: mtrs_recommend, mtrs_predict and
- *	  mtrs_similar_items.
+ *	  SQL-callable serving functions: mtrs_recommend, mtrs_recommend_for,
+ *	  mtrs_predict and mtrs_similar_items.
  *
  * Each call takes the active version of the model from the per-backend
  * cache (mtrs_cache.c), scores with one task head (mtrs_score.c) and keeps
@@ -28,6 +28,7 @@
 #include "mtrs_score.h"
 
 PG_FUNCTION_INFO_V1(mtrs_recommend);
+PG_FUNCTION_INFO_V1(mtrs_recommend_for);
 PG_FUNCTION_INFO_V1(mtrs_predict);
 PG_FUNCTION_INFO_V1(mtrs_similar_items);
 
@@ -58,7 +59,7 @@ k_arg(FunctionCallInfo fcinfo, int i)
 
 /* Emit the kept entries of a top-k heap as (item_id, score, rank) rows */
 static void
-emit_topk(FunctionCallInfo fcinfo, const MtrsModel *m, NnTopK *topk, int task)
+emit_topk(FunctionCallInfo fcinfo, const MtrsModel *m, NnTopK *topk)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			n = NnTopKSort(topk);
@@ -69,26 +70,33 @@ emit_topk(FunctionCallInfo fcinfo, const MtrsModel *m, NnTopK *topk, int task)
 		bool		nulls[3] = {false, false, false};
 
 		values[0] = Int64GetDatum(m->v.item_ids[topk->heap[r].index]);
-		values[1] = Float4GetDatum(task < 0 ? topk->heap[r].score :
-								   MtrsTaskOutput(m, task, topk->heap[r].score));
+		values[1] = Float4GetDatum(topk->heap[r].score);
 		values[2] = Int32GetDatum(r + 1);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }
 
-/* Mark the items a user interacted with in training by setting their score to NaN */
-static void
-mask_seen(const MtrsModel *m, int u, float *scores)
+/* Items to leave out of a user's recommendations */
+typedef struct Excluded
 {
-	if (u < 0)
-		return;
-	for (int64 k = m->v.hist_ptr[u]; k < m->v.hist_ptr[u + 1]; k++)
-		scores[m->v.hist_items[k]] = NAN;
+	int			u;				/* training history of this user index, -1 = none */
+	int		   *items;			/* more item indices, sorted */
+	int			n;
+} Excluded;
+
+/* Compare ints, for qsort and bsearch */
+static int
+cmp_int(const void *a, const void *b)
+{
+	int			x = *(const int *) a,
+				y = *(const int *) b;
+
+	return x < y ? -1 : x > y;
 }
 
 /* Return whether item index i is in the user's training history */
 static bool
-seen_item(const MtrsModel *m, int u, int i)
+seen_in_training(const MtrsModel *m, int u, int i)
 {
 	int64		lo,
 				hi;
@@ -111,38 +119,92 @@ seen_item(const MtrsModel *m, int u, int i)
 	return false;
 }
 
-/* Score only the given candidate item ids into the heap */
-static void
-score_candidates(const MtrsModel *m, int task, int u, const float *vec, float ubias,
-				 ArrayType *cands, bool exclude_seen, bool popular, NnTopK *topk)
+/* Return whether item index i is excluded */
+static bool
+is_excluded(const MtrsModel *m, const Excluded *ex, int i)
 {
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
+	return seen_in_training(m, ex->u, i) ||
+		(ex->n > 0 && bsearch(&i, ex->items, ex->n, sizeof(int), cmp_int) != NULL);
+}
 
-	if (ARR_NDIM(cands) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("candidates must be a one-dimensional array")));
-	deconstruct_array(cands, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
-	for (int j = 0; j < n; j++)
+/* Set the score of every excluded item to NaN (never kept by the top-k heap) */
+static void
+mask_excluded(const MtrsModel *m, const Excluded *ex, float *scores)
+{
+	if (ex->u >= 0)
+		for (int64 k = m->v.hist_ptr[ex->u]; k < m->v.hist_ptr[ex->u + 1]; k++)
+			scores[m->v.hist_items[k]] = NAN;
+	for (int k = 0; k < ex->n; k++)
+		scores[ex->items[k]] = NAN;
+}
+
+/*
+ * Emit the k best items for a user by one task head (MtrsRankScore: event
+ * heads rank by expected events): over the candidate ids if given, else over
+ * the catalog.  A user with no embedding gets the most popular items from
+ * the ranking head.
+ */
+static void
+recommend(FunctionCallInfo fcinfo, MtrsModel *m, int task, int k, const MtrsUser *user,
+		  const Excluded *ex, ArrayType *cands)
+{
+	int			n_items = m->v.hdr->n_items;
+	bool		popular = (user->emb == NULL && task == 0);
+	NnScored   *storage = palloc(sizeof(NnScored) * Min(k, Max(n_items, 1)));
+	NnTopK		topk;
+
+	NnTopKInit(&topk, storage, Min(k, n_items));
+	if (cands != NULL)
 	{
-		int			i;
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
 
-		if (nulls[j] || (i = MtrsModelFindItem(m, DatumGetInt64(elems[j]))) < 0)
-			continue;			/* unknown candidates are skipped */
-		if (exclude_seen && seen_item(m, u, i))
-			continue;
-		NnTopKPush(topk, i, popular ? m->popularity[i] : MtrsScoreItem(m, task, vec, ubias, i));
+		if (ARR_NDIM(cands) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("candidates must be a one-dimensional array")));
+		deconstruct_array(cands, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+		for (int j = 0; j < n; j++)
+		{
+			int			i;
+
+			if (nulls[j] || (i = MtrsModelFindItem(m, DatumGetInt64(elems[j]))) < 0)
+				continue;		/* unknown candidates are skipped */
+			if (ex != NULL && is_excluded(m, ex, i))
+				continue;
+			NnTopKPush(&topk, i, popular ? m->popularity[i] : MtrsRankScore(m, task, user, i));
+		}
 	}
+	else
+	{
+		if (popular)
+			memcpy(m->scores, m->popularity, sizeof(float) * n_items);
+		else
+			MtrsRankScoreAll(m, task, user, m->scores, m->scratch);
+		if (ex != NULL)
+			mask_excluded(m, ex, m->scores);
+		for (int i = 0; i < n_items; i++)
+			NnTopKPush(&topk, i, m->scores[i]);
+	}
+	emit_topk(fcinfo, m, &topk);
+}
+
+/* Return the candidates argument, or NULL */
+static ArrayType *
+candidates_arg(FunctionCallInfo fcinfo, int i)
+{
+	return PG_ARGISNULL(i) ? NULL : PG_GETARG_ARRAYTYPE_P(i);
 }
 
 /*
  * mtrs_recommend(user_id bigint, k int, model text, task text,
  *				  exclude_seen bool, candidates bigint[])
  *	 -> TABLE(item_id bigint, score real, rank int)
- * The k best items for a user by one task head.  A user the model has not
- * seen gets the most popular items (ranking) or the head's item biases.
+ * The k best items for a user by one task head.  Interactions the user
+ * added to the model's source table after training are folded in first
+ * (mtrs_source.c); a user with none and unseen in training gets the most
+ * popular items (ranking) or the head's item biases.
  */
 Datum
 mtrs_recommend(PG_FUNCTION_ARGS)
@@ -151,59 +213,95 @@ mtrs_recommend(PG_FUNCTION_ARGS)
 	MtrsModel  *m = MtrsCacheGetModel(fcinfo, opt_text_arg(fcinfo, 2));
 	int			task = MtrsModelTaskArg(m, opt_text_arg(fcinfo, 3));
 	bool		exclude_seen = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
-	int			dim = m->v.hdr->dim;
-	int			u = PG_ARGISNULL(0) ? -1 : MtrsModelFindUser(m, PG_GETARG_INT64(0));
-	bool		popular = (u < 0 && task == 0);
-	float	   *vec = palloc(sizeof(float) * dim);
-	float		ubias = MtrsUserQuery(m, task, u, vec);
-	NnScored   *storage = palloc(sizeof(NnScored) * Min(k, Max(m->v.hdr->n_items, 1)));
-	NnTopK		topk;
+	MtrsUser	user;
+	Excluded	ex = {-1, NULL, 0};
+	int64		user_id;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	NnTopKInit(&topk, storage, Min(k, m->v.hdr->n_items));
-	if (!PG_ARGISNULL(5))
-		score_candidates(m, task, u, vec, ubias, PG_GETARG_ARRAYTYPE_P(5), exclude_seen,
-						 popular, &topk);
-	else
+	user_id = PG_GETARG_INT64(0);
+	MtrsUserTrained(m, MtrsModelFindUser(m, user_id), &user);
+	ex.u = user.u;
+	if (MtrsSourceFoldIn(m, user_id, &user, &ex.items, &ex.n))
+		qsort(ex.items, ex.n, sizeof(int), cmp_int);
+	recommend(fcinfo, m, task, k, &user, exclude_seen ? &ex : NULL, candidates_arg(fcinfo, 5));
+	PG_RETURN_NULL();
+}
+
+/*
+ * mtrs_recommend_for(history bigint[], k int, model text, task text,
+ *					  exclude_seen bool, candidates bigint[])
+ *	 -> TABLE(item_id bigint, score real, rank int)
+ * The k best items for an anonymous session that interacted with the
+ * history items (ids the model does not know are ignored; none: popular).
+ */
+Datum
+mtrs_recommend_for(PG_FUNCTION_ARGS)
+{
+	int			k = k_arg(fcinfo, 1);
+	MtrsModel  *m = MtrsCacheGetModel(fcinfo, opt_text_arg(fcinfo, 2));
+	int			task = MtrsModelTaskArg(m, opt_text_arg(fcinfo, 3));
+	bool		exclude_seen = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
+	MtrsUser	user = {-1, NULL};
+	Excluded	ex = {-1, NULL, 0};
+	ArrayType  *hist;
+	Datum	   *elems;
+	bool	   *nulls;
+	double	   *ts;
+	int			n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("history must not be null"),
+				 errhint("Pass an empty array for a session with no interactions.")));
+	hist = PG_GETARG_ARRAYTYPE_P(0);
+	if (ARR_NDIM(hist) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("history must be a one-dimensional array")));
+	deconstruct_array(hist, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	ex.items = palloc(sizeof(int) * Max(n, 1));
+	ts = palloc(sizeof(double) * Max(n, 1));
+	for (int j = 0; j < n; j++)
 	{
-		if (popular)
-			memcpy(m->scores, m->popularity, sizeof(float) * m->v.hdr->n_items);
-		else
-			MtrsScoreAll(m, task, vec, ubias, m->scores);
-		if (exclude_seen)
-			mask_seen(m, u, m->scores);
-		for (int i = 0; i < m->v.hdr->n_items; i++)
-			NnTopKPush(&topk, i, m->scores[i]);
+		int			i;
+
+		if (nulls[j] || (i = MtrsModelFindItem(m, DatumGetInt64(elems[j]))) < 0)
+			continue;
+		ts[ex.n] = NAN;
+		ex.items[ex.n++] = i;
 	}
-	emit_topk(fcinfo, m, &topk, popular ? -1 : task);
+	if (ex.n > 0)
+	{
+		float	   *emb = palloc(sizeof(float) * m->v.hdr->dim);
+
+		MtrsFoldInItems(m, ex.items, ts, ex.n, emb);
+		user.emb = emb;
+		qsort(ex.items, ex.n, sizeof(int), cmp_int);
+	}
+	recommend(fcinfo, m, task, k, &user, exclude_seen ? &ex : NULL, candidates_arg(fcinfo, 5));
 	PG_RETURN_NULL();
 }
 
 /*
  * mtrs_predict(user_id bigint, item_id bigint, task text, model text) -> real
- * One head's output for one pair; NULL for a NULL id or an item the model
- * has not seen.
+ * One head's output for one pair as trained; an unseen user or item
+ * contributes nothing but the head's other terms.  NULL for a NULL id.
  */
 Datum
 mtrs_predict(PG_FUNCTION_ARGS)
 {
 	MtrsModel  *m = MtrsCacheGetModel(fcinfo, opt_text_arg(fcinfo, 3));
 	int			task = MtrsModelTaskArg(m, opt_text_arg(fcinfo, 2));
-	float		vec[MTRS_MAX_DIM];
-	float		ubias;
-	int			u,
-				i;
+	MtrsUser	user;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	i = MtrsModelFindItem(m, PG_GETARG_INT64(1));
-	if (i < 0)
-		PG_RETURN_NULL();
-	u = MtrsModelFindUser(m, PG_GETARG_INT64(0));
-	ubias = MtrsUserQuery(m, task, u, vec);
-	PG_RETURN_FLOAT4(MtrsTaskOutput(m, task, MtrsScoreItem(m, task, vec, ubias, i)));
+	MtrsUserTrained(m, MtrsModelFindUser(m, PG_GETARG_INT64(0)), &user);
+	PG_RETURN_FLOAT4(MtrsPredict(m, task, &user, MtrsModelFindItem(m, PG_GETARG_INT64(1))));
 }
 
 /*
@@ -234,6 +332,6 @@ mtrs_similar_items(PG_FUNCTION_ARGS)
 		if (j != i)
 			NnTopKPush(&topk, j, m->item_norm[i] * m->item_norm[j] > 0 ?
 					   m->scores[j] / (m->item_norm[i] * m->item_norm[j]) : 0.0f);
-	emit_topk(fcinfo, m, &topk, -1);
+	emit_topk(fcinfo, m, &topk);
 	PG_RETURN_NULL();
 }

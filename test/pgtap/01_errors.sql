@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(38);
+SELECT plan(49);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -83,6 +83,31 @@ SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), '{"dimm": 4}'::jsonb)$$,
                  'unrecognized training option "dimm"', 'misspelled option');
 SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), '{"dim": 100000}'::jsonb)$$, '22023',
                  'option "dim" must be an integer between 1 and 1024', 'absurd dim');
+
+-- mtrs_train
+CREATE TEMP TABLE tr_events (user_id bigint, item_id bigint, event text, ts timestamptz, note text);
+SELECT throws_ok($$SELECT mtrs_train(NULL, 'tr_events')$$, '22004', NULL, 'train: null name');
+SELECT throws_ok($$SELECT mtrs_train('m', 'no_such_table')$$, '42P01', NULL, 'train: unknown table');
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', user_col => 'nope')$$, '42703',
+                 NULL, 'train: unknown column');
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', item_col => 'note')$$, '42804',
+                 NULL, 'train: text id column');
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', time_col => 'user_id')$$, '42804',
+                 NULL, 'train: integer time column');
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events')$$, '22000',
+                 'no interactions to train on in tr_events', 'train: empty table');
+INSERT INTO tr_events VALUES (1, 2, 'view', now(), NULL);
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"sharing": "loose"}')$$, '22023',
+                 'option "sharing" must be "hard" or "soft"', 'train: bad sharing');
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"progress": 1}')$$, '22023',
+                 'option "progress" must be true or false', 'train: bad progress');
+SELECT lives_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"dim": 2, "iterations": 1, "progress": false}')$$,
+                'train: one row is enough');
+-- mtrs_recommend_for
+SELECT throws_ok($$SELECT * FROM mtrs_recommend_for(NULL, 3, model => 'm')$$, '22004',
+                 'history must not be null', 'session: null history');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend_for(ARRAY[[1,2]]::bigint[], 3, model => 'm')$$, '2202E',
+                 'history must be a one-dimensional array', 'session: 2-d history');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
 DROP EXTENSION IF EXISTS mtrs;
 CREATE EXTENSION mtrs;
-SELECT plan(12);
+SELECT plan(15);
 
 CREATE TEMP TABLE sess_events AS
 SELECT u AS user_id, g AS item_id, 'view'::text AS event,
@@ -63,7 +63,32 @@ SELECT is(pg_temp.catalog_in_b(), 20::bigint, 'a committed update of the active 
 -- dropping the model is seen too
 SELECT mtrs_drop_model('sess');
 SELECT throws_ok($$SELECT pg_temp.catalog_in_b()$$, '42704', NULL, 'a dropped model is no longer served');
+
+-- a long mtrs_train in session c shows its running iteration in pg_stat_activity
+CREATE TABLE sess_big AS
+SELECT u AS user_id, (u * 31 + g * 17) % 2000 AS item_id, 'view'::text AS event,
+       timestamptz '2026-01-01' + g * interval '1 minute' AS ts
+  FROM generate_series(1, 2000) u, generate_series(1, 20) g;
+SELECT dblink_send_query('c', $q$SELECT mtrs_train('sess_big', 'sess_big', options => '{"dim": 64, "iterations": 1000}')$q$);
+CREATE FUNCTION pg_temp.progress_seen() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE q text;
+BEGIN
+	FOR i IN 1 .. 600 LOOP	-- up to 60 s
+		SELECT a.query INTO q FROM pg_stat_activity a
+		 WHERE a.datname = current_database() AND a.query LIKE 'mtrs training: iteration %' LIMIT 1;
+		IF q IS NOT NULL THEN RETURN q; END IF;
+		PERFORM pg_sleep(0.1);
+		PERFORM pg_stat_clear_snapshot();
+	END LOOP;
+	RETURN NULL;
+END $$;
+SELECT matches(pg_temp.progress_seen(), '^mtrs training: iteration [0-9]+ of 1000, .*ranking [0-9.]+',
+               'another session sees the running iteration and loss');
+-- cancelling it leaves no new model behind
+SELECT ok(dblink_cancel_query('c') = 'OK', 'the training is cancelled');
+SELECT is((SELECT count(*) FROM mtrs_model WHERE name = 'sess_big'), 0::bigint, 'nothing was registered');
 SELECT ok(dblink_disconnect('b') = 'OK' AND dblink_disconnect('c') = 'OK', 'sessions closed');
 
 SELECT * FROM finish();
+DROP TABLE sess_big;
 DROP EXTENSION mtrs;

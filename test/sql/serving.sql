@@ -35,11 +35,12 @@ SELECT count(*) AS n FROM mtrs_recommend(NULL, 5);
 -- k larger than the catalog returns the whole unseen catalog
 SELECT count(*) = 40 - (SELECT count(DISTINCT item_id) FROM srv_events WHERE user_id = 7) AS whole_catalog
   FROM mtrs_recommend(7, 1000000);
--- event heads give probabilities, the rating head a rating in range
+-- event heads give probabilities, the rating head a rating in range; an unknown
+-- item has no item part (the plain ranking score is then exactly 0)
 SELECT mtrs_predict(7, 101, 'click') BETWEEN 0 AND 1 AS click_is_probability,
        mtrs_predict(7, 101, 'rating') BETWEEN 1 AND 5 AS rating_in_range,
        mtrs_predict(7, 101) > mtrs_predict(7, 1) AS own_community_scores_higher,
-       mtrs_predict(7, 424242) IS NULL AS unknown_item_null,
+       mtrs_predict(7, 424242) = 0 AS unknown_item_scores_zero,
        mtrs_predict(NULL, 1) IS NULL AS null_user_null;
 -- similar items come from the same community
 SELECT bool_and(item_id >= 100) AS similar_same_community, count(*) AS n FROM mtrs_similar_items(105, 5);

@@ -328,6 +328,47 @@ cmp_scored(const void *a, const void *b)
 }
 
 /* Check top-k against a full sort, with ties, NaN and k > n */
+/* Fold-in solves the weighted implicit least squares over every row of the table */
+static void
+test_fold_in(void)
+{
+	enum
+	{
+		R = 20, D = 4
+	};
+	float		table[R * D],
+				gram[D * D] = {0},
+				x[D];
+	int			rows[3] = {1, 5, 7};
+	float		conf[3] = {2.0f, 3.0f, 1.5f};
+	double		work[D * (D + 1)],
+				grad[D] = {0},
+				worst = 0.0;
+	uint64_t	rng = 5;
+
+	fill_uniform(table, R * D, &rng);
+	NnGramAccumulate(gram, table, R, D, 1.0f);
+	check(NnFoldIn(gram, table, D, rows, conf, 3, 0.5, x, work) == 0, "fold-in solves");
+	/* gradient of sum_r c_r (y_r - x.t_r)^2 + 0.5 |x|^2, computed row by row */
+	for (int r = 0; r < R; r++)
+	{
+		double		c = 1.0,
+					y = 0.0,
+					e = 0.0;
+
+		for (int k = 0; k < 3; k++)
+			if (rows[k] == r)
+				c = conf[k], y = 1.0;
+		for (int j = 0; j < D; j++)
+			e += (double) x[j] * table[r * D + j];
+		for (int j = 0; j < D; j++)
+			grad[j] += -2.0 * c * (y - e) * table[r * D + j];
+	}
+	for (int j = 0; j < D; j++)
+		worst = fmax(worst, fabs(grad[j] + 2.0 * 0.5 * x[j]));
+	check(worst < 1e-4, "fold-in result has zero gradient of the implicit loss");
+}
+
 static void
 test_topk(void)
 {
@@ -411,7 +452,7 @@ build_model(size_t *len, MtrsModelView *v)
 
 	for (int i = 0; i < 4; i++)
 		slen += (int) strlen(names[i]) + 1;
-	if (MtrsHeaderInit(&h, MTRS_KIND_ALL, 8, 0, 3, 4, 5, 2, 2, 16, slen) != 0)
+	if (MtrsHeaderInit(&h, MTRS_KIND_ALL, 8, 0, 2, 3, 4, 5, 2, 2, 16, slen) != 0)
 		return NULL;
 	*len = MtrsFormatSize(&h);
 	buf = calloc(1, *len);
@@ -435,6 +476,8 @@ build_model(size_t *len, MtrsModelView *v)
 		off += (int) strlen(names[i]) + 1;
 	}
 	NnRandNormalFill(v->params, h.n_params, 0.1f, &rng);
+	v->t.task_parent[0] = -1.0f;
+	v->t.task_parent[1] = 0.0f;
 	MtrsFormatSeal(v);
 	return buf;
 }
@@ -515,6 +558,16 @@ damage_history(char *b)
 }
 
 static void
+damage_cycle(char *b)
+{
+	MtrsModelView v;
+
+	MtrsFormatLayout(&v, b);
+	v.t.task_parent[0] = 1.0f;	/* 0 -> 1 -> 0 */
+	MtrsFormatSeal(&v);
+}
+
+static void
 damage_nan(char *b)
 {
 	MtrsModelView v;
@@ -578,14 +631,16 @@ test_format(void)
 		  "unsorted item ids: bad content");
 	check(check_copy(model, len, len, damage_history, detail) == MTRS_FMT_BAD_CONTENT,
 		  "history not ascending: bad content");
+	check(check_copy(model, len, len, damage_cycle, detail) == MTRS_FMT_BAD_CONTENT,
+		  "cyclic task parents: bad content");
 	check(check_copy(model, len, len, damage_nan, detail) == MTRS_FMT_BAD_CONTENT,
 		  "NaN parameter: bad content");
 	check(check_copy(model, len, len, damage_names, detail) == MTRS_FMT_BAD_CONTENT,
 		  "duplicate task name: bad content");
 
-	check(MtrsHeaderInit(&h, MTRS_KIND_INTERACTIONS, 1024, 0, MTRS_MAX_USERS, MTRS_MAX_ITEMS,
+	check(MtrsHeaderInit(&h, MTRS_KIND_INTERACTIONS, 1024, 0, 0, MTRS_MAX_USERS, MTRS_MAX_ITEMS,
 						 0, 1, 0, 0, 2) == -1, "shapes beyond 1 GB are refused by the writer");
-	check(MtrsHeaderInit(&h, MTRS_KIND_INTENT, 8, 0, 0, 0, 0, 0, 1, 0, 2) == -1,
+	check(MtrsHeaderInit(&h, MTRS_KIND_INTENT, 8, 0, 0, 0, 0, 0, 0, 1, 0, 2) == -1,
 		  "an intent model without text is refused");
 	free(model);
 }
@@ -635,6 +690,7 @@ main(void)
 	test_loss_gradients();
 	test_optimizers();
 	test_least_squares();
+	test_fold_in();
 	test_topk();
 	test_hashes();
 	test_format();

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# bench/recsys/ml100k.sh -- mtrs on the shared MovieLens-100K protocol.
+#
+# Loads the shared temporal split (../shared/data/splits/ml-100k) into PostgreSQL,
+# trains with mtrs, writes top-20 lists (mtrs_recommend) and pointwise predictions
+# (mtrs_predict) for the test rows, and scores them with the shared scorer
+# (../shared/bench/recsys/metrics.py), so the numbers sit beside BASELINES.md.
+#
+# Usage (as root):  bash bench/recsys/ml100k.sh [OPTIONS_JSON] [SPLIT]
+#   SPLIT = test (default: train.csv -> test.csv) or val (val_train.csv -> val_test.csv)
+# Uses the server in PGHOST/PGPORT if PGHOST is set, else starts a throw-away cluster
+# (run scripts/test.sh or scripts/demo.sh once first to install everything).
+# Output: bench/out/ml100k-<split>/{topk.csv,pointwise.csv,metrics.json}
+set -Eeuo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SHARED=${MTRS_SHARED:-$ROOT/../shared}
+OPTIONS=${1:-'{}'}
+SPLIT=${2:-test}
+if [ "$SPLIT" = val ]; then TRAIN=val_train.csv; TEST=val_test.csv; else TRAIN=train.csv; TEST=test.csv; fi
+DATA=$SHARED/data/splits/ml-100k
+OUT=$ROOT/bench/out/ml100k-$SPLIT
+mkdir -p "$OUT"
+chmod 777 "$OUT"
+
+if [ -z "${PGHOST:-}" ]; then
+  source "$ROOT/scripts/lib.sh"
+  mtrs_cluster_start bench_cron
+  PSQL() { psql_pg "$@"; }
+else
+  PSQL() { psql -X -v ON_ERROR_STOP=1 "$@"; }
+fi
+DB=mtrs_bench
+PSQL -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+
+PSQL -q -d $DB <<SQL
+CREATE EXTENSION mtrs;
+CREATE TABLE ml_train (user_id bigint, item_id bigint, rating real, ts bigint);
+CREATE TABLE ml_test  (user_id bigint, item_id bigint, rating real, ts bigint);
+\copy ml_train FROM '$DATA/$TRAIN' CSV HEADER
+\copy ml_test  FROM '$DATA/$TEST'  CSV HEADER
+-- every rating is a 'rate' event; ratings >= 4 are also a 'like' event
+CREATE TABLE ml_events AS
+SELECT user_id, item_id, 'rate'::text AS event, to_timestamp(ts) AS ts, rating FROM ml_train
+UNION ALL
+SELECT user_id, item_id, 'like', to_timestamp(ts), NULL FROM ml_train WHERE rating >= 4;
+SQL
+
+echo "training with options $OPTIONS"
+PSQL -d $DB -At <<SQL
+\timing on
+SELECT mtrs_register('ml100k', mtrs_fit(user_id, item_id, event, ts, rating, '$OPTIONS'::jsonb)) FROM ml_events;
+SQL
+
+PSQL -q -d $DB <<SQL
+\timing on
+CREATE TEMP TABLE topk AS
+SELECT u.user_id, r.item_id, r.rank
+  FROM (SELECT DISTINCT user_id FROM ml_test) u, mtrs_recommend(u.user_id, 20) r;
+CREATE TEMP TABLE pw AS
+SELECT user_id, item_id, mtrs_predict(user_id, item_id, 'like') AS p_like,
+       mtrs_predict(user_id, item_id, 'rating') AS rating_pred
+  FROM ml_test;
+\timing off
+\copy (SELECT * FROM topk ORDER BY user_id, rank) TO '$OUT/topk.csv' CSV HEADER
+\copy (SELECT user_id, item_id, coalesce(p_like, 0.5), coalesce(rating_pred, 3.5) FROM pw) TO '$OUT/pointwise.csv' CSV HEADER
+SQL
+sed -i '1s/.*/user_id,item_id,p_like,rating_pred/' "$OUT/pointwise.csv"
+/usr/bin/python3 "$SHARED/bench/recsys/metrics.py" --train "$DATA/$TRAIN" --test "$DATA/$TEST" \
+  --topk "$OUT/topk.csv" --pointwise "$OUT/pointwise.csv" | tee "$OUT/metrics.json"

@@ -1,0 +1,268 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtrs_source.c
+ *	  Real-time fold-in: a user's interactions inserted into the model's
+ *	  source table after training change their recommendations at once.
+ *
+ * mtrs_train records where a model's rows came from (table and columns)
+ * in mtrs_model.source.  When a user has rows in that table newer than the
+ * model's newest training interaction, serving reads all of the user's rows
+ * and solves the user's vector against the trained item embeddings (the
+ * same least-squares step training ends with, same confidence and recency
+ * weights), so new and unseen users are served from what they just did.
+ *
+ * Reads run with the caller's privileges; a caller who cannot read the
+ * source table is served the trained model as it is.  Each lookup is one
+ * indexed query on the user column (see docs: CREATE INDEX ON t (user_col)).
+ *
+ * IDENTIFICATION
+ *	  src/mtrs_source.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/timestamp.h"
+
+#include "mtrs.h"
+#include "mtrs_nn.h"
+#include "mtrs_pairs.h"
+#include "mtrs_score.h"
+
+/* Return the string value of key in a jsonb object, copied into cxt, or NULL */
+static char *
+json_string(Jsonb *jb, const char *key, MemoryContext cxt)
+{
+	JsonbValue	v;
+
+	if (!JB_ROOT_IS_OBJECT(jb) ||
+		getKeyJsonValueFromContainer(&jb->root, key, strlen(key), &v) == NULL ||
+		v.type != jbvString)
+		return NULL;
+	return MemoryContextStrdup(cxt, pnstrdup(v.val.string.val, v.val.string.len));
+}
+
+/*
+ * Record the source described by a registry row's source jsonb (a model
+ * registered without mtrs_train has none and is served as trained).
+ */
+void
+MtrsSourceSet(MtrsModel *m, Datum source_jsonb)
+{
+	Jsonb	   *jb = DatumGetJsonbP(source_jsonb);
+
+	m->src_table = json_string(jb, "table", m->context);
+	m->src_user_col = json_string(jb, "user_col", m->context);
+	m->src_item_col = json_string(jb, "item_col", m->context);
+	m->src_time_col = json_string(jb, "time_col", m->context);
+	if (m->src_user_col == NULL || m->src_item_col == NULL || m->src_time_col == NULL)
+		m->src_table = NULL;
+}
+
+/* Free the prepared plans of a model that is leaving the cache */
+void
+MtrsSourceRelease(MtrsModel *m)
+{
+	if (m->src_recent_plan != NULL)
+		SPI_freeplan((SPIPlanPtr) m->src_recent_plan);
+	if (m->src_all_plan != NULL)
+		SPI_freeplan((SPIPlanPtr) m->src_all_plan);
+	m->src_recent_plan = m->src_all_plan = NULL;
+}
+
+/*
+ * Return the source table's oid if it exists and the current user may read
+ * it, else InvalidOid.
+ */
+static Oid
+readable_source(const MtrsModel *m)
+{
+	List	   *names;
+	Oid			relid;
+
+	if (m->src_table == NULL)
+		return InvalidOid;
+	names = stringToQualifiedNameList(m->src_table);
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+	if (!OidIsValid(relid) ||
+		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return InvalidOid;
+	return relid;
+}
+
+/* Prepare (once per cached model) the two lookups; call inside SPI */
+static void
+prepare_plans(MtrsModel *m, Oid relid)
+{
+	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												 get_rel_name(relid));
+	const char *u = quote_identifier(m->src_user_col);
+	const char *i = quote_identifier(m->src_item_col);
+	const char *t = quote_identifier(m->src_time_col);
+	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
+	SPIPlanPtr	plan;
+
+	if (m->src_recent_plan != NULL)
+		return;
+	plan = SPI_prepare(psprintf("SELECT 1 FROM %s WHERE %s = $1 AND %s > $2 LIMIT 1", rel, u, t),
+					   2, types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the fold-in query: %s", SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	m->src_recent_plan = plan;
+	plan = SPI_prepare(psprintf("SELECT %s::bigint, %s::timestamptz FROM %s WHERE %s = $1 AND %s IS NOT NULL",
+								i, t, rel, u, i),
+					   1, types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the fold-in query: %s", SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	m->src_all_plan = plan;
+}
+
+/* Compare item indices, for sorting (item, ts) pairs */
+typedef struct ItemTs
+{
+	int			item;
+	double		ts;
+} ItemTs;
+
+static int
+cmp_item_ts(const void *a, const void *b)
+{
+	const ItemTs *x = a;
+	const ItemTs *y = b;
+
+	if (x->item != y->item)
+		return x->item < y->item ? -1 : 1;
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+/*
+ * Solve a user's shared embedding from interactions with item indices
+ * items[0..n) at times ts (days; NaN = unknown, counted as recent), with
+ * the model's confidence and recency weights.  Duplicate items count once,
+ * at their latest time.  Writes dim floats to out (zeros when n is 0).
+ */
+void
+MtrsFoldInItems(MtrsModel *m, const int *items, const double *ts, int n, float *out)
+{
+	const MtrsHeader *h = m->v.hdr;
+	int			d = h->dim;
+	ItemTs	   *it = palloc(sizeof(ItemTs) * Max(n, 1));
+	int		   *rows = palloc(sizeof(int) * Max(n, 1));
+	float	   *conf = palloc(sizeof(float) * Max(n, 1));
+	double	   *work = palloc(sizeof(double) * d * (d + 1));
+	double		last = -INFINITY;
+	int			u = 0;
+
+	memset(out, 0, sizeof(float) * d);
+	for (int k = 0; k < n; k++)
+	{
+		it[k].item = items[k];
+		it[k].ts = isnan(ts[k]) ? INFINITY : ts[k];
+	}
+	qsort(it, n, sizeof(ItemTs), cmp_item_ts);
+	for (int k = 0; k < n; k++)
+	{
+		if (k + 1 < n && it[k + 1].item == it[k].item)
+			continue;			/* keep the latest time of each item */
+		it[u++] = it[k];
+		if (isfinite(it[k].ts))
+			last = Max(last, it[k].ts);
+	}
+	if (u == 0)
+		return;
+	if (m->gram == NULL)
+	{
+		m->gram = MemoryContextAllocZero(m->context, sizeof(float) * d * d);
+		NnGramAccumulate(m->gram, m->v.t.item_emb, h->n_items, d, 1.0f);
+	}
+	for (int k = 0; k < u; k++)
+	{
+		double		age = isfinite(it[k].ts) ? last - it[k].ts : 0.0;
+
+		rows[k] = it[k].item;
+		conf[k] = (float) (1.0 + m->v.t.settings[MTRS_SET_ALPHA] *
+						   MtrsRecencyWeight(age, m->v.t.settings[MTRS_SET_HALF_LIFE]));
+	}
+	if (NnFoldIn(m->gram, m->v.t.item_emb, d, rows, conf, u,
+				 Max(m->v.t.settings[MTRS_SET_REG], 1e-6), out, work) != 0)
+		memset(out, 0, sizeof(float) * d);
+	pfree(it);
+	pfree(rows);
+	pfree(conf);
+	pfree(work);
+}
+
+/*
+ * If the model has a readable source table and the user has rows in it
+ * newer than training, fold the user in from all their rows: sets
+ * user->emb (a palloc'd vector), and *seen / *n_seen to the item indices of
+ * those rows, and returns true.  Otherwise returns false and changes nothing.
+ */
+bool
+MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n_seen)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			relid = readable_source(m);
+	double		last = (double) m->v.t.settings[MTRS_SET_LAST_TS] +
+		(double) m->v.t.settings[MTRS_SET_LAST_TS_LO];
+	Datum		args[2];
+	int		   *items = NULL;
+	double	   *ts = NULL;
+	int			n = 0;
+	float	   *emb;
+
+	if (!OidIsValid(relid))
+		return false;
+	args[0] = Int64GetDatum(user_id);
+	args[1] = TimestampTzGetDatum((TimestampTz) llround(last * USECS_PER_DAY));
+	SPI_connect();
+	prepare_plans(m, relid);
+	if (SPI_execute_plan((SPIPlanPtr) m->src_recent_plan, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "fold-in query failed");
+	if (SPI_processed > 0)
+	{
+		if (SPI_execute_plan((SPIPlanPtr) m->src_all_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "fold-in query failed");
+		items = MemoryContextAlloc(caller, sizeof(int) * Max(SPI_processed, 1));
+		ts = MemoryContextAlloc(caller, sizeof(double) * Max(SPI_processed, 1));
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		null_item,
+						null_ts;
+			Datum		di = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &null_item);
+			Datum		dt = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &null_ts);
+			int			i = null_item ? -1 : MtrsModelFindItem(m, DatumGetInt64(di));
+
+			if (i < 0)
+				continue;		/* items the model has not seen cannot be folded in */
+			items[n] = i;
+			ts[n++] = null_ts ? NAN : (double) DatumGetTimestampTz(dt) / (double) USECS_PER_DAY;
+		}
+		SPI_finish();
+	}
+	else
+	{
+		SPI_finish();
+		return false;
+	}
+	emb = palloc(sizeof(float) * m->v.hdr->dim);
+	MtrsFoldInItems(m, items, ts, n, emb);
+	user->emb = emb;
+	*seen = items;
+	*n_seen = n;
+	return true;
+}

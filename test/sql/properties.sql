@@ -1,0 +1,66 @@
+-- Properties on planted structure (fixed data, fixed seeds):
+--  1. multi-task beats the task trained alone: purchases are rare, clicks
+--     reveal each user's category, and the model trained on both predicts
+--     held-out purchases far better than one trained on purchases only;
+--  2. the time column matters: users who moved from category A to B get B
+--     when recent interactions weigh more, and a mix when they do not.
+CREATE EXTENSION mtrs;
+SET client_min_messages = warning;
+-- 10 categories of 30 items (id = 100 * category + j).  User u likes category
+-- c = u % 10, buys item p = (13 c + 11 (u / 10)) % 30 of it after clicking twelve
+-- items p + 11 g (g = 0..11), and will later buy p + 12, which they never touched
+CREATE TABLE users AS
+SELECT u, u % 10 AS c, (13 * (u % 10) + 11 * (u / 10)) % 30 AS p FROM generate_series(0, 299) u;
+CREATE TABLE shop AS
+SELECT u AS user_id, c * 100 + (p + 11 * g) % 30 AS item_id, 'click'::text AS event,
+       timestamptz '2026-01-01' + (g * 600 + u) * interval '1 second' AS ts
+  FROM users, generate_series(0, 11) g
+UNION ALL	-- two clicks elsewhere: noise
+SELECT u, ((c + 3 + g) % 10) * 100 + (u + g) % 30, 'click',
+       timestamptz '2026-01-01' + (g * 600 + u) * interval '1 second'
+  FROM users, generate_series(0, 1) g
+UNION ALL
+SELECT u, c * 100 + p, 'purchase', timestamptz '2026-01-02' + u * interval '1 second'
+  FROM users;
+CREATE TABLE heldout AS SELECT u AS user_id, c * 100 + (p + 12) % 30 AS item_id FROM users;
+SELECT count(*) AS overlap FROM heldout h JOIN shop s USING (user_id, item_id);
+CREATE TABLE purchases_only AS SELECT * FROM shop WHERE event = 'purchase';
+SELECT mtrs_train('multi', 'shop', options => '{"dim": 16, "iterations": 10}') > 0 AS multi,
+       mtrs_train('single', 'purchases_only', options => '{"dim": 16, "iterations": 10}') > 0 AS single;
+SELECT tasks FROM mtrs_model WHERE name = 'multi';
+-- hit rate at 10 of the held-out purchase
+CREATE TABLE hits AS
+SELECT (SELECT avg((EXISTS (SELECT 1 FROM mtrs_recommend(h.user_id, 10, model => 'multi', task => 'purchase') r
+                            WHERE r.item_id = h.item_id))::int) FROM heldout h) AS multi_purchase_head,
+       (SELECT avg((EXISTS (SELECT 1 FROM mtrs_recommend(h.user_id, 10, model => 'single') r
+                            WHERE r.item_id = h.item_id))::int) FROM heldout h) AS single_task;
+SELECT multi_purchase_head > 0.3 AS multi_finds_purchases,
+       multi_purchase_head > 3 * single_task AS multi_beats_single
+  FROM hits;
+-- purchase probabilities never exceed click probabilities (conversion chain)
+SELECT bool_and(mtrs_predict(h.user_id, h.item_id, 'purchase', 'multi') <=
+                mtrs_predict(h.user_id, h.item_id, 'click', 'multi')) AS chain_consistent
+  FROM heldout h;
+-- 2. two categories; even users use A (0..19), odd users B (100..119); users 1000..1019
+-- used A in January and B in March
+CREATE TABLE moves AS
+SELECT u AS user_id, (u % 2) * 100 + (u * 3 + g) % 20 AS item_id, 'view'::text AS event,
+       timestamptz '2026-01-01' + g * interval '1 day' AS ts
+  FROM generate_series(1, 100) u, generate_series(1, 8) g
+UNION ALL
+SELECT u, (u * 3 + g) % 20, 'view', timestamptz '2026-01-01' + g * interval '1 hour'
+  FROM generate_series(1000, 1019) u, generate_series(1, 6) g
+UNION ALL
+SELECT u, 100 + (u * 7 + g) % 20, 'view', timestamptz '2026-03-01' + g * interval '1 hour'
+  FROM generate_series(1000, 1019) u, generate_series(1, 6) g;
+SELECT mtrs_train('timeless', 'moves', options => '{"dim": 8, "iterations": 8, "alpha": 5, "half_life_days": 0}') > 0 AS timeless,
+       mtrs_train('recent', 'moves', options => '{"dim": 8, "iterations": 8, "alpha": 5, "half_life_days": 3}') > 0 AS recent;
+CREATE TABLE b_share AS
+SELECT (SELECT avg((r.item_id >= 100)::int) FROM generate_series(1000, 1019) u,
+               mtrs_recommend(u, 5, model => 'recent') r) AS recent,
+       (SELECT avg((r.item_id >= 100)::int) FROM generate_series(1000, 1019) u,
+               mtrs_recommend(u, 5, model => 'timeless') r) AS timeless;
+SELECT recent >= 0.8 AS recent_category_wins, recent > timeless + 0.2 AS time_changes_rankings
+  FROM b_share;
+DROP EXTENSION mtrs;
+DROP TABLE users, shop, heldout, purchases_only, hits, moves, b_share;

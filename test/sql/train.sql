@@ -1,0 +1,97 @@
+-- mtrs_train: training from a table, what it records, its errors, and
+-- serving fresh interactions without retraining (fold-in, sessions).
+CREATE EXTENSION mtrs;
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;	-- per-iteration progress NOTICEs carry timings
+-- a table with awkward column names: quoting, not injection
+CREATE TABLE "Shop Events" (
+	"User Id" integer, "item""id" bigint, "kind; DROP TABLE x" text, "when" timestamptz, stars smallint);
+INSERT INTO "Shop Events"
+SELECT u, (u % 2) * 100 + ((u * 3 + g) % 20), CASE WHEN g % 3 = 0 THEN 'click' ELSE 'view' END,
+       timestamptz '2026-01-01' + (u * 8 + g) * interval '1 minute', 1 + (u + g) % 5
+  FROM generate_series(1, 60) u, generate_series(1, 8) g;
+SELECT mtrs_train('shop', '"Shop Events"', user_col => 'User Id', item_col => 'item"id',
+                  event_col => 'kind; DROP TABLE x', time_col => 'when', rating_col => 'stars',
+                  options => '{"dim": 8, "iterations": 4}') AS id;
+-- the registry records resolved options, the source and one log entry per iteration
+SELECT version, active, tasks, options->>'dim' AS dim, options->>'half_life_days' AS half_life,
+       options->>'task_weighting' AS weighting, source->>'table' AS source_table,
+       source->>'user_col' AS user_col, (source->>'rows')::int AS source_rows
+  FROM mtrs_model WHERE name = 'shop';
+SELECT jsonb_array_length(training_log) AS iterations,
+       (SELECT bool_and(e->'loss' ?& array['ranking', 'click', 'view', 'rating'] AND
+                        e->'weight' ?& array['ranking', 'click', 'view', 'rating'] AND
+                        (e->>'iteration')::int BETWEEN 1 AND 4)
+          FROM jsonb_array_elements(training_log) e) AS per_task_losses
+  FROM mtrs_model WHERE name = 'shop';
+-- training is deterministic for a given seed: a second run gives the same bytes
+SELECT mtrs_train('shop', '"Shop Events"', user_col => 'User Id', item_col => 'item"id',
+                  event_col => 'kind; DROP TABLE x', time_col => 'when', rating_col => 'stars',
+                  options => '{"dim": 8, "iterations": 4}') AS id;
+SELECT (SELECT weights FROM mtrs_model WHERE name = 'shop' AND version = 1) =
+       (SELECT weights FROM mtrs_model WHERE name = 'shop' AND version = 2) AS same_bytes,
+       (SELECT version FROM mtrs_model WHERE name = 'shop' AND active) AS active_version;
+-- errors
+SELECT mtrs_train('shop', '"Shop Events"', user_col => 'nope');
+SELECT mtrs_train('shop', '"Shop Events"', user_col => 'User Id', item_col => 'item"id',
+                  event_col => 'kind; DROP TABLE x', time_col => 'stars');
+SELECT mtrs_train('shop', '"Shop Events"', user_col => 'kind; DROP TABLE x');
+SELECT mtrs_train('shop', 'no_such_table');
+SELECT mtrs_train(NULL, '"Shop Events"');
+SELECT mtrs_train('shop', '"Shop Events"', user_col => 'User Id', item_col => 'item"id',
+                  event_col => 'kind; DROP TABLE x', time_col => 'when', options => '{"iterations": 0}');
+CREATE TABLE empty_events (user_id bigint, item_id bigint, event text, ts timestamptz);
+SELECT mtrs_train('shop', 'empty_events');
+-- a cancelled run (statement_timeout) leaves the previous version active and intact
+CREATE TABLE big_events AS
+SELECT u AS user_id, (u * 31 + g * 17) % 3000 AS item_id, 'view'::text AS event,
+       timestamptz '2026-01-01' + g * interval '1 minute' AS ts
+  FROM generate_series(1, 2000) u, generate_series(1, 30) g;
+SET statement_timeout = '300ms';
+SELECT mtrs_train('shop', 'big_events', options => '{"dim": 256, "iterations": 200}');
+RESET statement_timeout;
+SELECT count(*) AS versions, max(version) FILTER (WHERE active) AS active_version
+  FROM mtrs_model WHERE name = 'shop';
+SELECT count(*) = 5 AS still_serves FROM mtrs_recommend(7, 5, model => 'shop');
+-- a small model for fold-in checks
+CREATE TABLE live (user_id bigint, item_id bigint, event text, ts timestamptz);
+INSERT INTO live
+SELECT u, (u % 2) * 100 + ((u * 3 + g) % 20), 'view', timestamptz '2026-01-01' + g * interval '1 hour'
+  FROM generate_series(1, 60) u, generate_series(1, 8) g;
+CREATE INDEX ON live (user_id);
+SELECT mtrs_train('live', 'live', options => '{"dim": 8, "iterations": 6}') > 0 AS trained;
+SET mtrs.default_model = 'live';
+-- a user the model has never seen gets the most popular items, not an error
+SELECT count(*) AS n FROM mtrs_recommend(1000, 5);
+-- after interacting with odd-community items the new user gets odd-community items,
+-- and never the items just seen
+INSERT INTO live VALUES (1000, 101, 'view', now()), (1000, 103, 'view', now()), (1000, 105, 'view', now());
+SELECT count(*) AS n, bool_and(item_id >= 100) AS odd_community,
+       bool_and(item_id NOT IN (101, 103, 105)) AS new_items_excluded
+  FROM mtrs_recommend(1000, 5);
+-- a known user's new interactions are excluded and change the list
+CREATE TEMP TABLE before AS SELECT item_id FROM mtrs_recommend(7, 5);
+INSERT INTO live SELECT 7, item_id, 'view', now() FROM before;
+SELECT count(*) AS n, bool_and(item_id NOT IN (SELECT item_id FROM before)) AS fresh_excluded
+  FROM mtrs_recommend(7, 5);
+-- anonymous sessions
+SELECT count(*) AS n, bool_and(item_id >= 100) AS odd_community,
+       bool_and(item_id NOT IN (101, 103, 105)) AS history_excluded
+  FROM mtrs_recommend_for(ARRAY[101, 103, 105]::bigint[], 5);
+SELECT count(*) AS n FROM mtrs_recommend_for(ARRAY[]::bigint[], 5);
+SELECT count(*) AS n FROM mtrs_recommend_for(ARRAY[424242]::bigint[], 3);
+SELECT count(*) AS n FROM mtrs_recommend_for(ARRAY[101, 103]::bigint[], 40, exclude_seen => false);
+SELECT * FROM mtrs_recommend_for(NULL, 5);
+SELECT * FROM mtrs_recommend_for(ARRAY[[1, 2]]::bigint[], 5);
+SELECT * FROM mtrs_recommend_for(ARRAY[101]::bigint[], 0);
+-- a role that cannot read the source table is served the trained model
+CREATE ROLE regress_mtrs_reader;
+GRANT SELECT ON mtrs_model TO regress_mtrs_reader;
+SET ROLE regress_mtrs_reader;
+SELECT count(*) AS n FROM mtrs_recommend(1000, 5);
+RESET ROLE;
+DROP OWNED BY regress_mtrs_reader;
+DROP ROLE regress_mtrs_reader;
+RESET mtrs.default_model;
+DROP EXTENSION mtrs;
+DROP TABLE "Shop Events", empty_events, big_events, live;
