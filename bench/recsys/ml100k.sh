@@ -2,7 +2,7 @@
 # bench/recsys/ml100k.sh -- mtrs on the shared MovieLens-100K protocol.
 #
 # Loads the shared temporal split (../shared/data/splits/ml-100k) into PostgreSQL,
-# trains with mtrs, writes top-20 lists (mtrs_recommend) and pointwise predictions
+# trains with mtrs_train, writes top-20 lists (mtrs_recommend) and pointwise predictions
 # (mtrs_predict) for the test rows, and scores them with the shared scorer
 # (../shared/bench/recsys/metrics.py), so the numbers sit beside BASELINES.md.
 #
@@ -43,12 +43,16 @@ CREATE TABLE ml_events AS
 SELECT user_id, item_id, 'rate'::text AS event, to_timestamp(ts) AS ts, rating FROM ml_train
 UNION ALL
 SELECT user_id, item_id, 'like', to_timestamp(ts), NULL FROM ml_train WHERE rating >= 4;
+CREATE INDEX ON ml_events (user_id);	-- serving checks for fresh interactions by user
 SQL
 
 echo "training with options $OPTIONS"
 PSQL -d $DB -At <<SQL
+SET client_min_messages = warning;
 \timing on
-SELECT mtrs_register('ml100k', mtrs_fit(user_id, item_id, event, ts, rating, '$OPTIONS'::jsonb)) FROM ml_events;
+SELECT mtrs_train('ml100k', 'ml_events', rating_col => 'rating', options => '$OPTIONS');
+\timing off
+SELECT 'in-training seconds: ' || (training_log->-1->>'seconds') FROM mtrs_model WHERE name = 'ml100k' AND active;
 SQL
 
 PSQL -q -d $DB <<SQL
@@ -62,7 +66,7 @@ SELECT user_id, item_id, mtrs_predict(user_id, item_id, 'like') AS p_like,
   FROM ml_test;
 \timing off
 \copy (SELECT * FROM topk ORDER BY user_id, rank) TO '$OUT/topk.csv' CSV HEADER
-\copy (SELECT user_id, item_id, coalesce(p_like, 0.5), coalesce(rating_pred, 3.5) FROM pw) TO '$OUT/pointwise.csv' CSV HEADER
+\copy (SELECT user_id, item_id, p_like, rating_pred FROM pw) TO '$OUT/pointwise.csv' CSV HEADER
 SQL
 sed -i '1s/.*/user_id,item_id,p_like,rating_pred/' "$OUT/pointwise.csv"
 /usr/bin/python3 "$SHARED/bench/recsys/metrics.py" --train "$DATA/$TRAIN" --test "$DATA/$TEST" \
