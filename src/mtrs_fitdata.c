@@ -257,8 +257,8 @@ option_defaults(MtrsFitOptions *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->dim = 64;
-	o->iterations = 15;
-	o->reg = 10.0;
+	o->iterations = 25;
+	o->reg = 20.0;
 	o->alpha = 1.0;
 	o->half_life_days = 7.0;
 	o->bias_reg = 3.0;

@@ -1,8 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * mtrs_text.c
- *	  Hashing: FNV-1a for tokens, a word-combining step for n-grams, and
- *	  a fast 64-bit checksum for model bytes.
+ *	  Text features and hashing: a UTF-8 tokenizer that turns any text
+ *	  into hashed word, word-pair and character n-gram buckets; FNV-1a;
+ *	  and a fast 64-bit checksum for model bytes.
+ *
+ * Tokenizing: UTF-8 is decoded (invalid bytes are skipped), letters of the
+ * scripts that have case are folded to lower case (Latin, Greek, Cyrillic,
+ * Armenian, full-width Latin), white space and punctuation separate words,
+ * and every character of a script written without spaces (Han, kana,
+ * Hangul syllables, Thai, Lao, Khmer, Myanmar) is a word by itself, so that
+ * word pairs are its character bigrams: no word segmenter is needed.
  *
  * Plain C: no PostgreSQL headers.
  *
@@ -16,6 +24,9 @@
 #include "mtrs_text.h"
 
 #define FNV32_OFFSET	2166136261u
+#define SEED_WORD		0x9E3779B1u
+#define SEED_PAIR		0x85EBCA77u
+#define SEED_CHARS		0xC2B2AE3Du
 #define FNV32_PRIME		16777619u
 
 /* Return the 32-bit FNV-1a hash of len bytes */
@@ -89,4 +100,219 @@ MtrsChecksum(const void *data, size_t len)
 	h *= 0xFF51AFD7ED558CCDull;
 	h ^= h >> 33;
 	return h;
+}
+
+/*
+ * Decode one UTF-8 character at s[*i] (i < len), advancing *i.  Returns the
+ * code point, or -1 for an invalid or truncated sequence (one byte skipped).
+ */
+static int32_t
+utf8_next(const unsigned char *s, size_t len, size_t *i)
+{
+	unsigned char c = s[*i];
+	int			n;
+	int32_t		cp;
+
+	if (c < 0x80)
+	{
+		(*i)++;
+		return c;
+	}
+	if ((c & 0xE0) == 0xC0)
+		n = 1, cp = c & 0x1F;
+	else if ((c & 0xF0) == 0xE0)
+		n = 2, cp = c & 0x0F;
+	else if ((c & 0xF8) == 0xF0)
+		n = 3, cp = c & 0x07;
+	else
+	{
+		(*i)++;
+		return -1;
+	}
+	if (*i + n >= len)
+	{
+		(*i)++;
+		return -1;
+	}
+	for (int k = 1; k <= n; k++)
+	{
+		if ((s[*i + k] & 0xC0) != 0x80)
+		{
+			(*i)++;
+			return -1;
+		}
+		cp = (cp << 6) | (s[*i + k] & 0x3F);
+	}
+	*i += n + 1;
+	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return -1;
+	return cp;
+}
+
+/* Fold a code point to lower case for the scripts that have case */
+static int32_t
+fold_case(int32_t c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c + 32;
+	if (c < 0xC0)
+		return c;
+	if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) ||	/* Latin-1 */
+		(c >= 0x391 && c <= 0x3AB && c != 0x3A2) ||	/* Greek */
+		(c >= 0x410 && c <= 0x42F))	/* Cyrillic */
+		return c + 32;
+	if (c >= 0x400 && c <= 0x40F)	/* Cyrillic with marks */
+		return c + 80;
+	if (c >= 0x531 && c <= 0x556)	/* Armenian */
+		return c + 48;
+	if (c >= 0xFF21 && c <= 0xFF3A)	/* full-width Latin */
+		return c + 32;
+	if (c >= 0x100 && c <= 0x17F && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 &&
+		c != 0x17F)				/* Latin Extended-A: mostly upper/lower pairs */
+	{
+		int			even_upper = (c < 0x138) || (c >= 0x14A);
+
+		if (even_upper ? (c % 2 == 0) : (c % 2 == 1))
+			return c + 1;
+	}
+	return c;
+}
+
+/* Character classes for word splitting */
+#define CH_SEPARATOR	0
+#define CH_WORD			1
+#define CH_SELF			2		/* a word by itself (scripts without spaces) */
+
+static int
+char_class(int32_t c)
+{
+	if (c < 0)
+		return CH_SEPARATOR;
+	if (c < 0x80)
+		return ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				c == '_') ? CH_WORD : CH_SEPARATOR;
+	if ((c >= 0x80 && c <= 0xBF) || c == 0xD7 || c == 0xF7 ||	/* Latin-1 punctuation */
+		(c >= 0x2000 && c <= 0x206F) ||	/* general punctuation */
+		(c >= 0x3000 && c <= 0x303F) ||	/* CJK punctuation */
+		(c >= 0xFF00 && c <= 0xFF0F) || (c >= 0xFF1A && c <= 0xFF20) ||
+		(c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFF65) ||
+		c == 0xFEFF || c == 0xFFFD)
+		return CH_SEPARATOR;
+	if ((c >= 0x0E00 && c <= 0x0EFF) ||	/* Thai, Lao */
+		(c >= 0x1000 && c <= 0x109F) ||	/* Myanmar */
+		(c >= 0x1780 && c <= 0x17FF) ||	/* Khmer */
+		(c >= 0x3040 && c <= 0x30FF) ||	/* kana */
+		(c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) ||	/* Han */
+		(c >= 0xAC00 && c <= 0xD7AF) ||	/* Hangul syllables */
+		(c >= 0xF900 && c <= 0xFAFF) || (c >= 0x20000 && c <= 0x3FFFF))
+		return CH_SELF;
+	return CH_WORD;
+}
+
+/* Hash a sequence of code points with a seed */
+static uint32_t
+hash_chars(uint32_t seed, const int32_t *cp, int n)
+{
+	uint32_t	h = FNV32_OFFSET ^ seed;
+
+	for (int i = 0; i < n; i++)
+	{
+		uint32_t	c = (uint32_t) cp[i];
+
+		for (int b = 0; b < 4; b++)
+		{
+			h ^= (c >> (8 * b)) & 0xFF;
+			h *= FNV32_PRIME;
+		}
+	}
+	return h;
+}
+
+/* Append one bucket if there is room; returns the new count */
+static inline int
+emit(uint32_t *out, int n, int max_out, uint32_t h, uint32_t n_buckets)
+{
+	if (n < max_out)
+		out[n++] = MtrsHashBucket(h, n_buckets);
+	return n;
+}
+
+/*
+ * Turn len bytes of UTF-8 text into at most max_out hashed feature buckets:
+ * each word, each pair of adjacent words (word_ngrams >= 2) and each
+ * character n-gram of a word marked with boundaries ("<ab>" for "ab", n in
+ * [char_min, char_max]).  Returns the number of buckets written; text with
+ * no word gives 0.  Never reads beyond len or writes beyond max_out.
+ */
+int
+MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *out, int max_out)
+{
+	const unsigned char *s = (const unsigned char *) text;
+	int32_t		word[MTRS_MAX_TOKEN_CHARS + 2];
+	int			wlen = 0;
+	int			n = 0;
+	uint32_t	prev = 0;
+	int			have_prev = 0;
+	size_t		i = 0;
+
+	while (n < max_out)
+	{
+		int32_t		c = -1;
+		int			cls = CH_SEPARATOR;
+		int			at_end = (i >= len);
+
+		if (!at_end)
+		{
+			c = utf8_next(s, len, &i);
+			if (c >= 0)
+				c = fold_case(c);
+			cls = char_class(c);
+			if (c < 0)
+				continue;		/* invalid bytes are skipped, not separators */
+		}
+		if (cls == CH_WORD)
+		{
+			if (wlen < MTRS_MAX_TOKEN_CHARS)
+				word[1 + wlen++] = c;
+			continue;
+		}
+		/* the word so far ends here; a CH_SELF character is a word of its own */
+		for (int pass = 0; pass < 2; pass++)
+		{
+			uint32_t	h;
+
+			if (pass == 1)
+			{
+				if (cls != CH_SELF)
+					break;
+				word[1] = c;
+				wlen = 1;
+			}
+			if (wlen == 0)
+				continue;
+			h = hash_chars(SEED_WORD, word + 1, wlen);
+			n = emit(out, n, max_out, h, tok->n_buckets);
+			if (tok->word_ngrams >= 2 && have_prev)
+				n = emit(out, n, max_out, MtrsHashCombine(prev ^ SEED_PAIR, h), tok->n_buckets);
+			prev = h;
+			have_prev = 1;
+			if (tok->char_max > 0 && wlen >= 2 && pass == 0)
+			{
+				word[0] = '<';
+				word[wlen + 1] = '>';
+				for (int len_ng = tok->char_min; len_ng <= tok->char_max; len_ng++)
+					for (int st = 0; st + len_ng <= wlen + 2; st++)
+					{
+						if (len_ng >= wlen + 2)
+							break;	/* the whole marked word is the word itself */
+						n = emit(out, n, max_out, hash_chars(SEED_CHARS, word + st, len_ng),
+								 tok->n_buckets);
+					}
+			}
+			wlen = 0;
+		}
+		if (at_end)
+			break;
+	}
+	return n;
 }

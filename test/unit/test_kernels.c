@@ -415,6 +415,69 @@ test_topk(void)
 /* ----------------------------------------------------------------- hashes */
 
 /* Check FNV-1a against published values and the checksum's sensitivity */
+/* Tokenize a C string into buckets */
+static int
+tokens(const MtrsTokenizer *t, const char *text, uint32_t *out, int max_out)
+{
+	return MtrsTokenize(t, text, strlen(text), out, max_out);
+}
+
+/* Return whether two bucket lists are equal */
+static int
+same_tokens(const uint32_t *a, int na, const uint32_t *b, int nb)
+{
+	return na == nb && memcmp(a, b, sizeof(uint32_t) * na) == 0;
+}
+
+static void
+test_tokenizer(void)
+{
+	MtrsTokenizer words = {1u << 20, 1, 0, 0};
+	MtrsTokenizer pairs = {1u << 20, 2, 0, 0};
+	MtrsTokenizer full = {1u << 20, 2, 3, 5};
+	uint32_t	a[4096],
+				b[4096];
+	int			na,
+				nb;
+	char	   *big;
+
+	na = tokens(&words, "Hello, World!", a, 64);
+	nb = tokens(&words, "hello world", b, 64);
+	check(na == 2 && same_tokens(a, na, b, nb), "English: case and punctuation do not matter");
+	na = tokens(&words, "ÉCOLE Москва ΑΘΗΝΑ", a, 64);
+	nb = tokens(&words, "école москва αθηνα", b, 64);
+	check(na == 3 && same_tokens(a, na, b, nb), "Latin-1, Cyrillic and Greek fold case");
+	na = tokens(&pairs, "play music", a, 64);
+	check(na == 3, "two words give two words and one pair");
+	na = tokens(&pairs, "我想买电脑", a, 64);
+	check(na == 9, "Chinese: five characters are words, four bigrams");
+	nb = tokens(&pairs, "我想 买电脑。", b, 64);
+	check(na == 9 && nb == 9 && a[0] == b[0] && a[8] == b[8],
+		  "Chinese: spaces and full-width punctuation only separate");
+	na = tokens(&words, "play周杰伦的歌 now", a, 64);
+	check(na == 7, "mixed scripts: a Latin word ends at a Han character");
+	na = tokens(&full, "ab", a, 64);
+	check(na == 1 + 2, "a word and its character 3-grams <ab, ab> (the whole <ab> is the word)");
+	check(tokens(&full, "", a, 64) == 0 && tokens(&full, " \t,.!? 。", a, 64) == 0,
+		  "empty and punctuation-only text give no tokens");
+	check(MtrsTokenize(&full, "\xff\xfe\xc3", 3, a, 64) == 0 &&
+		  MtrsTokenize(&full, "ab\xe4\xb8", 4, a, 64) == tokens(&full, "ab", b, 64),
+		  "invalid and truncated UTF-8 is skipped");
+	big = malloc(1 << 20);
+	for (int i = 0; i < (1 << 20) - 1; i++)
+		big[i] = (i % 7 == 6) ? ' ' : 'a' + i % 26;
+	big[(1 << 20) - 1] = '\0';
+	na = MtrsTokenize(&full, big, strlen(big), a, 4096);
+	check(na == 4096, "very long text fills at most max_out buckets");
+	memset(big, 'x', (1 << 20) - 1);
+	na = MtrsTokenize(&full, big, strlen(big), a, 4096);
+	nb = MtrsTokenize(&full, big, MTRS_MAX_TOKEN_CHARS, b, 4096);
+	check(na == nb && same_tokens(a, na, b, nb), "a word longer than the limit is cut at the limit");
+	free(big);
+	na = tokens(&words, "a b c d e f", a, 64);
+	check(na == 6 && a[0] < (1u << 20), "buckets are below n_buckets");
+}
+
 static void
 test_hashes(void)
 {
@@ -693,6 +756,7 @@ main(void)
 	test_fold_in();
 	test_topk();
 	test_hashes();
+	test_tokenizer();
 	test_format();
 	test_format_fuzz();
 	printf("%d passed, %d failed\n", n_passed, n_failed);
