@@ -76,6 +76,9 @@ extern bool MtrsSourceFoldIn(MtrsModel *m, int64 user_id, struct MtrsUser *user,
 extern void MtrsFoldInItems(MtrsModel *m, const int *items, const double *ts, int n,
 							float *out);
 
+/* mtrs_intent.c */
+extern char *mtrs_last_text_fit;
+
 /* mtrs_cache.c */
 extern MtrsModel *MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name);
 extern Oid	MtrsExtensionSchema(FunctionCallInfo fcinfo);

@@ -93,6 +93,11 @@ typedef struct MtrsHeader
 #define MTRS_SET_RATING_MAX		4
 #define MTRS_SET_LAST_TS		5	/* newest training interaction, days since 2000-01-01 */
 #define MTRS_SET_LAST_TS_LO		6	/* what float rounding left out of LAST_TS */
+#define MTRS_SET_INTENT_THRESHOLD 7	/* default probability cut of mtrs_intent */
+#define MTRS_SET_WORD_NGRAMS	8	/* tokenizer: 1 words, 2 also word pairs */
+#define MTRS_SET_CHAR_MIN		9	/* tokenizer: character n-gram range, 0 = none */
+#define MTRS_SET_CHAR_MAX		10
+#define MTRS_SET_INTENT_TOP1	11	/* 1: an utterance always gets its best intent */
 #define MTRS_N_SETTINGS			16
 
 /*

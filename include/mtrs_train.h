@@ -77,6 +77,14 @@ typedef struct MtrsFitOptions
 	int			head_dim;		/* width of each head's private factors */
 	double		head_factor_reg;
 	MtrsSharing sharing;
+	/* text encoder and intent head */
+	int			text_epochs;
+	double		text_lr;
+	int			buckets;
+	int			word_ngrams;
+	int			char_min;
+	int			char_max;
+	double		validation_fraction;
 	int64		seed;
 	MtrsWeighting weighting;
 	int			n_weights;		/* user-set task weights */

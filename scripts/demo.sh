@@ -5,9 +5,10 @@
 # Installs the Debian packages (skip with MTRS_SKIP_APT=1), builds and installs
 # mtrs, starts a throw-away PostgreSQL 15 cluster, loads the generated shop
 # (scripts/demo_data.sql), trains one multi-task model with mtrs_train (progress
-# per iteration), shows recommendations, per-task predictions, real-time fold-in
-# of a new visitor, similar items, and stops and removes the cluster (also on
-# failure or Ctrl-C).
+# per iteration) with an intent head from the utterances, shows recommendations,
+# per-task predictions, real-time fold-in of a new visitor, the intents of new
+# English and Chinese sentences, similar items, and stops and removes the
+# cluster (also on failure or Ctrl-C).
 set -Eeuo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$MTRS_ROOT"
@@ -23,14 +24,14 @@ mtrs_log "loading the generated shop (items, events, utterances)"
 demo_sql -c 'CREATE EXTENSION mtrs' -f scripts/demo_data.sql
 demo_sql -c "SELECT event, count(*) AS events FROM shop_events GROUP BY event ORDER BY count(*) DESC"
 
-mtrs_log "training one multi-task model over shop_events (mtrs_train)"
+mtrs_log "training one multi-task model over shop_events and shop_utterances (mtrs_train)"
 demo_sql <<'SQL'
 CREATE INDEX ON shop_events (user_id);	-- serving folds in new interactions by user
 \timing on
-SELECT mtrs_train('shop', 'shop_events', options => '{"iterations": 8}') AS model_id;
+SELECT mtrs_train('shop', 'shop_events', intents => 'shop_utterances',
+                  options => '{"iterations": 8, "text_epochs": 30, "buckets": 16384}') AS model_id;
 \timing off
-SELECT name, version, active, tasks, n_users, n_items, pg_size_pretty(size_bytes) AS size,
-       jsonb_array_length(training_log) AS iterations_logged
+SELECT name, version, active, tasks, intents, n_users, n_items, pg_size_pretty(size_bytes) AS size
   FROM mtrs_model;
 SQL
 
@@ -61,6 +62,18 @@ INSERT INTO shop_events VALUES (90001, 801, 'view', now()), (90001, 802, 'view',
 SELECT r.rank, c.title, c.category, round(r.score::numeric, 3) AS score
   FROM mtrs_recommend(90001, 5) r JOIN shop_items c USING (item_id)
  ORDER BY r.rank;
+SQL
+
+mtrs_log "what shoppers mean: intents of new sentences, English and Chinese"
+demo_sql <<'SQL'
+SELECT u.utterance, coalesce(string_agg(i.intent || ' ' || round(i.score::numeric, 2), ', '
+                                        ORDER BY i.score DESC), '(none)') AS intents
+  FROM unnest(ARRAY['I would like to buy new headphones',
+                    'my camera arrived broken, how do I return it?',
+                    'I want a novel, and where is my laptop order?',
+                    '我想买一台相机', '我的耳机订单到哪里了']) WITH ORDINALITY AS u(utterance, n)
+  LEFT JOIN LATERAL mtrs_intent(u.utterance) i ON true
+ GROUP BY u.utterance, u.n ORDER BY u.n;
 SQL
 
 mtrs_log "items similar to '$(demo_sql -Atc "SELECT title FROM shop_items WHERE item_id = 301")'"

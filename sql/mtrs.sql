@@ -303,16 +303,26 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.mtrs_last_fit() IS
 	'resolved options, row count and per-iteration training log of the last mtrs_fit finished in this session';
 
+CREATE FUNCTION @extschema@.mtrs_fit_intents(model bytea, texts text[], labels text[], options jsonb DEFAULT '{}')
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'mtrs_fit_intents'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.mtrs_fit_intents(bytea, text[], text[], jsonb) IS
+	'train the text encoder and multi-label intent head on utterances and their labels (intents joined by #), keeping the interaction part of model; returns the model bytes';
+
 CREATE FUNCTION @extschema@.mtrs_train(
 	name text,
-	interactions regclass,
+	interactions regclass DEFAULT NULL,
 	user_col text DEFAULT 'user_id',
 	item_col text DEFAULT 'item_id',
 	event_col text DEFAULT 'event',
 	time_col text DEFAULT 'ts',
 	rating_col text DEFAULT NULL,
 	options jsonb DEFAULT '{}',
-	activate boolean DEFAULT true)
+	activate boolean DEFAULT true,
+	intents regclass DEFAULT NULL,
+	text_col text DEFAULT 'text',
+	label_col text DEFAULT 'label')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -322,56 +332,115 @@ DECLARE
 	typ     regtype;
 	fit_sql text;
 	model   bytea;
-	fit     jsonb;
-	src     jsonb;
+	fit     jsonb := '{}';
+	tfit    jsonb;
+	opts    jsonb := jsonb_build_object('progress', true) || coalesce(options, '{}');
+	src     jsonb := '{}';
+	texts   text[];
+	labels  text[];
 BEGIN
-	IF mtrs_train.name IS NULL OR interactions IS NULL OR user_col IS NULL OR item_col IS NULL
-	   OR time_col IS NULL OR activate IS NULL THEN
-		RAISE EXCEPTION 'name, interactions, user_col, item_col, time_col and activate must not be null'
+	IF mtrs_train.name IS NULL OR activate IS NULL THEN
+		RAISE EXCEPTION 'name and activate must not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	FOREACH col IN ARRAY ARRAY[user_col, item_col, event_col, time_col, rating_col] LOOP
-		CONTINUE WHEN col IS NULL;
-		SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
-		 WHERE a.attrelid = interactions AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-		IF NOT FOUND THEN
-			RAISE EXCEPTION 'column "%" does not exist in %', col, interactions
-				USING ERRCODE = 'undefined_column';
-		END IF;
-		IF col IN (user_col, item_col) AND typ NOT IN ('bigint', 'integer', 'smallint') THEN
-			RAISE EXCEPTION 'column "%" of % must be an integer column, not %', col, interactions, typ
-				USING ERRCODE = 'datatype_mismatch',
-				      HINT = 'Map ids to bigint in a view and train on the view.';
-		END IF;
-		IF col = time_col AND typ NOT IN ('timestamp with time zone', 'timestamp without time zone', 'date') THEN
-			RAISE EXCEPTION 'column "%" of % must be a timestamp or date column, not %', col, interactions, typ
-				USING ERRCODE = 'datatype_mismatch',
-				      HINT = 'For epoch seconds, train on a view that selects to_timestamp(column).';
-		END IF;
-	END LOOP;
-	fit_sql := format('SELECT @extschema@.mtrs_fit(%I::bigint, %I::bigint, %s, %I::timestamptz%s, $1) FROM %s',
-		user_col, item_col,
-		CASE WHEN event_col IS NULL THEN quote_literal('interaction') ELSE format('%I::text', event_col) END,
-		time_col,
-		CASE WHEN rating_col IS NULL THEN '' ELSE format(', %I::real', rating_col) END,
-		interactions);
-	EXECUTE fit_sql INTO model
-		USING jsonb_build_object('progress', true) || coalesce(options, '{}');
-	IF model IS NULL THEN
-		RAISE EXCEPTION 'no interactions to train on in %', interactions
-			USING ERRCODE = 'data_exception',
-			      DETAIL = 'Every row has a null user, item, event or time.';
+	IF interactions IS NULL AND intents IS NULL THEN
+		RAISE EXCEPTION 'nothing to train on'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Give interactions => a table of interactions, intents => a table of labelled utterances, or both.';
 	END IF;
-	fit := @extschema@.mtrs_last_fit();
-	src := jsonb_build_object('table', interactions::text, 'user_col', user_col,
-		'item_col', item_col, 'event_col', event_col, 'time_col', time_col,
-		'rating_col', rating_col, 'rows', fit->'rows', 'trained_at', now());
+	IF interactions IS NOT NULL THEN
+		IF user_col IS NULL OR item_col IS NULL OR time_col IS NULL THEN
+			RAISE EXCEPTION 'user_col, item_col and time_col must not be null'
+				USING ERRCODE = 'null_value_not_allowed';
+		END IF;
+		FOREACH col IN ARRAY ARRAY[user_col, item_col, event_col, time_col, rating_col] LOOP
+			CONTINUE WHEN col IS NULL;
+			SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+			 WHERE a.attrelid = interactions AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+			IF NOT FOUND THEN
+				RAISE EXCEPTION 'column "%" does not exist in %', col, interactions
+					USING ERRCODE = 'undefined_column';
+			END IF;
+			IF col IN (user_col, item_col) AND typ NOT IN ('bigint', 'integer', 'smallint') THEN
+				RAISE EXCEPTION 'column "%" of % must be an integer column, not %', col, interactions, typ
+					USING ERRCODE = 'datatype_mismatch',
+					      HINT = 'Map ids to bigint in a view and train on the view.';
+			END IF;
+			IF col = time_col AND typ NOT IN ('timestamp with time zone', 'timestamp without time zone', 'date') THEN
+				RAISE EXCEPTION 'column "%" of % must be a timestamp or date column, not %', col, interactions, typ
+					USING ERRCODE = 'datatype_mismatch',
+					      HINT = 'For epoch seconds, train on a view that selects to_timestamp(column).';
+			END IF;
+		END LOOP;
+		fit_sql := format('SELECT @extschema@.mtrs_fit(%I::bigint, %I::bigint, %s, %I::timestamptz%s, $1) FROM %s',
+			user_col, item_col,
+			CASE WHEN event_col IS NULL THEN quote_literal('interaction') ELSE format('%I::text', event_col) END,
+			time_col,
+			CASE WHEN rating_col IS NULL THEN '' ELSE format(', %I::real', rating_col) END,
+			interactions);
+		EXECUTE fit_sql INTO model USING opts;
+		IF model IS NULL THEN
+			RAISE EXCEPTION 'no interactions to train on in %', interactions
+				USING ERRCODE = 'data_exception',
+				      DETAIL = 'Every row has a null user, item, event or time.';
+		END IF;
+		fit := @extschema@.mtrs_last_fit();
+		src := jsonb_build_object('table', interactions::text, 'user_col', user_col,
+			'item_col', item_col, 'event_col', event_col, 'time_col', time_col,
+			'rating_col', rating_col, 'rows', fit->'rows');
+	END IF;
+	IF intents IS NOT NULL THEN
+		IF text_col IS NULL OR label_col IS NULL THEN
+			RAISE EXCEPTION 'text_col and label_col must not be null'
+				USING ERRCODE = 'null_value_not_allowed';
+		END IF;
+		FOREACH col IN ARRAY ARRAY[text_col, label_col] LOOP
+			SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+			 WHERE a.attrelid = intents AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+			IF NOT FOUND THEN
+				RAISE EXCEPTION 'column "%" does not exist in %', col, intents
+					USING ERRCODE = 'undefined_column';
+			END IF;
+			IF typ NOT IN ('text', 'character varying', 'character')
+			   AND NOT (col = label_col AND typ IN ('text[]', 'character varying[]')) THEN
+				RAISE EXCEPTION 'column "%" of % must be a text column%, not %', col, intents,
+					CASE WHEN col = label_col THEN ' or a text array' ELSE '' END, typ
+					USING ERRCODE = 'datatype_mismatch';
+			END IF;
+		END LOOP;
+		SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+		 WHERE a.attrelid = intents AND a.attname = label_col;
+		EXECUTE format('SELECT array_agg(t ORDER BY t, l), array_agg(l ORDER BY t, l) FROM '
+		               '(SELECT %I::text AS t, %s AS l FROM %s) s WHERE t IS NOT NULL AND l IS NOT NULL',
+			text_col,
+			CASE WHEN typ::text LIKE '%[]' THEN format('array_to_string(%I, %L)', label_col, '#')
+			     ELSE format('%I::text', label_col) END,
+			intents)
+			INTO texts, labels;
+		IF texts IS NULL THEN
+			RAISE EXCEPTION 'no labelled utterances to train on in %', intents
+				USING ERRCODE = 'data_exception',
+				      DETAIL = 'Every row has a null text or label.';
+		END IF;
+		model := @extschema@.mtrs_fit_intents(model, texts, labels, opts);
+		tfit := @extschema@.mtrs_last_fit()->'intent';
+		fit := jsonb_build_object(
+			'options', coalesce(fit->'options', '{}') || (tfit->'options'),
+			'training_log', coalesce(fit->'training_log', '[]') || (tfit->'training_log'));
+		src := src || jsonb_build_object('intents', jsonb_build_object(
+			'table', intents::text, 'text_col', text_col, 'label_col', label_col,
+			'utterances', tfit->'utterances', 'intents', tfit->'intents',
+			'threshold', tfit->'threshold', 'always_best_intent', tfit->'always_best_intent',
+			'validation_utterances', tfit->'validation_utterances',
+			'validation_accuracy', tfit->'validation_accuracy'));
+	END IF;
+	src := src || jsonb_build_object('trained_at', now());
 	RETURN @extschema@.mtrs_register(mtrs_train.name, model, activate,
 		options => fit->'options', source => src, training_log => fit->'training_log');
 END
 $$;
-COMMENT ON FUNCTION @extschema@.mtrs_train(text, regclass, text, text, text, text, text, jsonb, boolean) IS
-	'train a multi-task model on an interaction table, record options, source and training log, and activate it; returns the new id';
+COMMENT ON FUNCTION @extschema@.mtrs_train(text, regclass, text, text, text, text, text, jsonb, boolean, regclass, text, text) IS
+	'train a multi-task model on an interaction table and/or labelled utterances, record options, source and training log, and activate it; returns the new id';
 
 /* ------------------------------------------------------------------ serving */
 
@@ -421,3 +490,13 @@ AS 'MODULE_PATHNAME', 'mtrs_similar_items'
 LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
 COMMENT ON FUNCTION @extschema@.mtrs_similar_items(bigint, integer, text) IS
 	'the k items most similar to an item (cosine of the shared item embeddings)';
+
+CREATE FUNCTION @extschema@.mtrs_intent(
+	utterance text,
+	model text DEFAULT NULL,
+	threshold real DEFAULT NULL)
+RETURNS TABLE(intent text, score real)
+AS 'MODULE_PATHNAME', 'mtrs_intent'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 2;
+COMMENT ON FUNCTION @extschema@.mtrs_intent(text, text, real) IS
+	'the intents of an utterance whose probability reaches the threshold (default: tuned in training), highest first; none when out of scope';

@@ -28,6 +28,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "mtrs.h"
 #include "mtrs_train.h"
 
 PG_FUNCTION_INFO_V1(mtrs_fit_transfn);
@@ -168,13 +169,24 @@ mtrs_fit_finalfn(PG_FUNCTION_ARGS)
 /*
  * mtrs_last_fit() -> jsonb
  * The resolved options, row count and per-iteration log of the last
- * mtrs_fit that finished in this backend (NULL if none); mtrs_train stores
- * it in the registry.
+ * mtrs_fit that finished in this backend, and under "intent" what the last
+ * mtrs_fit_intents recorded (NULL if neither ran); mtrs_train stores them
+ * in the registry.
  */
 Datum
 mtrs_last_fit(PG_FUNCTION_ARGS)
 {
-	if (last_fit == NULL)
+	StringInfoData buf;
+
+	if (last_fit == NULL && mtrs_last_text_fit == NULL)
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(last_fit)));
+	initStringInfo(&buf);
+	if (last_fit != NULL)
+		appendBinaryStringInfo(&buf, last_fit, strlen(last_fit) - 1);	/* without '}' */
+	else
+		appendStringInfoChar(&buf, '{');
+	if (mtrs_last_text_fit != NULL)
+		appendStringInfo(&buf, "%s\"intent\": %s", last_fit != NULL ? ", " : "", mtrs_last_text_fit);
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }

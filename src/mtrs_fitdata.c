@@ -24,6 +24,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
+#include "mtrs_text.h"
 #include "mtrs_train.h"
 
 #define FITDATA_MAGIC	0x5449464Du	/* "MFIT" */
@@ -245,6 +246,13 @@ static const OptionSpec option_specs[] = {
 	{"head_dim", 0, MTRS_MAX_DIM, true, offsetof(MtrsFitOptions, head_dim), 'i'},
 	{"head_factor_reg", 1e-6, 1e6, false, offsetof(MtrsFitOptions, head_factor_reg), 'd'},
 	{"seed", 0, 9007199254740991.0, true, offsetof(MtrsFitOptions, seed), 'l'},
+	{"text_epochs", 1, 1000, true, offsetof(MtrsFitOptions, text_epochs), 'i'},
+	{"text_lr", 1e-4, 10, false, offsetof(MtrsFitOptions, text_lr), 'd'},
+	{"buckets", 1, MTRS_MAX_BUCKETS, true, offsetof(MtrsFitOptions, buckets), 'i'},
+	{"word_ngrams", 1, 2, true, offsetof(MtrsFitOptions, word_ngrams), 'i'},
+	{"char_min", 0, MTRS_MAX_TOKEN_CHARS, true, offsetof(MtrsFitOptions, char_min), 'i'},
+	{"char_max", 0, MTRS_MAX_TOKEN_CHARS, true, offsetof(MtrsFitOptions, char_max), 'i'},
+	{"validation_fraction", 0, 0.5, false, offsetof(MtrsFitOptions, validation_fraction), 'd'},
 };
 
 static const char *const weighting_names[] = {"uncertainty", "balanced", "fixed"};
@@ -266,6 +274,13 @@ option_defaults(MtrsFitOptions *o)
 	o->head_dim = -1;			/* resolved from sharing */
 	o->head_factor_reg = 10.0;
 	o->sharing = MTRS_SHARING_HARD;
+	o->text_epochs = 10;
+	o->text_lr = 0.5;
+	o->buckets = 1 << 17;
+	o->word_ngrams = 2;
+	o->char_min = 3;
+	o->char_max = 5;
+	o->validation_fraction = 0.1;
 	o->seed = 42;
 	o->weighting = MTRS_WEIGHTING_UNCERTAINTY;
 }
@@ -276,6 +291,12 @@ resolve_options(MtrsFitOptions *o)
 {
 	if (o->head_dim < 0)
 		o->head_dim = o->sharing == MTRS_SHARING_SOFT ? o->dim : 0;
+	if (o->char_max > 0 && o->char_min > o->char_max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"char_min\" must not exceed \"char_max\"")));
+	if (o->char_max > 0 && o->char_min == 0)
+		o->char_min = 1;
 }
 
 /* List the known option names, for hints */
@@ -490,6 +511,10 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 		escape_json(&buf, o->weight_task[i]);
 		appendStringInfo(&buf, ": %g", o->weight_value[i]);
 	}
-	appendStringInfoString(&buf, "}}");
+	appendStringInfo(&buf, "}, \"text_epochs\": %d, \"text_lr\": %g, \"buckets\": %d, "
+					 "\"word_ngrams\": %d, \"char_min\": %d, \"char_max\": %d, "
+					 "\"validation_fraction\": %g}",
+					 o->text_epochs, o->text_lr, o->buckets, o->word_ngrams, o->char_min,
+					 o->char_max, o->validation_fraction);
 	return buf.data;
 }

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(49);
+SELECT plan(54);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -108,6 +108,19 @@ SELECT throws_ok($$SELECT * FROM mtrs_recommend_for(NULL, 3, model => 'm')$$, '2
                  'history must not be null', 'session: null history');
 SELECT throws_ok($$SELECT * FROM mtrs_recommend_for(ARRAY[[1,2]]::bigint[], 3, model => 'm')$$, '2202E',
                  'history must be a one-dimensional array', 'session: 2-d history');
+
+-- intents
+CREATE TEMP TABLE tr_utt (text text, label text);
+INSERT INTO tr_utt VALUES ('buy a laptop', 'buy'), ('return my phone', 'return');
+SELECT throws_ok($$SELECT * FROM mtrs_intent('hello', model => 'm')$$, '55000',
+                 'mtrs model "m" has no intent head', 'intent: model without intents');
+SELECT throws_ok($$SELECT mtrs_train('i', intents => 'tr_utt', options => '{"char_min": 5, "char_max": 3}')$$,
+                 '22023', 'option "char_min" must not exceed "char_max"', 'intent: bad n-gram range');
+SELECT throws_ok($$SELECT mtrs_fit_intents(NULL, ARRAY['a'], ARRAY['x#'])$$, '22023',
+                 'utterance 1 has an empty intent label', 'intent: empty intent in a label');
+SELECT throws_ok($$SELECT mtrs_fit_intents(NULL, ARRAY['a'], ARRAY['   '])$$, '22000',
+                 'no intents to learn', 'intent: only out-of-scope utterances');
+SELECT throws_ok($$SELECT mtrs_train('i')$$, '22004', 'nothing to train on', 'train: neither interactions nor intents');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -21,6 +21,7 @@
 #include "mtrs_format.h"
 #include "mtrs_nn.h"
 #include "mtrs_text.h"
+#include "mtrs_textmodel.h"
 
 static int	n_passed;
 static int	n_failed;
@@ -478,6 +479,57 @@ test_tokenizer(void)
 	check(na == 6 && a[0] < (1u << 20), "buckets are below n_buckets");
 }
 
+/* The intent head's SGD step moves every parameter by -lr times its finite-difference gradient */
+static void
+test_text_gradients(void)
+{
+	enum
+	{
+		D = 4, L = 3, B = 10, NP = B * D + L * D + L
+	};
+	float		params[NP],
+				before[NP],
+				scratch[D + 2 * L];
+	uint32_t	tok[3] = {2, 5, 2};
+	int32_t		tok_off[2] = {0, 3};
+	int32_t		lab[2] = {0, 2};
+	int32_t		lab_off[2] = {0, 2};
+	MtrsTextSet set = {1, tok_off, tok, lab_off, lab};
+	MtrsTextParams p = {D, L, params, params + B * D, params + B * D + L * D};
+	uint64_t	rng = 3;
+	const float lr = 1e-3f;
+	double		worst = 0.0,
+				loss0;
+	int			probe[] = {2 * D, 2 * D + 3, 5 * D + 1, B * D, B * D + L * D - 1, NP - 1, NP - 3};
+
+	fill_uniform(params, NP, &rng);
+	memcpy(before, params, sizeof(params));
+	loss0 = MtrsTextStep(&p, &set, 0, lr, scratch);
+	for (int k = 0; k < (int) (sizeof(probe) / sizeof(probe[0])); k++)
+	{
+		int			j = probe[k];
+		double		step_grad = (before[j] - params[j]) / lr;
+		float		saved[NP];
+		double		lp,
+					lm,
+					eps = 1e-3;
+
+		memcpy(saved, params, sizeof(params));
+		memcpy(params, before, sizeof(params));
+		params[j] += eps;
+		lp = MtrsTextLoss(&p, &set, 0, scratch);
+		params[j] -= 2 * eps;
+		lm = MtrsTextLoss(&p, &set, 0, scratch);
+		memcpy(params, saved, sizeof(params));
+		worst = fmax(worst, fabs((lp - lm) / (2 * eps) - step_grad));
+	}
+	memcpy(params, before, sizeof(params));
+	check(fabs(MtrsTextLoss(&p, &set, 0, scratch) - loss0) < 1e-9, "the step returns the loss before it");
+	check(worst < 2e-3, "intent head: SGD step equals the finite-difference gradient (repeated tokens too)");
+	params[0] = 5.0f;			/* bucket 0 is not among the tokens */
+	check(fabs(MtrsTextLoss(&p, &set, 0, scratch) - loss0) < 1e-9, "unused buckets do not change the loss");
+}
+
 static void
 test_hashes(void)
 {
@@ -757,6 +809,7 @@ main(void)
 	test_topk();
 	test_hashes();
 	test_tokenizer();
+	test_text_gradients();
 	test_format();
 	test_format_fuzz();
 	printf("%d passed, %d failed\n", n_passed, n_failed);

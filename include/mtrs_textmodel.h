@@ -1,0 +1,48 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtrs_textmodel.h
+ *	  The text encoder and the multi-label intent head: an utterance is the
+ *	  mean of its hashed token embeddings; intent l scores
+ *	  z_l = <label_w[l], h> + label_b[l] with one sigmoid per intent
+ *	  (one-vs-all, so an utterance can carry several intents or none).
+ *
+ * Plain C: no PostgreSQL headers, so gradients are unit-tested.
+ *
+ * IDENTIFICATION
+ *	  include/mtrs_textmodel.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MTRS_TEXTMODEL_H
+#define MTRS_TEXTMODEL_H
+
+#include <stdint.h>
+
+/* Tokenized, labelled utterances in compressed rows */
+typedef struct MtrsTextSet
+{
+	int			n;				/* utterances */
+	const int32_t *tok_off;		/* [n + 1] into tok */
+	const uint32_t *tok;		/* token buckets */
+	const int32_t *lab_off;		/* [n + 1] into lab */
+	const int32_t *lab;			/* label indices (ascending per utterance) */
+} MtrsTextSet;
+
+/* Parameters of the text model, laid over the model's tensors */
+typedef struct MtrsTextParams
+{
+	int			dim;
+	int			n_labels;
+	float	   *emb;			/* [n_buckets][dim] */
+	float	   *label_w;		/* [n_labels][dim] */
+	float	   *label_b;		/* [n_labels] */
+} MtrsTextParams;
+
+/* mtrs_textmodel.c */
+extern int	MtrsTextEncode(const float *emb, int dim, const uint32_t *tok, int n, float *h);
+extern void MtrsTextScores(const MtrsTextParams *p, const float *h, float *z);
+extern double MtrsTextLoss(const MtrsTextParams *p, const MtrsTextSet *s, int i, float *scratch);
+extern double MtrsTextStep(const MtrsTextParams *p, const MtrsTextSet *s, int i, float lr,
+						   float *scratch);
+
+#endif							/* MTRS_TEXTMODEL_H */

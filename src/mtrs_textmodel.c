@@ -1,0 +1,119 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtrs_textmodel.c
+ *	  Forward pass, loss and one stochastic gradient step of the text
+ *	  encoder and the one-vs-all intent head (see mtrs_textmodel.h).
+ *
+ * Loss of utterance i: sum over intents l of the binary cross-entropy of
+ * sigmoid(z_l) against [l is a label of i].  Scratch space for every call:
+ * dim + 2 * n_labels floats.
+ *
+ * Plain C: no PostgreSQL headers.
+ *
+ * IDENTIFICATION
+ *	  src/mtrs_textmodel.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <string.h>
+
+#include "mtrs_nn.h"
+#include "mtrs_textmodel.h"
+
+/*
+ * Write the mean of the embeddings of tokens tok[0..n) into h [dim];
+ * zeros when n is 0.  Returns n.
+ */
+int
+MtrsTextEncode(const float *emb, int dim, const uint32_t *tok, int n, float *h)
+{
+	memset(h, 0, sizeof(float) * dim);
+	for (int j = 0; j < n; j++)
+		NnAxpy(h, 1.0f, emb + (int64_t) tok[j] * dim, dim);
+	if (n > 0)
+		for (int d = 0; d < dim; d++)
+			h[d] /= (float) n;
+	return n;
+}
+
+/* Write every intent's logit for the encoding h into z [n_labels] */
+void
+MtrsTextScores(const MtrsTextParams *p, const float *h, float *z)
+{
+	for (int l = 0; l < p->n_labels; l++)
+		z[l] = NnDot(p->label_w + (int64_t) l * p->dim, h, p->dim) + p->label_b[l];
+}
+
+/* Fill y [n_labels] with the 0/1 targets of utterance i */
+static void
+targets(const MtrsTextSet *s, int i, int n_labels, float *y)
+{
+	memset(y, 0, sizeof(float) * n_labels);
+	for (int32_t k = s->lab_off[i]; k < s->lab_off[i + 1]; k++)
+		y[s->lab[k]] = 1.0f;
+}
+
+/* Return the binary cross-entropy of logit z against target y */
+static inline double
+bce(float z, float y)
+{
+	double		zd = z;
+
+	return log1p(exp(-fabs(zd))) + (zd > 0 ? zd : 0.0) - zd * y;
+}
+
+/* Return the loss of utterance i under the current parameters */
+double
+MtrsTextLoss(const MtrsTextParams *p, const MtrsTextSet *s, int i, float *scratch)
+{
+	float	   *h = scratch;
+	float	   *z = scratch + p->dim;
+	float	   *y = z + p->n_labels;
+	double		loss = 0.0;
+
+	MtrsTextEncode(p->emb, p->dim, s->tok + s->tok_off[i], s->tok_off[i + 1] - s->tok_off[i], h);
+	MtrsTextScores(p, h, z);
+	targets(s, i, p->n_labels, y);
+	for (int l = 0; l < p->n_labels; l++)
+		loss += bce(z[l], y[l]);
+	return loss;
+}
+
+/*
+ * One stochastic gradient step with learning rate lr on utterance i:
+ * every parameter moves by -lr times its gradient at the current point
+ * (the head's gradient is taken before the head moves).  Returns the loss
+ * before the step.  An utterance without tokens only moves the biases.
+ */
+double
+MtrsTextStep(const MtrsTextParams *p, const MtrsTextSet *s, int i, float lr, float *scratch)
+{
+	int			dim = p->dim;
+	const uint32_t *tok = s->tok + s->tok_off[i];
+	int			n = s->tok_off[i + 1] - s->tok_off[i];
+	float	   *h = scratch;
+	float	   *z = scratch + dim;
+	float	   *y = z + p->n_labels;
+	float		dh[1024];		/* dim <= MTRS_MAX_DIM */
+	double		loss = 0.0;
+
+	MtrsTextEncode(p->emb, dim, tok, n, h);
+	MtrsTextScores(p, h, z);
+	targets(s, i, p->n_labels, y);
+	memset(dh, 0, sizeof(float) * dim);
+	for (int l = 0; l < p->n_labels; l++)
+	{
+		float	   *w = p->label_w + (int64_t) l * dim;
+		float		g = NnSigmoid(z[l]) - y[l];	/* dloss / dz_l */
+
+		loss += bce(z[l], y[l]);
+		NnAxpy(dh, g, w, dim);
+		NnAxpy(w, -lr * g, h, dim);
+		p->label_b[l] -= lr * g;
+	}
+	if (n > 0)
+		for (int j = 0; j < n; j++)
+			NnAxpy(p->emb + (int64_t) tok[j] * dim, -lr / (float) n, dh, dim);
+	return loss;
+}

@@ -1,0 +1,81 @@
+-- Intents: training from labelled utterances (English and Chinese, multi-intent),
+-- mtrs_intent, intents in the same model as interactions, and bad input.
+CREATE EXTENSION mtrs;
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE TABLE utt (text text, label text);
+INSERT INTO utt
+SELECT format(t.pattern, p.thing), t.label
+  FROM (VALUES ('I want to buy a %s', 'buy'), ('do you have a good %s for me', 'buy'),
+               ('looking for a cheap %s', 'buy'), ('how do I return my %s', 'return'),
+               ('my %s arrived broken, I want a refund', 'return'), ('where is my %s order', 'track'),
+               ('when will the %s be delivered', 'track'),
+               ('I want a %s, and how do I return my old one?', 'buy#return'),
+               ('track my %s order and find me a new one', 'buy#track')) AS t(pattern, label),
+       (VALUES ('laptop'), ('phone'), ('backpack'), ('headphones'), ('novel'), ('camera'),
+               ('coffee grinder'), ('pair of shoes'), ('tablet'), ('watch')) AS p(thing)
+UNION ALL
+SELECT format(t.pattern, p.thing), t.label
+  FROM (VALUES ('我想买一台%s', 'buy'), ('有没有便宜的%s', 'buy'), ('我的%s怎么退货', 'return'),
+               ('%s坏了，我要退款', 'return'), ('我的%s订单到哪里了', 'track'),
+               ('%s什么时候送到', 'track'), ('我想买%s，旧的怎么退货？', 'buy#return')) AS t(pattern, label),
+       (VALUES ('电脑'), ('手机'), ('背包'), ('耳机'), ('小说'), ('相机'), ('跑步鞋'), ('手表')) AS p(thing)
+UNION ALL	-- out of scope: an empty label means "no intent"
+SELECT x, '' FROM unnest(ARRAY['hello there', 'thanks a lot', 'what a nice day', '你好', '谢谢你']) x;
+SELECT mtrs_train('talk', intents => 'utt', options => '{"text_epochs": 30, "dim": 16, "buckets": 4096}') > 0 AS trained;
+SELECT tasks, intents, n_users, source->'intents'->>'utterances' AS utterances,
+       (source->'intents'->>'threshold')::real BETWEEN 0.05 AND 0.95 AS threshold_tuned,
+       jsonb_array_length(training_log) AS epochs_logged
+  FROM mtrs_model WHERE name = 'talk';
+-- unseen utterances, English, Chinese, several intents
+SELECT u AS utterance, array_agg(i.intent ORDER BY i.intent) AS intents
+  FROM unnest(ARRAY['I would like to buy a new laptop', 'how do I return my phone',
+                    'where is my order of headphones', 'I want a camera, and how do I return my old one?',
+                    '我想买一台相机', '我的手机订单到哪里了']) WITH ORDINALITY AS t(u, n)
+  LEFT JOIN LATERAL mtrs_intent(u) i ON true
+ GROUP BY u, n ORDER BY n;
+-- rows come highest score first, all at or above the threshold
+SELECT bool_and(score >= 0.5) AS above, count(*) > 0 AS some,
+       (array_agg(score ORDER BY score DESC) = array_agg(score)) AS ordered
+  FROM mtrs_intent('I want to buy a watch', threshold => 0.5);
+-- NULL, empty, punctuation-only and very long text
+SELECT count(*) AS null_rows FROM mtrs_intent(NULL);
+SELECT count(*) AS empty_rows FROM mtrs_intent('');
+SELECT count(*) AS blank_rows FROM mtrs_intent('   ?!  。');
+SELECT count(*) > 0 AS long_text_works FROM mtrs_intent(repeat('buy a laptop ', 100000), threshold => 0);
+-- threshold 1 leaves nothing (out of scope), 0 returns every intent
+SELECT count(*) AS strict FROM mtrs_intent('I want to buy a laptop', threshold => 1);
+SELECT count(*) AS every_intent FROM mtrs_intent('I want to buy a laptop', threshold => 0);
+-- labels as a text[] column
+CREATE TABLE utt_arr AS SELECT text, string_to_array(label, '#') AS labels FROM utt WHERE label <> '';
+SELECT mtrs_train('talk2', intents => 'utt_arr', label_col => 'labels',
+                  options => '{"text_epochs": 30, "dim": 16, "buckets": 4096}') > 0 AS trained_from_arrays;
+SELECT intents FROM mtrs_model WHERE name = 'talk2';
+-- one model with interactions and intents serves both
+CREATE TABLE ev AS
+SELECT u AS user_id, (u % 2) * 100 + ((u * 3 + g) % 20) AS item_id, 'view'::text AS event,
+       timestamptz '2026-01-01' + g * interval '1 hour' AS ts
+  FROM generate_series(1, 40) u, generate_series(1, 6) g;
+SELECT mtrs_train('both', 'ev', intents => 'utt',
+                  options => '{"dim": 16, "iterations": 4, "text_epochs": 30, "buckets": 4096}') > 0 AS trained;
+SELECT tasks, intents FROM mtrs_model WHERE name = 'both';
+SELECT count(*) AS recs FROM mtrs_recommend(1, 5, model => 'both');
+SELECT array_agg(intent ORDER BY intent) AS intents FROM mtrs_intent('how do I return my laptop', model => 'both');
+-- errors
+SELECT * FROM mtrs_intent('hello', model => 'missing');
+SELECT * FROM mtrs_recommend(1, 5, model => 'talk');
+SELECT mtrs_register('ranker', mtrs_fit(user_id, item_id, event, ts, '{"dim": 4, "iterations": 1}'::jsonb)) > 0 AS ok FROM ev;
+SELECT * FROM mtrs_intent('hello', model => 'ranker');
+SELECT * FROM mtrs_intent('buy', model => 'talk', threshold => 1.5);
+SELECT mtrs_train('bad', intents => 'utt', text_col => 'nope');
+CREATE TABLE utt_bad (text text, label text);
+INSERT INTO utt_bad VALUES ('buy a laptop', 'buy#');
+SELECT mtrs_train('bad', intents => 'utt_bad');
+SELECT mtrs_train('bad');
+CREATE TABLE utt_null (text text, label text);
+INSERT INTO utt_null VALUES (NULL, 'buy'), ('buy it', NULL);
+SELECT mtrs_train('bad', intents => 'utt_null');
+SELECT mtrs_fit_intents(NULL, ARRAY['a', 'b'], ARRAY['x']);
+SELECT count(*) AS nothing_registered FROM mtrs_model WHERE name = 'bad';
+DROP EXTENSION mtrs;
+DROP TABLE utt, utt_arr, ev, utt_bad, utt_null;
