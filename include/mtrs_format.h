@@ -98,6 +98,7 @@ typedef struct MtrsHeader
 #define MTRS_SET_CHAR_MIN		9	/* tokenizer: character n-gram range, 0 = none */
 #define MTRS_SET_CHAR_MAX		10
 #define MTRS_SET_INTENT_TOP1	11	/* 1: an utterance always gets its best intent */
+#define MTRS_SET_PUNCTUATION	12	/* tokenizer: 1 = punctuation marks are words */
 #define MTRS_N_SETTINGS			16
 
 /*

@@ -24,6 +24,7 @@ typedef struct MtrsTokenizer
 	int			word_ngrams;	/* 1 = words only, 2 = also adjacent word pairs */
 	int			char_min;		/* character n-grams of each word, with boundary marks; */
 	int			char_max;		/* 0 = none */
+	int			punctuation;	/* 1 = each punctuation mark is a word, 0 = a separator */
 } MtrsTokenizer;
 
 #define MTRS_MAX_TOKEN_CHARS	64	/* longer words are cut (their n-grams too) */

@@ -84,6 +84,7 @@ typedef struct MtrsFitOptions
 	int			word_ngrams;
 	int			char_min;
 	int			char_max;
+	int			punctuation;
 	double		validation_fraction;
 	int64		seed;
 	MtrsWeighting weighting;

@@ -253,6 +253,7 @@ static const OptionSpec option_specs[] = {
 	{"char_min", 0, MTRS_MAX_TOKEN_CHARS, true, offsetof(MtrsFitOptions, char_min), 'i'},
 	{"char_max", 0, MTRS_MAX_TOKEN_CHARS, true, offsetof(MtrsFitOptions, char_max), 'i'},
 	{"validation_fraction", 0, 0.5, false, offsetof(MtrsFitOptions, validation_fraction), 'd'},
+	{"punctuation", 0, 1, true, offsetof(MtrsFitOptions, punctuation), 'i'},
 };
 
 static const char *const weighting_names[] = {"uncertainty", "balanced", "fixed"};
@@ -278,9 +279,10 @@ option_defaults(MtrsFitOptions *o)
 	o->text_lr = 0.5;
 	o->buckets = 1 << 17;
 	o->word_ngrams = 2;
-	o->char_min = 3;
-	o->char_max = 5;
+	o->char_min = 3;	/* used when char_max > 0 */
+	o->char_max = 0;
 	o->validation_fraction = 0.1;
+	o->punctuation = 1;
 	o->seed = 42;
 	o->weighting = MTRS_WEIGHTING_UNCERTAINTY;
 }
@@ -513,8 +515,8 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 	}
 	appendStringInfo(&buf, "}, \"text_epochs\": %d, \"text_lr\": %g, \"buckets\": %d, "
 					 "\"word_ngrams\": %d, \"char_min\": %d, \"char_max\": %d, "
-					 "\"validation_fraction\": %g}",
+					 "\"punctuation\": %d, \"validation_fraction\": %g}",
 					 o->text_epochs, o->text_lr, o->buckets, o->word_ngrams, o->char_min,
-					 o->char_max, o->validation_fraction);
+					 o->char_max, o->punctuation, o->validation_fraction);
 	return buf.data;
 }

@@ -67,7 +67,7 @@ typedef struct Corpus
 
 /* Return the tokenizer a model (or options) describes */
 static MtrsTokenizer
-tokenizer_of(uint32 n_buckets, int word_ngrams, int char_min, int char_max)
+tokenizer_of(uint32 n_buckets, int word_ngrams, int char_min, int char_max, int punctuation)
 {
 	MtrsTokenizer t;
 
@@ -75,6 +75,7 @@ tokenizer_of(uint32 n_buckets, int word_ngrams, int char_min, int char_max)
 	t.word_ngrams = word_ngrams;
 	t.char_min = char_min;
 	t.char_max = char_max;
+	t.punctuation = punctuation;
 	return t;
 }
 
@@ -532,7 +533,7 @@ mtrs_fit_intents(PG_FUNCTION_ARGS)
 						JsonbToCString(NULL, &PG_GETARG_JSONB_P(3)->root, 0));
 	dim = old != NULL ? old->v.hdr->dim : o.dim;
 	tok = tokenizer_of((uint32) o.buckets, o.word_ngrams, o.char_max > 0 ? o.char_min : 0,
-					   o.char_max);
+					   o.char_max, o.punctuation);
 	build_corpus(PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2), &tok, &c);
 
 	buf = begin_model(old, &c, dim, o.buckets, &size, &v);
@@ -570,6 +571,7 @@ mtrs_fit_intents(PG_FUNCTION_ARGS)
 	v.t.settings[MTRS_SET_WORD_NGRAMS] = (float) tok.word_ngrams;
 	v.t.settings[MTRS_SET_CHAR_MIN] = (float) tok.char_min;
 	v.t.settings[MTRS_SET_CHAR_MAX] = (float) tok.char_max;
+	v.t.settings[MTRS_SET_PUNCTUATION] = (float) tok.punctuation;
 	for (int64 i = 0; i < v.hdr->n_params; i++)
 		if (!isfinite(v.params[i]))
 			ereport(ERROR,
@@ -652,7 +654,8 @@ mtrs_intent(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	tok = tokenizer_of((uint32) h->n_buckets, (int) set[MTRS_SET_WORD_NGRAMS],
-					   (int) set[MTRS_SET_CHAR_MIN], (int) set[MTRS_SET_CHAR_MAX]);
+					   (int) set[MTRS_SET_CHAR_MIN], (int) set[MTRS_SET_CHAR_MAX],
+					   (int) set[MTRS_SET_PUNCTUATION]);
 	n = tokenize_text(&tok, PG_GETARG_TEXT_PP(0), toks);
 	if (n == 0)
 		PG_RETURN_NULL();

@@ -7,8 +7,9 @@
  *
  * Tokenizing: UTF-8 is decoded (invalid bytes are skipped), letters of the
  * scripts that have case are folded to lower case (Latin, Greek, Cyrillic,
- * Armenian, full-width Latin), white space and punctuation separate words,
- * and every character of a script written without spaces (Han, kana,
+ * Armenian, full-width Latin), white space separates words, punctuation
+ * marks are words of their own (or separators, if so configured), and
+ * every character of a script written without spaces (Han, kana,
  * Hangul syllables, Thai, Lao, Khmer, Myanmar) is a word by itself, so that
  * word pairs are its character bigrams: no word segmenter is needed.
  *
@@ -182,22 +183,31 @@ fold_case(int32_t c)
 #define CH_SEPARATOR	0
 #define CH_WORD			1
 #define CH_SELF			2		/* a word by itself (scripts without spaces) */
+#define CH_PUNCT		3		/* punctuation: a word by itself when kept */
+
+/* Return whether c is white space (a pure separator) */
+static int
+is_space(int32_t c)
+{
+	return c == ' ' || (c >= 0x09 && c <= 0x0D) || c == 0x85 || c == 0xA0 ||
+		c == 0x1680 || (c >= 0x2000 && c <= 0x200B) || c == 0x2028 || c == 0x2029 ||
+		c == 0x202F || c == 0x205F || c == 0x3000 || c == 0xFEFF;
+}
 
 static int
 char_class(int32_t c)
 {
-	if (c < 0)
+	if (c < 0 || is_space(c) || c < 0x20 || c == 0x7F || c == 0xFFFD)
 		return CH_SEPARATOR;
 	if (c < 0x80)
 		return ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-				c == '_') ? CH_WORD : CH_SEPARATOR;
+				c == '_') ? CH_WORD : CH_PUNCT;
 	if ((c >= 0x80 && c <= 0xBF) || c == 0xD7 || c == 0xF7 ||	/* Latin-1 punctuation */
 		(c >= 0x2000 && c <= 0x206F) ||	/* general punctuation */
 		(c >= 0x3000 && c <= 0x303F) ||	/* CJK punctuation */
 		(c >= 0xFF00 && c <= 0xFF0F) || (c >= 0xFF1A && c <= 0xFF20) ||
-		(c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFF65) ||
-		c == 0xFEFF || c == 0xFFFD)
-		return CH_SEPARATOR;
+		(c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFF65))
+		return CH_PUNCT;
 	if ((c >= 0x0E00 && c <= 0x0EFF) ||	/* Thai, Lao */
 		(c >= 0x1000 && c <= 0x109F) ||	/* Myanmar */
 		(c >= 0x1780 && c <= 0x17FF) ||	/* Khmer */
@@ -283,7 +293,7 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 
 			if (pass == 1)
 			{
-				if (cls != CH_SELF)
+				if (cls != CH_SELF && !(cls == CH_PUNCT && tok->punctuation))
 					break;
 				word[1] = c;
 				wlen = 1;

@@ -433,9 +433,10 @@ same_tokens(const uint32_t *a, int na, const uint32_t *b, int nb)
 static void
 test_tokenizer(void)
 {
-	MtrsTokenizer words = {1u << 20, 1, 0, 0};
-	MtrsTokenizer pairs = {1u << 20, 2, 0, 0};
-	MtrsTokenizer full = {1u << 20, 2, 3, 5};
+	MtrsTokenizer words = {1u << 20, 1, 0, 0, 0};
+	MtrsTokenizer pairs = {1u << 20, 2, 0, 0, 0};
+	MtrsTokenizer full = {1u << 20, 2, 3, 5, 0};
+	MtrsTokenizer marks = {1u << 20, 1, 0, 0, 1};
 	uint32_t	a[4096],
 				b[4096];
 	int			na,
@@ -475,6 +476,10 @@ test_tokenizer(void)
 	nb = MtrsTokenize(&full, big, MTRS_MAX_TOKEN_CHARS, b, 4096);
 	check(na == nb && same_tokens(a, na, b, nb), "a word longer than the limit is cut at the limit");
 	free(big);
+	na = tokens(&marks, "play it, then stop!", a, 64);
+	nb = tokens(&marks, "play it , then stop !", b, 64);
+	check(na == 6 && same_tokens(a, na, b, nb), "kept punctuation marks are words of their own");
+	check(tokens(&marks, "我想买，好吗？", a, 64) == 7, "full-width punctuation is kept too");
 	na = tokens(&words, "a b c d e f", a, 64);
 	check(na == 6 && a[0] < (1u << 20), "buckets are below n_buckets");
 }
