@@ -19,6 +19,12 @@
  * CacheMemoryContext only once complete (plancache.c's pattern), so an
  * error while loading leaves the cache as it was.
  *
+ * Within one snapshot the registry cannot change, so each call site also
+ * remembers (in fn_extra) the model it got and the snapshot it got it
+ * under: the next call of that site under the same snapshot (the next row
+ * of the same query) skips the registry probe.  Any replacement in the
+ * backend cache bumps a generation counter that invalidates those.
+ *
  * IDENTIFICATION
  *	  src/mtrs_cache.c
  *
@@ -60,6 +66,24 @@ typedef struct CacheEntry
 	TransactionId xmin;			/* its xmin: changes with every UPDATE */
 	MtrsModel  *model;			/* NULL while empty */
 } CacheEntry;
+
+/* What one call site remembers between calls (fn_extra) */
+typedef struct CallMemo
+{
+	bool		valid;
+	char		name[NAMEDATALEN];	/* as given, "" = the default model */
+	char		default_name[NAMEDATALEN];	/* mtrs.default_model at the time */
+	TransactionId snap_xmin;
+	TransactionId snap_xmax;
+	CommandId	snap_curcid;
+	uint64		generation;
+	Oid			user;
+	MtrsModel  *model;
+} CallMemo;
+
+static uint64 cache_generation = 1;
+
+static MtrsModel *cache_lookup(FunctionCallInfo fcinfo, const char *name);
 
 /* Where the registry lives and the attribute numbers we read */
 typedef struct Registry
@@ -251,6 +275,37 @@ default_model_name(void)
 MtrsModel *
 MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name)
 {
+	Snapshot	snap = GetActiveSnapshot();
+	CallMemo   *memo = (CallMemo *) fcinfo->flinfo->fn_extra;
+	const char *given = name != NULL ? name : "";
+	const char *dflt = mtrs_default_model != NULL ? mtrs_default_model : "";
+	MtrsModel  *m;
+
+	if (memo != NULL && memo->valid && memo->generation == cache_generation &&
+		memo->snap_xmin == snap->xmin && memo->snap_xmax == snap->xmax &&
+		memo->snap_curcid == snap->curcid && memo->user == GetUserId() &&
+		strcmp(memo->name, given) == 0 && strcmp(memo->default_name, dflt) == 0)
+		return memo->model;
+	m = cache_lookup(fcinfo, name);
+	if (memo == NULL)
+		fcinfo->flinfo->fn_extra = memo =
+			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallMemo));
+	memo->valid = strlen(given) < NAMEDATALEN && strlen(dflt) < NAMEDATALEN;
+	strlcpy(memo->name, given, NAMEDATALEN);
+	strlcpy(memo->default_name, dflt, NAMEDATALEN);
+	memo->snap_xmin = snap->xmin;
+	memo->snap_xmax = snap->xmax;
+	memo->snap_curcid = snap->curcid;
+	memo->generation = cache_generation;
+	memo->user = GetUserId();
+	memo->model = m;
+	return m;
+}
+
+/* Look the model up in the registry and the backend cache (see MtrsCacheGetModel) */
+static MtrsModel *
+cache_lookup(FunctionCallInfo fcinfo, const char *name)
+{
 	CacheKey	key;
 	CacheEntry *entry;
 	Relation	rel;
@@ -313,6 +368,7 @@ MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name)
 			MtrsSourceRelease(entry->model);
 			MemoryContextDelete(entry->model->context);
 		}
+		cache_generation++;
 		entry->model = m;
 		entry->id = id;
 		entry->xmin = xmin;

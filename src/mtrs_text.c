@@ -252,7 +252,8 @@ emit(uint32_t *out, int n, int max_out, uint32_t h, uint32_t n_buckets)
  * each word, each pair of adjacent words (word_ngrams >= 2) and each
  * character n-gram of a word marked with boundaries ("<ab>" for "ab", n in
  * [char_min, char_max]).  Returns the number of buckets written; text with
- * no word gives 0.  Never reads beyond len or writes beyond max_out.
+ * no word (only white space and punctuation) gives 0.  Never reads beyond
+ * len or writes beyond max_out.
  */
 int
 MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *out, int max_out)
@@ -263,6 +264,7 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 	int			n = 0;
 	uint32_t	prev = 0;
 	int			have_prev = 0;
+	int			words = 0;		/* words that are not punctuation marks */
 	size_t		i = 0;
 
 	while (n < max_out)
@@ -300,6 +302,7 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 			}
 			if (wlen == 0)
 				continue;
+			words += (pass == 0 || cls == CH_SELF);
 			h = hash_chars(SEED_WORD, word + 1, wlen);
 			n = emit(out, n, max_out, h, tok->n_buckets);
 			if (tok->word_ngrams >= 2 && have_prev)
@@ -324,5 +327,5 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 		if (at_end)
 			break;
 	}
-	return n;
+	return words > 0 ? n : 0;
 }

@@ -480,6 +480,7 @@ test_tokenizer(void)
 	nb = tokens(&marks, "play it , then stop !", b, 64);
 	check(na == 6 && same_tokens(a, na, b, nb), "kept punctuation marks are words of their own");
 	check(tokens(&marks, "我想买，好吗？", a, 64) == 7, "full-width punctuation is kept too");
+	check(tokens(&marks, " ?! 。", a, 64) == 0, "punctuation alone is no text");
 	na = tokens(&words, "a b c d e f", a, 64);
 	check(na == 6 && a[0] < (1u << 20), "buckets are below n_buckets");
 }
