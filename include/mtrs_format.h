@@ -53,7 +53,6 @@
 
 /* Limits checked by the reader and the writer */
 #define MTRS_MAX_DIM		1024
-#define MTRS_MAX_HIDDEN		4096
 #define MTRS_MAX_USERS		(1 << 27)
 #define MTRS_MAX_ITEMS		(1 << 25)
 #define MTRS_MAX_TASKS		64
@@ -72,7 +71,7 @@ typedef struct MtrsHeader
 	uint16_t	kind;			/* MTRS_KIND_* bits */
 	uint32_t	flags;			/* reserved, zero */
 	int32_t		dim;			/* embedding width shared by every component */
-	int32_t		hidden;			/* width of the shared hidden layer, 0 = none */
+	int32_t		text_width;		/* width of the utterance encoding: dim or 2 dim; 0 = no text */
 	int32_t		n_users;
 	int32_t		n_items;
 	int32_t		n_tasks;		/* task heads over interactions */
@@ -113,7 +112,7 @@ typedef struct MtrsHeader
 	X(task_w,    (int64_t) (h)->n_tasks,   (h)->dim)	/* head scaling */ \
 	X(task_b,    (int64_t) 1,              (h)->n_tasks) \
 	X(word_emb,  (int64_t) (h)->n_buckets, (h)->dim)	/* sparse rows */ \
-	X(label_w,   (int64_t) (h)->n_labels,  (h)->dim) \
+	X(label_w,   (int64_t) (h)->n_labels,  (h)->text_width) \
 	X(label_b,   (int64_t) 1,              (h)->n_labels) \
 	X(settings,  (int64_t) 1,              MTRS_N_SETTINGS)	/* MTRS_SET_* */ \
 	X(task_parent, (int64_t) 1,            (h)->n_tasks)	/* conditioning task, -1 = none */ \
@@ -162,7 +161,7 @@ typedef enum MtrsFormatStatus
 } MtrsFormatStatus;
 
 /* mtrs_format.c */
-extern int	MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int hidden, int head_dim,
+extern int	MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int text_width, int head_dim,
 						   int n_users, int n_items, int64_t n_history, int n_tasks,
 						   int n_labels, int n_buckets, int strings_len);
 extern size_t MtrsFormatSize(const MtrsHeader *hdr);

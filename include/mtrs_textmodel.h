@@ -1,10 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * mtrs_textmodel.h
- *	  The text encoder and the multi-label intent head: an utterance is the
- *	  mean of its hashed token embeddings; intent l scores
+ *	  The text encoder and the multi-label intent head: an utterance is
+ *	  encoded as the mean of its hashed token embeddings, optionally
+ *	  followed by their per-dimension maximum (which keeps the evidence of
+ *	  each clause of a long, multi-intent utterance); intent l scores
  *	  z_l = <label_w[l], h> + label_b[l] with one sigmoid per intent
  *	  (one-vs-all, so an utterance can carry several intents or none).
+ *	  Scratch for the loss and step: 2 dim + 2 n_labels floats.
  *
  * Plain C: no PostgreSQL headers, so gradients are unit-tested.
  *
@@ -33,13 +36,16 @@ typedef struct MtrsTextParams
 {
 	int			dim;
 	int			n_labels;
+	int			max_pool;		/* 1: the encoding is the mean, then the max */
 	float	   *emb;			/* [n_buckets][dim] */
 	float	   *label_w;		/* [n_labels][dim] */
 	float	   *label_b;		/* [n_labels] */
 } MtrsTextParams;
 
 /* mtrs_textmodel.c */
-extern int	MtrsTextEncode(const float *emb, int dim, const uint32_t *tok, int n, float *h);
+extern int	MtrsTextWidth(const MtrsTextParams *p);
+extern int	MtrsTextEncode(const MtrsTextParams *p, const uint32_t *tok, int n, float *h,
+						   int *argmax);
 extern void MtrsTextScores(const MtrsTextParams *p, const float *h, float *z);
 extern double MtrsTextLoss(const MtrsTextParams *p, const MtrsTextSet *s, int i, float *scratch);
 extern double MtrsTextStep(const MtrsTextParams *p, const MtrsTextSet *s, int i, float lr,

@@ -85,6 +85,7 @@ typedef struct MtrsFitOptions
 	int			char_min;
 	int			char_max;
 	int			punctuation;
+	int			max_pool;
 	double		validation_fraction;
 	int64		seed;
 	MtrsWeighting weighting;

@@ -55,9 +55,9 @@ mtrs_model_describe(PG_FUNCTION_ARGS)
 	appendStringInfoString(&buf, (h->kind & MTRS_KIND_TEXT) ?
 						   ((h->kind & MTRS_KIND_INTERACTIONS) ? ", \"text\"" : "\"text\"") : "");
 	appendStringInfoString(&buf, (h->kind & MTRS_KIND_INTENT) ? ", \"intent\"" : "");
-	appendStringInfo(&buf, "], \"dim\": %d, \"hidden\": %d, \"head_dim\": %d, \"n_users\": %d, \"n_items\": %d, "
+	appendStringInfo(&buf, "], \"dim\": %d, \"text_width\": %d, \"head_dim\": %d, \"n_users\": %d, \"n_items\": %d, "
 					 "\"n_buckets\": %d, \"n_params\": " INT64_FORMAT ", \"size_bytes\": %zu, \"tasks\": ",
-					 h->dim, h->hidden, h->head_dim, h->n_users, h->n_items, h->n_buckets,
+					 h->dim, h->text_width, h->head_dim, h->n_users, h->n_items, h->n_buckets,
 					 (int64) h->n_params, m->size);
 	append_names(&buf, &m->v, 0, h->n_tasks);
 	appendStringInfoString(&buf, ", \"intents\": ");

@@ -254,6 +254,7 @@ static const OptionSpec option_specs[] = {
 	{"char_max", 0, MTRS_MAX_TOKEN_CHARS, true, offsetof(MtrsFitOptions, char_max), 'i'},
 	{"validation_fraction", 0, 0.5, false, offsetof(MtrsFitOptions, validation_fraction), 'd'},
 	{"punctuation", 0, 1, true, offsetof(MtrsFitOptions, punctuation), 'i'},
+	{"max_pool", 0, 1, true, offsetof(MtrsFitOptions, max_pool), 'i'},
 };
 
 static const char *const weighting_names[] = {"uncertainty", "balanced", "fixed"};
@@ -515,8 +516,8 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 	}
 	appendStringInfo(&buf, "}, \"text_epochs\": %d, \"text_lr\": %g, \"buckets\": %d, "
 					 "\"word_ngrams\": %d, \"char_min\": %d, \"char_max\": %d, "
-					 "\"punctuation\": %d, \"validation_fraction\": %g}",
+					 "\"punctuation\": %d, \"max_pool\": %d, \"validation_fraction\": %g}",
 					 o->text_epochs, o->text_lr, o->buckets, o->word_ngrams, o->char_min,
-					 o->char_max, o->punctuation, o->validation_fraction);
+					 o->char_max, o->punctuation, o->max_pool, o->validation_fraction);
 	return buf.data;
 }

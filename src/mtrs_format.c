@@ -114,7 +114,8 @@ header_shapes_ok(const MtrsHeader *h, char *detail, size_t detail_len)
 		return 0;
 	}
 	if (!field_ok("dim", h->dim, 1, MTRS_MAX_DIM, detail, detail_len) ||
-		!field_ok("hidden", h->hidden, 0, MTRS_MAX_HIDDEN, detail, detail_len) ||
+		!field_ok("text_width", h->text_width, text ? h->dim : 0, text ? 2 * h->dim : 0,
+				  detail, detail_len) ||
 		!field_ok("head_dim", h->head_dim, 0, inter ? MTRS_MAX_DIM : 0, detail, detail_len) ||
 		!field_ok("n_users", h->n_users, 0, inter ? MTRS_MAX_USERS : 0, detail, detail_len) ||
 		!field_ok("n_items", h->n_items, inter, inter ? MTRS_MAX_ITEMS : 0, detail, detail_len) ||
@@ -125,6 +126,12 @@ header_shapes_ok(const MtrsHeader *h, char *detail, size_t detail_len)
 		!field_ok("strings_len", h->strings_len, 2 * ((int64_t) h->n_tasks + h->n_labels),
 				  MTRS_MAX_STRINGS_LEN, detail, detail_len))
 		return 0;
+	if (text && h->text_width != h->dim && h->text_width != 2 * h->dim)
+	{
+		set_detail(detail, detail_len, "Field text_width is %d; it must be dim (%d) or twice dim.",
+				   h->text_width, h->dim);
+		return 0;
+	}
 	return 1;
 }
 
@@ -134,7 +141,7 @@ header_shapes_ok(const MtrsHeader *h, char *detail, size_t detail_len)
  * would not fit a bytea.
  */
 int
-MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int hidden, int head_dim,
+MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int text_width, int head_dim,
 			   int n_users, int n_items, int64_t n_history, int n_tasks,
 			   int n_labels, int n_buckets, int strings_len)
 {
@@ -143,7 +150,7 @@ MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int hidden, int head_dim,
 	hdr->version = MTRS_FORMAT_VERSION;
 	hdr->kind = (uint16_t) kind;
 	hdr->dim = dim;
-	hdr->hidden = hidden;
+	hdr->text_width = text_width;
 	hdr->head_dim = head_dim;
 	hdr->n_users = n_users;
 	hdr->n_items = n_items;

@@ -272,7 +272,7 @@ init_params(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows,
 
 	for (int64 i = 0; i < n_buckets * p->dim; i++)
 		p->emb[i] = (2.0f * NnRandUniform(&rng) - 1.0f) / p->dim;
-	memset(p->label_w, 0, sizeof(float) * p->n_labels * p->dim);
+	memset(p->label_w, 0, sizeof(float) * p->n_labels * MtrsTextWidth(p));
 	for (int r = 0; r < n_rows; r++)
 		for (int32 k = c->lab_off[rows[r]]; k < c->lab_off[rows[r] + 1]; k++)
 			freq[c->lab[k]] += 1.0;
@@ -296,7 +296,7 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows,
 {
 	MtrsTextSet set = {c->n, c->tok_off, c->tok, c->lab_off, c->lab};
 	int32	   *order = palloc(sizeof(int32) * Max(n_rows, 1));
-	float	   *scratch = palloc(sizeof(float) * (p->dim + 2 * p->n_labels));
+	float	   *scratch = palloc(sizeof(float) * (2 * p->dim + 2 * p->n_labels));
 	uint64		rng = (uint64) o->seed * 0x9E3779B97F4A7C15ull + 1;
 	double		total = (double) o->text_epochs * n_rows;
 	double		done = 0.0;
@@ -351,7 +351,7 @@ tune_threshold(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int 
 			   bool *top1, double *accuracy)
 {
 	int			hits[2][N_THRESHOLDS] = {{0}};
-	float	   *h = palloc(sizeof(float) * p->dim);
+	float	   *h = palloc(sizeof(float) * MtrsTextWidth(p));
 	float	   *z = palloc(sizeof(float) * p->n_labels);
 	bool	   *gold = palloc(sizeof(bool) * p->n_labels);
 	int			best = N_THRESHOLDS / 2,
@@ -362,7 +362,7 @@ tune_threshold(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int 
 		int			i = rows[r];
 		int			arg = 0;
 
-		MtrsTextEncode(p->emb, p->dim, c->tok + c->tok_off[i], c->tok_off[i + 1] - c->tok_off[i], h);
+		MtrsTextEncode(p, c->tok + c->tok_off[i], c->tok_off[i + 1] - c->tok_off[i], h, NULL);
 		MtrsTextScores(p, h, z);
 		memset(gold, 0, sizeof(bool) * p->n_labels);
 		for (int32 k = c->lab_off[i]; k < c->lab_off[i + 1]; k++)
@@ -432,8 +432,8 @@ held_out(int i, const MtrsFitOptions *o)
  * text encoder and intent head; returns the buffer and its view.
  */
 static char *
-begin_model(const MtrsModel *old, const Corpus *c, int dim, int n_buckets, Size *size,
-			MtrsModelView *v)
+begin_model(const MtrsModel *old, const Corpus *c, int dim, int text_width, int n_buckets,
+			Size *size, MtrsModelView *v)
 {
 	MtrsHeader	h;
 	int			kind = MTRS_KIND_TEXT | MTRS_KIND_INTENT;
@@ -453,7 +453,7 @@ begin_model(const MtrsModel *old, const Corpus *c, int dim, int n_buckets, Size 
 	slen = task_len;
 	for (int l = 0; l < c->n_labels; l++)
 		slen += strlen(c->labels[l]) + 1;
-	if (MtrsHeaderInit(&h, kind, dim, 0,
+	if (MtrsHeaderInit(&h, kind, dim, text_width,
 					   n_tasks ? old->v.hdr->head_dim : 0,
 					   n_tasks ? old->v.hdr->n_users : 0,
 					   n_tasks ? old->v.hdr->n_items : 0,
@@ -536,9 +536,10 @@ mtrs_fit_intents(PG_FUNCTION_ARGS)
 					   o.char_max, o.punctuation);
 	build_corpus(PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2), &tok, &c);
 
-	buf = begin_model(old, &c, dim, o.buckets, &size, &v);
+	buf = begin_model(old, &c, dim, o.max_pool ? 2 * dim : dim, o.buckets, &size, &v);
 	p.dim = dim;
 	p.n_labels = c.n_labels;
+	p.max_pool = o.max_pool;
 	p.emb = v.t.word_emb;
 	p.label_w = v.t.label_w;
 	p.label_b = v.t.label_b;
@@ -634,7 +635,7 @@ mtrs_intent(PG_FUNCTION_ARGS)
 	MtrsTokenizer tok;
 	MtrsTextParams p;
 	uint32		toks[MAX_TOKENS];
-	float		enc[MTRS_MAX_DIM];
+	float		enc[2 * MTRS_MAX_DIM];
 	float	   *z;
 	Scored	   *hits;
 	int			n,
@@ -661,12 +662,13 @@ mtrs_intent(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	p.dim = h->dim;
 	p.n_labels = h->n_labels;
+	p.max_pool = (h->text_width == 2 * h->dim);
 	p.emb = m->v.t.word_emb;
 	p.label_w = m->v.t.label_w;
 	p.label_b = m->v.t.label_b;
 	z = palloc(sizeof(float) * h->n_labels);
 	hits = palloc(sizeof(Scored) * h->n_labels);
-	MtrsTextEncode(p.emb, p.dim, toks, n, enc);
+	MtrsTextEncode(&p, toks, n, enc, NULL);
 	MtrsTextScores(&p, enc, z);
 	for (int l = 0; l < h->n_labels; l++)
 	{

@@ -21,19 +21,50 @@
 #include "mtrs_nn.h"
 #include "mtrs_textmodel.h"
 
+/* Return the width of the encoding: dim (mean) or 2 dim (mean, then max) */
+int
+MtrsTextWidth(const MtrsTextParams *p)
+{
+	return p->max_pool ? 2 * p->dim : p->dim;
+}
+
 /*
- * Write the mean of the embeddings of tokens tok[0..n) into h [dim];
- * zeros when n is 0.  Returns n.
+ * Encode tokens tok[0..n) into h [MtrsTextWidth]: the mean of their
+ * embeddings, then (max_pool) the per-dimension maximum; zeros when n is 0.
+ * If argmax is given, it receives the token position of each maximum [dim].
+ * Returns n.
  */
 int
-MtrsTextEncode(const float *emb, int dim, const uint32_t *tok, int n, float *h)
+MtrsTextEncode(const MtrsTextParams *p, const uint32_t *tok, int n, float *h, int *argmax)
 {
-	memset(h, 0, sizeof(float) * dim);
+	int			dim = p->dim;
+
+	memset(h, 0, sizeof(float) * MtrsTextWidth(p));
 	for (int j = 0; j < n; j++)
-		NnAxpy(h, 1.0f, emb + (int64_t) tok[j] * dim, dim);
+		NnAxpy(h, 1.0f, p->emb + (int64_t) tok[j] * dim, dim);
 	if (n > 0)
 		for (int d = 0; d < dim; d++)
 			h[d] /= (float) n;
+	if (p->max_pool && n > 0)
+	{
+		float	   *mx = h + dim;
+
+		memcpy(mx, p->emb + (int64_t) tok[0] * dim, sizeof(float) * dim);
+		if (argmax != NULL)
+			memset(argmax, 0, sizeof(int) * dim);
+		for (int j = 1; j < n; j++)
+		{
+			const float *e = p->emb + (int64_t) tok[j] * dim;
+
+			for (int d = 0; d < dim; d++)
+				if (e[d] > mx[d])
+				{
+					mx[d] = e[d];
+					if (argmax != NULL)
+						argmax[d] = j;
+				}
+		}
+	}
 	return n;
 }
 
@@ -41,8 +72,10 @@ MtrsTextEncode(const float *emb, int dim, const uint32_t *tok, int n, float *h)
 void
 MtrsTextScores(const MtrsTextParams *p, const float *h, float *z)
 {
+	int			width = MtrsTextWidth(p);
+
 	for (int l = 0; l < p->n_labels; l++)
-		z[l] = NnDot(p->label_w + (int64_t) l * p->dim, h, p->dim) + p->label_b[l];
+		z[l] = NnDot(p->label_w + (int64_t) l * width, h, width) + p->label_b[l];
 }
 
 /* Fill y [n_labels] with the 0/1 targets of utterance i */
@@ -68,11 +101,11 @@ double
 MtrsTextLoss(const MtrsTextParams *p, const MtrsTextSet *s, int i, float *scratch)
 {
 	float	   *h = scratch;
-	float	   *z = scratch + p->dim;
+	float	   *z = scratch + MtrsTextWidth(p);
 	float	   *y = z + p->n_labels;
 	double		loss = 0.0;
 
-	MtrsTextEncode(p->emb, p->dim, s->tok + s->tok_off[i], s->tok_off[i + 1] - s->tok_off[i], h);
+	MtrsTextEncode(p, s->tok + s->tok_off[i], s->tok_off[i + 1] - s->tok_off[i], h, NULL);
 	MtrsTextScores(p, h, z);
 	targets(s, i, p->n_labels, y);
 	for (int l = 0; l < p->n_labels; l++)
@@ -83,37 +116,45 @@ MtrsTextLoss(const MtrsTextParams *p, const MtrsTextSet *s, int i, float *scratc
 /*
  * One stochastic gradient step with learning rate lr on utterance i:
  * every parameter moves by -lr times its gradient at the current point
- * (the head's gradient is taken before the head moves).  Returns the loss
- * before the step.  An utterance without tokens only moves the biases.
+ * (the head's gradient is taken before the head moves; the max takes the
+ * subgradient of the winning token).  Returns the loss before the step.
+ * An utterance without tokens only moves the biases.
  */
 double
 MtrsTextStep(const MtrsTextParams *p, const MtrsTextSet *s, int i, float lr, float *scratch)
 {
 	int			dim = p->dim;
+	int			width = MtrsTextWidth(p);
 	const uint32_t *tok = s->tok + s->tok_off[i];
 	int			n = s->tok_off[i + 1] - s->tok_off[i];
 	float	   *h = scratch;
-	float	   *z = scratch + dim;
+	float	   *z = scratch + width;
 	float	   *y = z + p->n_labels;
-	float		dh[1024];		/* dim <= MTRS_MAX_DIM */
+	float		dh[2 * 1024];	/* width <= 2 MTRS_MAX_DIM */
+	int			argmax[1024];
 	double		loss = 0.0;
 
-	MtrsTextEncode(p->emb, dim, tok, n, h);
+	MtrsTextEncode(p, tok, n, h, argmax);
 	MtrsTextScores(p, h, z);
 	targets(s, i, p->n_labels, y);
-	memset(dh, 0, sizeof(float) * dim);
+	memset(dh, 0, sizeof(float) * width);
 	for (int l = 0; l < p->n_labels; l++)
 	{
-		float	   *w = p->label_w + (int64_t) l * dim;
+		float	   *w = p->label_w + (int64_t) l * width;
 		float		g = NnSigmoid(z[l]) - y[l];	/* dloss / dz_l */
 
 		loss += bce(z[l], y[l]);
-		NnAxpy(dh, g, w, dim);
-		NnAxpy(w, -lr * g, h, dim);
+		NnAxpy(dh, g, w, width);
+		NnAxpy(w, -lr * g, h, width);
 		p->label_b[l] -= lr * g;
 	}
 	if (n > 0)
+	{
 		for (int j = 0; j < n; j++)
 			NnAxpy(p->emb + (int64_t) tok[j] * dim, -lr / (float) n, dh, dim);
+		if (p->max_pool)
+			for (int d = 0; d < dim; d++)
+				p->emb[(int64_t) tok[argmax[d]] * dim + d] -= lr * dh[dim + d];
+	}
 	return loss;
 }

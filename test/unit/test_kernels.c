@@ -487,26 +487,27 @@ test_tokenizer(void)
 
 /* The intent head's SGD step moves every parameter by -lr times its finite-difference gradient */
 static void
-test_text_gradients(void)
+test_text_gradients(int max_pool)
 {
 	enum
 	{
-		D = 4, L = 3, B = 10, NP = B * D + L * D + L
+		D = 4, L = 3, B = 10, W = 2 * D, NP = B * D + L * W + L
 	};
 	float		params[NP],
 				before[NP],
-				scratch[D + 2 * L];
+				scratch[2 * D + 2 * L];
 	uint32_t	tok[3] = {2, 5, 2};
 	int32_t		tok_off[2] = {0, 3};
 	int32_t		lab[2] = {0, 2};
 	int32_t		lab_off[2] = {0, 2};
 	MtrsTextSet set = {1, tok_off, tok, lab_off, lab};
-	MtrsTextParams p = {D, L, params, params + B * D, params + B * D + L * D};
+	MtrsTextParams p = {D, L, max_pool, params, params + B * D, params + B * D + L * W};
 	uint64_t	rng = 3;
 	const float lr = 1e-3f;
 	double		worst = 0.0,
 				loss0;
-	int			probe[] = {2 * D, 2 * D + 3, 5 * D + 1, B * D, B * D + L * D - 1, NP - 1, NP - 3};
+	int			probe[] = {2 * D, 2 * D + 3, 5 * D + 1, 5 * D + 2, B * D, B * D + L * D - 1,
+	NP - 1, NP - 3};
 
 	fill_uniform(params, NP, &rng);
 	memcpy(before, params, sizeof(params));
@@ -531,7 +532,8 @@ test_text_gradients(void)
 	}
 	memcpy(params, before, sizeof(params));
 	check(fabs(MtrsTextLoss(&p, &set, 0, scratch) - loss0) < 1e-9, "the step returns the loss before it");
-	check(worst < 2e-3, "intent head: SGD step equals the finite-difference gradient (repeated tokens too)");
+	check(worst < 2e-3, max_pool ? "intent head, mean and max pooling: SGD step equals the finite-difference gradient"
+		  : "intent head, mean pooling: SGD step equals the finite-difference gradient (repeated tokens)");
 	params[0] = 5.0f;			/* bucket 0 is not among the tokens */
 	check(fabs(MtrsTextLoss(&p, &set, 0, scratch) - loss0) < 1e-9, "unused buckets do not change the loss");
 }
@@ -573,7 +575,7 @@ build_model(size_t *len, MtrsModelView *v)
 
 	for (int i = 0; i < 4; i++)
 		slen += (int) strlen(names[i]) + 1;
-	if (MtrsHeaderInit(&h, MTRS_KIND_ALL, 8, 0, 2, 3, 4, 5, 2, 2, 16, slen) != 0)
+	if (MtrsHeaderInit(&h, MTRS_KIND_ALL, 8, 16, 2, 3, 4, 5, 2, 2, 16, slen) != 0)
 		return NULL;
 	*len = MtrsFormatSize(&h);
 	buf = calloc(1, *len);
@@ -761,7 +763,7 @@ test_format(void)
 
 	check(MtrsHeaderInit(&h, MTRS_KIND_INTERACTIONS, 1024, 0, 0, MTRS_MAX_USERS, MTRS_MAX_ITEMS,
 						 0, 1, 0, 0, 2) == -1, "shapes beyond 1 GB are refused by the writer");
-	check(MtrsHeaderInit(&h, MTRS_KIND_INTENT, 8, 0, 0, 0, 0, 0, 0, 1, 0, 2) == -1,
+	check(MtrsHeaderInit(&h, MTRS_KIND_INTENT, 8, 8, 0, 0, 0, 0, 0, 1, 0, 2) == -1,
 		  "an intent model without text is refused");
 	free(model);
 }
@@ -815,7 +817,8 @@ main(void)
 	test_topk();
 	test_hashes();
 	test_tokenizer();
-	test_text_gradients();
+	test_text_gradients(0);
+	test_text_gradients(1);
 	test_format();
 	test_format_fuzz();
 	printf("%d passed, %d failed\n", n_passed, n_failed);
