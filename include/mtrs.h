@@ -76,8 +76,19 @@ extern bool MtrsSourceFoldIn(MtrsModel *m, int64 user_id, struct MtrsUser *user,
 extern void MtrsFoldInItems(MtrsModel *m, const int *items, const double *ts, int n,
 							float *out);
 
-/* mtrs_intent.c */
+/* mtrs_textfit.c */
 extern char *mtrs_last_text_fit;
+
+/* mtrs_intent.c */
+#define MTRS_MAX_TEXT_TOKENS 4096	/* features kept per text */
+struct MtrsTokenizer;
+struct MtrsTextParams;
+extern struct MtrsTokenizer MtrsTokenizerMake(uint32 n_buckets, int word_ngrams, int char_min,
+											  int char_max, int punctuation);
+extern struct MtrsTokenizer MtrsModelTokenizer(const MtrsModel *m);
+extern int	MtrsTokenizeText(const struct MtrsTokenizer *t, text *txt, uint32 *out);
+extern struct MtrsTextParams MtrsModelTextParams(const MtrsModel *m);
+extern bool MtrsEncodeText(const MtrsModel *m, text *txt, float *out);
 
 /* mtrs_cache.c */
 extern MtrsModel *MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name);

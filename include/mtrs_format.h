@@ -28,7 +28,9 @@
  *
  * MtrsFormatSize() is the one function that computes the exact size; the
  * writer and the reader both use it.  Append new tensors at the end of
- * MTRS_TENSORS and bump MTRS_FORMAT_VERSION whenever the layout changes.
+ * MTRS_TENSORS and bump MTRS_FORMAT_VERSION whenever the layout changes;
+ * begin_model() in mtrs_textfit.c copies (and remaps item-indexed) tensors
+ * one by one and must learn every new one.
  *
  * IDENTIFICATION
  *	  include/mtrs_format.h

@@ -50,5 +50,9 @@ extern void MtrsTextScores(const MtrsTextParams *p, const float *h, float *z);
 extern double MtrsTextLoss(const MtrsTextParams *p, const MtrsTextSet *s, int i, float *scratch);
 extern double MtrsTextStep(const MtrsTextParams *p, const MtrsTextSet *s, int i, float lr,
 						   float *scratch);
+extern double MtrsTextRegressLoss(const MtrsTextParams *p, const uint32_t *tok, int n,
+								  const float *target, float *scratch);
+extern double MtrsTextRegressStep(const MtrsTextParams *p, const uint32_t *tok, int n,
+								  const float *target, float lr, float *scratch);
 
 #endif							/* MTRS_TEXTMODEL_H */

@@ -29,6 +29,7 @@ demo_sql <<'SQL'
 CREATE INDEX ON shop_events (user_id);	-- serving folds in new interactions by user
 \timing on
 SELECT mtrs_train('shop', 'shop_events', intents => 'shop_utterances',
+                  items => 'shop_items', item_text_cols => ARRAY['title', 'title_zh', 'category'],
                   options => '{"iterations": 8, "text_epochs": 30, "buckets": 16384}') AS model_id;
 \timing off
 SELECT name, version, active, tasks, intents, n_users, n_items, pg_size_pretty(size_bytes) AS size
@@ -61,6 +62,17 @@ demo_sql <<'SQL'
 INSERT INTO shop_events VALUES (90001, 801, 'view', now()), (90001, 802, 'view', now());
 SELECT r.rank, c.title, c.category, round(r.score::numeric, 3) AS score
   FROM mtrs_recommend(90001, 5) r JOIN shop_items c USING (item_id)
+ ORDER BY r.rank;
+SQL
+
+mtrs_log "user 42 types 'running shoes': the query is blended with their taste"
+demo_sql <<'SQL'
+SELECT r.rank, c.title, c.category, round(r.score::numeric, 3) AS score
+  FROM mtrs_recommend(42, 5, query => 'running shoes') r JOIN shop_items c USING (item_id)
+ ORDER BY r.rank;
+-- a new visitor searching in Chinese: the query alone ranks the catalog
+SELECT r.rank, c.title_zh, c.title, round(r.score::numeric, 3) AS score
+  FROM mtrs_recommend_for(ARRAY[]::bigint[], 3, query => '无反相机') r JOIN shop_items c USING (item_id)
  ORDER BY r.rank;
 SQL
 

@@ -303,12 +303,18 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.mtrs_last_fit() IS
 	'resolved options, row count and per-iteration training log of the last mtrs_fit finished in this session';
 
-CREATE FUNCTION @extschema@.mtrs_fit_intents(model bytea, texts text[], labels text[], options jsonb DEFAULT '{}')
+CREATE FUNCTION @extschema@.mtrs_fit_text(
+	model bytea,
+	item_ids bigint[],
+	item_texts text[],
+	utterances text[],
+	labels text[],
+	options jsonb DEFAULT '{}')
 RETURNS bytea
-AS 'MODULE_PATHNAME', 'mtrs_fit_intents'
+AS 'MODULE_PATHNAME', 'mtrs_fit_text'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION @extschema@.mtrs_fit_intents(bytea, text[], text[], jsonb) IS
-	'train the text encoder and multi-label intent head on utterances and their labels (intents joined by #), keeping the interaction part of model; returns the model bytes';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_text(bytea, bigint[], text[], text[], text[], jsonb) IS
+	'train the shared token embeddings on item texts (mapped into the item embedding space) and/or labelled utterances (multi-label intent head), keeping the interaction part of model; returns the model bytes';
 
 CREATE FUNCTION @extschema@.mtrs_train(
 	name text,
@@ -322,7 +328,10 @@ CREATE FUNCTION @extschema@.mtrs_train(
 	activate boolean DEFAULT true,
 	intents regclass DEFAULT NULL,
 	text_col text DEFAULT 'text',
-	label_col text DEFAULT 'label')
+	label_col text DEFAULT 'label',
+	items regclass DEFAULT NULL,
+	item_id_col text DEFAULT 'item_id',
+	item_text_cols text[] DEFAULT ARRAY['title'])
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -338,10 +347,17 @@ DECLARE
 	src     jsonb := '{}';
 	texts   text[];
 	labels  text[];
+	ids     bigint[];
+	itexts  text[];
 BEGIN
 	IF mtrs_train.name IS NULL OR activate IS NULL THEN
 		RAISE EXCEPTION 'name and activate must not be null'
 			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF items IS NOT NULL AND interactions IS NULL THEN
+		RAISE EXCEPTION 'items need interactions'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Item texts map into the embedding space learned from interactions: give interactions => too.';
 	END IF;
 	IF interactions IS NULL AND intents IS NULL THEN
 		RAISE EXCEPTION 'nothing to train on'
@@ -422,11 +438,45 @@ BEGIN
 				USING ERRCODE = 'data_exception',
 				      DETAIL = 'Every row has a null text or label.';
 		END IF;
-		model := @extschema@.mtrs_fit_intents(model, texts, labels, opts);
-		tfit := @extschema@.mtrs_last_fit()->'intent';
+	END IF;
+	IF items IS NOT NULL THEN
+		IF item_id_col IS NULL OR item_text_cols IS NULL OR cardinality(item_text_cols) = 0 THEN
+			RAISE EXCEPTION 'item_id_col and item_text_cols must be given'
+				USING ERRCODE = 'null_value_not_allowed';
+		END IF;
+		FOREACH col IN ARRAY item_id_col || item_text_cols LOOP
+			SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+			 WHERE a.attrelid = items AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+			IF NOT FOUND THEN
+				RAISE EXCEPTION 'column "%" does not exist in %', col, items
+					USING ERRCODE = 'undefined_column';
+			END IF;
+			IF col = item_id_col AND typ NOT IN ('bigint', 'integer', 'smallint') THEN
+				RAISE EXCEPTION 'column "%" of % must be an integer column, not %', col, items, typ
+					USING ERRCODE = 'datatype_mismatch';
+			END IF;
+		END LOOP;
+		EXECUTE format('SELECT array_agg(i ORDER BY i), array_agg(t ORDER BY i) FROM '
+		               '(SELECT %I::bigint AS i, concat_ws(%L, %s) AS t FROM %s) s '
+		               'WHERE i IS NOT NULL AND t <> %L',
+			item_id_col, ' ',
+			(SELECT string_agg(format('%I::text', c), ', ') FROM unnest(item_text_cols) c),
+			items, '')
+			INTO ids, itexts;
+		IF ids IS NULL THEN
+			RAISE EXCEPTION 'no item texts in %', items
+				USING ERRCODE = 'data_exception',
+				      DETAIL = 'Every row has a null id or only null or empty text columns.';
+		END IF;
+	END IF;
+	IF intents IS NOT NULL OR items IS NOT NULL THEN
+		model := @extschema@.mtrs_fit_text(model, ids, itexts, texts, labels, opts);
+		tfit := @extschema@.mtrs_last_fit()->'text';
 		fit := jsonb_build_object(
 			'options', coalesce(fit->'options', '{}') || (tfit->'options'),
 			'training_log', coalesce(fit->'training_log', '[]') || (tfit->'training_log'));
+	END IF;
+	IF intents IS NOT NULL THEN
 		src := src || jsonb_build_object('intents', jsonb_build_object(
 			'table', intents::text, 'text_col', text_col, 'label_col', label_col,
 			'utterances', tfit->'utterances', 'intents', tfit->'intents',
@@ -434,13 +484,18 @@ BEGIN
 			'validation_utterances', tfit->'validation_utterances',
 			'validation_accuracy', tfit->'validation_accuracy'));
 	END IF;
+	IF items IS NOT NULL THEN
+		src := src || jsonb_build_object('items', jsonb_build_object(
+			'table', items::text, 'item_id_col', item_id_col, 'item_text_cols', to_jsonb(item_text_cols),
+			'item_texts', tfit->'item_texts', 'text_only_items', tfit->'text_only_items'));
+	END IF;
 	src := src || jsonb_build_object('trained_at', now());
 	RETURN @extschema@.mtrs_register(mtrs_train.name, model, activate,
 		options => fit->'options', source => src, training_log => fit->'training_log');
 END
 $$;
-COMMENT ON FUNCTION @extschema@.mtrs_train(text, regclass, text, text, text, text, text, jsonb, boolean, regclass, text, text) IS
-	'train a multi-task model on an interaction table and/or labelled utterances, record options, source and training log, and activate it; returns the new id';
+COMMENT ON FUNCTION @extschema@.mtrs_train(text, regclass, text, text, text, text, text, jsonb, boolean, regclass, text, text, regclass, text, text[]) IS
+	'train a multi-task model on an interaction table, labelled utterances and/or item texts, record options, source and training log, and activate it; returns the new id';
 
 /* ------------------------------------------------------------------ serving */
 
@@ -450,11 +505,13 @@ CREATE FUNCTION @extschema@.mtrs_recommend(
 	model text DEFAULT NULL,
 	task text DEFAULT NULL,
 	exclude_seen boolean DEFAULT true,
-	candidates bigint[] DEFAULT NULL)
+	candidates bigint[] DEFAULT NULL,
+	query text DEFAULT NULL,
+	query_weight real DEFAULT 0.5)
 RETURNS TABLE(item_id bigint, score real, rank integer)
 AS 'MODULE_PATHNAME', 'mtrs_recommend'
 LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
-COMMENT ON FUNCTION @extschema@.mtrs_recommend(bigint, integer, text, text, boolean, bigint[]) IS
+COMMENT ON FUNCTION @extschema@.mtrs_recommend(bigint, integer, text, text, boolean, bigint[], text, real) IS
 	'the k best items for a user by one task head (default: ranking) of a model (default: the only active one), folding in interactions added to the source table since training';
 
 CREATE FUNCTION @extschema@.mtrs_recommend_for(
@@ -463,11 +520,13 @@ CREATE FUNCTION @extschema@.mtrs_recommend_for(
 	model text DEFAULT NULL,
 	task text DEFAULT NULL,
 	exclude_seen boolean DEFAULT true,
-	candidates bigint[] DEFAULT NULL)
+	candidates bigint[] DEFAULT NULL,
+	query text DEFAULT NULL,
+	query_weight real DEFAULT 0.5)
 RETURNS TABLE(item_id bigint, score real, rank integer)
 AS 'MODULE_PATHNAME', 'mtrs_recommend_for'
 LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION @extschema@.mtrs_recommend_for(bigint[], integer, text, text, boolean, bigint[]) IS
+COMMENT ON FUNCTION @extschema@.mtrs_recommend_for(bigint[], integer, text, text, boolean, bigint[], text, real) IS
 	'the k best items for an anonymous session given the items it interacted with';
 
 CREATE FUNCTION @extschema@.mtrs_predict(

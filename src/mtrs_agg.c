@@ -169,8 +169,8 @@ mtrs_fit_finalfn(PG_FUNCTION_ARGS)
 /*
  * mtrs_last_fit() -> jsonb
  * The resolved options, row count and per-iteration log of the last
- * mtrs_fit that finished in this backend, and under "intent" what the last
- * mtrs_fit_intents recorded (NULL if neither ran); mtrs_train stores them
+ * mtrs_fit that finished in this backend, and under "text" what the last
+ * mtrs_fit_text recorded (NULL if neither ran); mtrs_train stores them
  * in the registry.
  */
 Datum
@@ -186,7 +186,7 @@ mtrs_last_fit(PG_FUNCTION_ARGS)
 	else
 		appendStringInfoChar(&buf, '{');
 	if (mtrs_last_text_fit != NULL)
-		appendStringInfo(&buf, "%s\"intent\": %s", last_fit != NULL ? ", " : "", mtrs_last_text_fit);
+		appendStringInfo(&buf, "%s\"text\": %s", last_fit != NULL ? ", " : "", mtrs_last_text_fit);
 	appendStringInfoChar(&buf, '}');
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }

@@ -190,6 +190,55 @@ recommend(FunctionCallInfo fcinfo, MtrsModel *m, int task, int k, const MtrsUser
 	emit_topk(fcinfo, m, &topk);
 }
 
+/*
+ * Blend a typed query into the user's embedding: the query's encoding in
+ * the item space, scaled to the user's norm, weighted by query_weight
+ * against the user's taste (a user with no embedding gets the query alone).
+ * Arguments i (query) and i + 1 (query_weight).
+ */
+static void
+blend_query(FunctionCallInfo fcinfo, int i, MtrsModel *m, MtrsUser *user)
+{
+	int			d = m->v.hdr->dim;
+	float		w = PG_ARGISNULL(i + 1) ? 0.5f : PG_GETARG_FLOAT4(i + 1);
+	float	   *q,
+			   *out;
+	double		nq = 0.0,
+				nu = 0.0;
+
+	if (PG_ARGISNULL(i))
+		return;
+	if (!(w >= 0.0f && w <= 1.0f))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("query_weight must be between 0 and 1")));
+	if (!(m->v.hdr->kind & MTRS_KIND_TEXT))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("mtrs model \"%s\" has no text encoder", m->name),
+				 errhint("Train it with items => a catalog with text, or intents => utterances.")));
+	q = palloc(sizeof(float) * d);
+	if (!MtrsEncodeText(m, PG_GETARG_TEXT_PP(i), q))
+		return;					/* no words: the query changes nothing */
+	out = palloc(sizeof(float) * d);
+	for (int j = 0; j < d; j++)
+	{
+		nq += (double) q[j] * q[j];
+		if (user->emb != NULL)
+			nu += (double) user->emb[j] * user->emb[j];
+	}
+	if (nq <= 0.0)
+		return;
+	for (int j = 0; j < d; j++)
+	{
+		if (user->emb == NULL || nu <= 0.0)
+			out[j] = q[j];
+		else
+			out[j] = (1.0f - w) * user->emb[j] + w * (float) (sqrt(nu / nq)) * q[j];
+	}
+	user->emb = out;
+}
+
 /* Return the candidates argument, or NULL */
 static ArrayType *
 candidates_arg(FunctionCallInfo fcinfo, int i)
@@ -199,7 +248,7 @@ candidates_arg(FunctionCallInfo fcinfo, int i)
 
 /*
  * mtrs_recommend(user_id bigint, k int, model text, task text,
- *				  exclude_seen bool, candidates bigint[])
+ *				  exclude_seen bool, candidates bigint[], query text, query_weight real)
  *	 -> TABLE(item_id bigint, score real, rank int)
  * The k best items for a user by one task head.  Interactions the user
  * added to the model's source table after training are folded in first
@@ -225,13 +274,14 @@ mtrs_recommend(PG_FUNCTION_ARGS)
 	ex.u = user.u;
 	if (MtrsSourceFoldIn(m, user_id, &user, &ex.items, &ex.n))
 		qsort(ex.items, ex.n, sizeof(int), cmp_int);
+	blend_query(fcinfo, 6, m, &user);
 	recommend(fcinfo, m, task, k, &user, exclude_seen ? &ex : NULL, candidates_arg(fcinfo, 5));
 	PG_RETURN_NULL();
 }
 
 /*
  * mtrs_recommend_for(history bigint[], k int, model text, task text,
- *					  exclude_seen bool, candidates bigint[])
+ *					  exclude_seen bool, candidates bigint[], query text, query_weight real)
  *	 -> TABLE(item_id bigint, score real, rank int)
  * The k best items for an anonymous session that interacted with the
  * history items (ids the model does not know are ignored; none: popular).
@@ -282,6 +332,7 @@ mtrs_recommend_for(PG_FUNCTION_ARGS)
 		user.emb = emb;
 		qsort(ex.items, ex.n, sizeof(int), cmp_int);
 	}
+	blend_query(fcinfo, 6, m, &user);
 	recommend(fcinfo, m, task, k, &user, exclude_seen ? &ex : NULL, candidates_arg(fcinfo, 5));
 	PG_RETURN_NULL();
 }

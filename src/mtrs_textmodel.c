@@ -158,3 +158,41 @@ MtrsTextStep(const MtrsTextParams *p, const MtrsTextSet *s, int i, float lr, flo
 	}
 	return loss;
 }
+
+/*
+ * Item text: the loss of encoding tokens tok[0..n) as the vector target
+ * [dim] (an item's embedding), 1/2 |mean - target|^2.  The maximum part of
+ * a max-pooling encoder is not used here: item text lives in the item
+ * embedding space through the mean.
+ */
+double
+MtrsTextRegressLoss(const MtrsTextParams *p, const uint32_t *tok, int n, const float *target,
+					float *scratch)
+{
+	double		loss = 0.0;
+
+	MtrsTextEncode(p, tok, n, scratch, NULL);
+	for (int d = 0; d < p->dim; d++)
+		loss += 0.5 * (double) (scratch[d] - target[d]) * (scratch[d] - target[d]);
+	return loss;
+}
+
+/*
+ * One stochastic gradient step on MtrsTextRegressLoss with learning rate
+ * lr: the token embeddings move toward making their mean the target.
+ * Returns the loss before the step.
+ */
+double
+MtrsTextRegressStep(const MtrsTextParams *p, const uint32_t *tok, int n, const float *target,
+					float lr, float *scratch)
+{
+	double		loss = MtrsTextRegressLoss(p, tok, n, target, scratch);
+
+	if (n == 0)
+		return loss;
+	for (int d = 0; d < p->dim; d++)
+		scratch[d] -= target[d];	/* the gradient of the loss at the mean */
+	for (int j = 0; j < n; j++)
+		NnAxpy(p->emb + (int64_t) tok[j] * p->dim, -lr / (float) n, scratch, p->dim);
+	return loss;
+}

@@ -116,9 +116,9 @@ SELECT throws_ok($$SELECT * FROM mtrs_intent('hello', model => 'm')$$, '55000',
                  'mtrs model "m" has no intent head', 'intent: model without intents');
 SELECT throws_ok($$SELECT mtrs_train('i', intents => 'tr_utt', options => '{"char_min": 5, "char_max": 3}')$$,
                  '22023', 'option "char_min" must not exceed "char_max"', 'intent: bad n-gram range');
-SELECT throws_ok($$SELECT mtrs_fit_intents(NULL, ARRAY['a'], ARRAY['x#'])$$, '22023',
+SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, ARRAY['a'], ARRAY['x#'])$$, '22023',
                  'utterance 1 has an empty intent label', 'intent: empty intent in a label');
-SELECT throws_ok($$SELECT mtrs_fit_intents(NULL, ARRAY['a'], ARRAY['   '])$$, '22000',
+SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, ARRAY['a'], ARRAY['   '])$$, '22000',
                  'no intents to learn', 'intent: only out-of-scope utterances');
 SELECT throws_ok($$SELECT mtrs_train('i')$$, '22004', 'nothing to train on', 'train: neither interactions nor intents');
 

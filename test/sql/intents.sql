@@ -75,7 +75,7 @@ SELECT mtrs_train('bad');
 CREATE TABLE utt_null (text text, label text);
 INSERT INTO utt_null VALUES (NULL, 'buy'), ('buy it', NULL);
 SELECT mtrs_train('bad', intents => 'utt_null');
-SELECT mtrs_fit_intents(NULL, ARRAY['a', 'b'], ARRAY['x']);
+SELECT mtrs_fit_text(NULL, NULL, NULL, ARRAY['a', 'b'], ARRAY['x']);
 SELECT count(*) AS nothing_registered FROM mtrs_model WHERE name = 'bad';
 DROP EXTENSION mtrs;
 DROP TABLE utt, utt_arr, ev, utt_bad, utt_null;

@@ -538,6 +538,52 @@ test_text_gradients(int max_pool)
 	check(fabs(MtrsTextLoss(&p, &set, 0, scratch) - loss0) < 1e-9, "unused buckets do not change the loss");
 }
 
+/* The item-text regression step follows the finite-difference gradient */
+static void
+test_text_regression(void)
+{
+	enum
+	{
+		D = 4, B = 8
+	};
+	float		emb[B * D],
+				before[B * D],
+				target[D] = {0.5f, -0.25f, 1.0f, 0.0f},
+				scratch[2 * D + 8];
+	uint32_t	tok[3] = {1, 6, 1};
+	MtrsTextParams p = {D, 0, 0, emb, NULL, NULL};
+	uint64_t	rng = 9;
+	const float lr = 1e-3f;
+	double		worst = 0.0,
+				loss0;
+
+	fill_uniform(emb, B * D, &rng);
+	memcpy(before, emb, sizeof(emb));
+	loss0 = MtrsTextRegressStep(&p, tok, 3, target, lr, scratch);
+	for (int j = 0; j < B * D; j++)
+	{
+		double		step_grad = (before[j] - emb[j]) / lr;
+		float		saved[B * D];
+		double		lp,
+					lm;
+
+		memcpy(saved, emb, sizeof(emb));
+		memcpy(emb, before, sizeof(emb));
+		emb[j] += 1e-3f;
+		lp = MtrsTextRegressLoss(&p, tok, 3, target, scratch);
+		emb[j] -= 2e-3f;
+		lm = MtrsTextRegressLoss(&p, tok, 3, target, scratch);
+		memcpy(emb, saved, sizeof(emb));
+		worst = fmax(worst, fabs((lp - lm) / 2e-3 - step_grad));
+	}
+	check(worst < 1e-3, "item text regression: SGD step equals the finite-difference gradient");
+	memcpy(emb, before, sizeof(emb));
+	for (int it = 0; it < 2000; it++)
+		MtrsTextRegressStep(&p, tok, 3, target, 0.5f, scratch);
+	check(MtrsTextRegressLoss(&p, tok, 3, target, scratch) < 1e-6 && loss0 > 1e-3,
+		  "item text regression: repeated steps fit the target");
+}
+
 static void
 test_hashes(void)
 {
@@ -819,6 +865,7 @@ main(void)
 	test_tokenizer();
 	test_text_gradients(0);
 	test_text_gradients(1);
+	test_text_regression();
 	test_format();
 	test_format_fuzz();
 	printf("%d passed, %d failed\n", n_passed, n_failed);

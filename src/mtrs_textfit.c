@@ -1,0 +1,828 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtrs_textfit.c
+ *	  Train the text part of a model (mtrs_fit_text): the token embeddings,
+ *	  shared by an intent head learned from labelled utterances and by item
+ *	  text that maps an item's title into the item embedding space.
+ *
+ * Utterances are tokenized in UTF-8 (mtrs_text.c: words, word pairs,
+ * punctuation marks and optional character n-grams, hashed into buckets),
+ * encoded from their token embeddings and scored one-vs-all
+ * (mtrs_textmodel.c), so an utterance can carry several intents, or none
+ * (out of scope).  Item texts are encoded the same way and regressed onto
+ * the trained embeddings of the items that have interactions; items that
+ * have text but no interactions join the catalog with their text's encoding
+ * as embedding, so they can be recommended and found similar from day one.
+ * Both losses train the one token table in the same shuffled passes of
+ * stochastic gradient descent (learning rate decaying linearly to zero).
+ *
+ * A deterministic part of the utterances (validation_fraction) is held out
+ * first to choose the decision rule with the best exact-match accuracy: a
+ * probability threshold, and whether every utterance gets at least its best
+ * intent or may get none (out of scope).  Then the model is trained again
+ * on every utterance and the rule is stored with it.
+ *
+ * A label value may carry several intents joined by '#'; an empty label
+ * marks an out-of-scope utterance (no intent), which is how a model learns
+ * to answer "none".
+ *
+ * IDENTIFICATION
+ *	  src/mtrs_textfit.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "mtrs.h"
+#include "mtrs_nn.h"
+#include "mtrs_text.h"
+#include "mtrs_textmodel.h"
+#include "mtrs_train.h"
+
+PG_FUNCTION_INFO_V1(mtrs_fit_text);
+
+#define MIN_VALIDATION	50		/* fewer utterances: no held-out part, threshold 0.5 */
+#define STEP_CHUNK		1024	/* steps between interrupt checks */
+#define N_THRESHOLDS	19		/* 0.05, 0.10, ..., 0.95 */
+
+/* Labelled utterances, tokenized */
+typedef struct Corpus
+{
+	int			n;
+	int32	   *tok_off;		/* [n + 1] */
+	uint32	   *tok;
+	int32	   *lab_off;		/* [n + 1] */
+	int32	   *lab;
+	int			n_labels;
+	char	  **labels;			/* [n_labels], ascending (strcmp) */
+} Corpus;
+
+/* Item texts, tokenized, and the catalog they extend */
+typedef struct Items
+{
+	int			n;				/* items with text */
+	int64	   *ids;			/* [n], ascending */
+	int32	   *tok_off;		/* [n + 1] */
+	uint32	   *tok;
+	int			n_all;			/* model items plus items known only by text */
+	int64	   *all_ids;		/* [n_all], ascending */
+	int32	   *old_to_new;		/* [old n_items]: index in all_ids */
+	int32	   *text_item;		/* [n]: index in all_ids */
+	bool	   *warm;			/* [n]: the item has a trained embedding */
+} Items;
+
+/* Compare C strings through pointers, for qsort and bsearch */
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * Split a label value into its intents: parts between '#', trimmed of
+ * white space.  Returns them in a new list of palloc'd strings.
+ */
+static List *
+split_label(const char *value, int row)
+{
+	List	   *parts = NIL;
+	const char *p = value;
+
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p == '\0')
+		return NIL;				/* out of scope: no intent */
+	for (;;)
+	{
+		const char *end = strchr(p, '#');
+		const char *a = p;
+		const char *b = end ? end : p + strlen(p);
+
+		while (a < b && isspace((unsigned char) *a))
+			a++;
+		while (b > a && isspace((unsigned char) b[-1]))
+			b--;
+		if (a == b)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("utterance %d has an empty intent label", row),
+					 errdetail("The label value is \"%s\".", value),
+					 errhint("Join several intents with '#', e.g. 'PlayMusic#AddToPlaylist'.")));
+		if (b - a > MTRS_MAX_NAME_LEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_NAME_TOO_LONG),
+					 errmsg("intent label of utterance %d is longer than %d bytes", row,
+							MTRS_MAX_NAME_LEN)));
+		parts = lappend(parts, pnstrdup(a, b - a));
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	return parts;
+}
+
+/* Build the corpus from parallel text and label arrays (NULL pairs skipped) */
+static void
+build_corpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, Corpus *c)
+{
+	Datum	   *tv,
+			   *lv;
+	bool	   *tn,
+			   *ln;
+	int			nt,
+				nl,
+				n_all = 0,
+				n_tok = 0,
+				n_lab = 0;
+	List	  **parts;
+	char	  **all;
+	uint32	   *buf = palloc(sizeof(uint32) * MTRS_MAX_TEXT_TOKENS);
+
+	if (ARR_NDIM(texts) > 1 || ARR_NDIM(labels) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("texts and labels must be one-dimensional arrays")));
+	deconstruct_array(texts, TEXTOID, -1, false, TYPALIGN_INT, &tv, &tn, &nt);
+	deconstruct_array(labels, TEXTOID, -1, false, TYPALIGN_INT, &lv, &ln, &nl);
+	if (nt != nl)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("texts and labels must have the same length"),
+				 errdetail("There are %d texts and %d labels.", nt, nl)));
+	parts = palloc0(sizeof(List *) * Max(nt, 1));
+	c->n = 0;
+	for (int i = 0; i < nt; i++)
+		if (!tn[i] && !ln[i])
+		{
+			parts[i] = split_label(TextDatumGetCString(lv[i]), i + 1);
+			n_all += list_length(parts[i]);
+			c->n++;
+		}
+	if (c->n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("no labelled utterances to train on"),
+				 errdetail("Every utterance or its label is null.")));
+
+	/* the distinct intents, ascending */
+	all = palloc(sizeof(char *) * Max(n_all, 1));
+	n_all = 0;
+	for (int i = 0; i < nt; i++)
+	{
+		ListCell   *lc;
+
+		foreach(lc, parts[i])
+			all[n_all++] = lfirst(lc);
+	}
+	qsort(all, n_all, sizeof(char *), cmp_str);
+	c->n_labels = 0;
+	for (int i = 0; i < n_all; i++)
+		if (c->n_labels == 0 || strcmp(all[i], all[c->n_labels - 1]) != 0)
+			all[c->n_labels++] = all[i];
+	if (c->n_labels == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("no intents to learn"),
+				 errdetail("Every label is empty (out of scope).")));
+	if (c->n_labels > MTRS_MAX_LABELS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many distinct intents: %d", c->n_labels),
+				 errdetail("A model holds at most %d intents.", MTRS_MAX_LABELS)));
+	c->labels = all;
+
+	/* tokens and label indices per utterance */
+	c->tok_off = palloc(sizeof(int32) * (c->n + 1));
+	c->lab_off = palloc(sizeof(int32) * (c->n + 1));
+	c->tok = palloc_extended(sizeof(uint32) * (Size) Max(1, c->n) * 64, MCXT_ALLOC_HUGE);
+	c->lab = palloc(sizeof(int32) * Max(n_all, 1));
+	{
+		Size		tok_cap = (Size) Max(1, c->n) * 64;
+		int			r = 0;
+
+		for (int i = 0; i < nt; i++)
+		{
+			ListCell   *lc;
+			int			first = n_lab;
+			int			k;
+
+			if (tn[i] || ln[i])
+				continue;
+			k = MtrsTokenizeText(t, DatumGetTextPP(tv[i]), buf);
+			if (n_tok + k > tok_cap)
+			{
+				tok_cap = Max(tok_cap * 2, (Size) n_tok + k);
+				c->tok = repalloc_huge(c->tok, sizeof(uint32) * tok_cap);
+			}
+			memcpy(c->tok + n_tok, buf, sizeof(uint32) * k);
+			c->tok_off[r] = n_tok;
+			n_tok += k;
+			foreach(lc, parts[i])
+			{
+				char	   *name = lfirst(lc);
+				char	  **hit = bsearch(&name, c->labels, c->n_labels, sizeof(char *), cmp_str);
+				int			idx = (int) (hit - c->labels);
+				bool		dup = false;
+
+				for (int j = first; j < n_lab; j++)
+					dup |= (c->lab[j] == idx);
+				if (!dup)
+					c->lab[n_lab++] = idx;
+			}
+			c->lab_off[r] = first;
+			r++;
+		}
+		c->tok_off[r] = n_tok;
+		c->lab_off[r] = n_lab;
+	}
+	pfree(buf);
+}
+
+/* Compare int64s, for qsort and bsearch */
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a,
+				y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Build the item texts from parallel id and text arrays (NULL pairs
+ * skipped), and the catalog they extend: the model's items plus items known
+ * only by their text.
+ */
+static void
+build_items(ArrayType *ids, ArrayType *texts, const MtrsTokenizer *t, const MtrsModel *m,
+			Items *it)
+{
+	Datum	   *iv,
+			   *tv;
+	bool	   *in,
+			   *tn;
+	int			ni,
+				nt,
+				n_new = 0,
+				k = 0;
+	Size		n_tok = 0,
+				cap;
+	uint32	   *buf = palloc(sizeof(uint32) * MTRS_MAX_TEXT_TOKENS);
+	int		   *order;
+	int			n_old = m->v.hdr->n_items;
+
+	if (ARR_NDIM(ids) > 1 || ARR_NDIM(texts) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("item ids and texts must be one-dimensional arrays")));
+	deconstruct_array(ids, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &iv, &in, &ni);
+	deconstruct_array(texts, TEXTOID, -1, false, TYPALIGN_INT, &tv, &tn, &nt);
+	if (ni != nt)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("item ids and texts must have the same length"),
+				 errdetail("There are %d ids and %d texts.", ni, nt)));
+	/* order the usable rows by id */
+	order = palloc(sizeof(int) * Max(ni, 1));
+	it->ids = palloc(sizeof(int64) * Max(ni, 1));
+	for (int i = 0; i < ni; i++)
+		if (!in[i] && !tn[i])
+			it->ids[k++] = DatumGetInt64(iv[i]);
+	it->n = k;
+	qsort(it->ids, k, sizeof(int64), cmp_int64);
+	for (int i = 1; i < k; i++)
+		if (it->ids[i] == it->ids[i - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("item " INT64_FORMAT " has more than one text", it->ids[i]),
+					 errhint("Give one row per item, e.g. concatenate its text columns.")));
+	for (int i = 0; i < ni; i++)
+		order[i] = -1;
+	for (int i = 0; i < ni; i++)
+		if (!in[i] && !tn[i])
+		{
+			int64		id = DatumGetInt64(iv[i]);
+			int64	   *hit = bsearch(&id, it->ids, it->n, sizeof(int64), cmp_int64);
+
+			order[hit - it->ids] = i;
+		}
+	/* tokens per item, in id order */
+	cap = (Size) Max(it->n, 1) * 16;
+	it->tok = palloc_extended(sizeof(uint32) * cap, MCXT_ALLOC_HUGE);
+	it->tok_off = palloc(sizeof(int32) * (it->n + 1));
+	for (int r = 0; r < it->n; r++)
+	{
+		int			n = MtrsTokenizeText(t, DatumGetTextPP(tv[order[r]]), buf);
+
+		if (n_tok + n > cap)
+		{
+			cap = Max(cap * 2, n_tok + n);
+			it->tok = repalloc_huge(it->tok, sizeof(uint32) * cap);
+		}
+		memcpy(it->tok + n_tok, buf, sizeof(uint32) * n);
+		it->tok_off[r] = (int32) n_tok;
+		n_tok += n;
+	}
+	it->tok_off[it->n] = (int32) n_tok;
+
+	/* the extended catalog: merge the model's ids with the new ones */
+	for (int r = 0; r < it->n; r++)
+		if (MtrsModelFindItem(m, it->ids[r]) < 0)
+			n_new++;
+	if ((int64) n_old + n_new > MTRS_MAX_ITEMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many items: %d", n_old + n_new)));
+	it->n_all = n_old + n_new;
+	it->all_ids = palloc(sizeof(int64) * Max(it->n_all, 1));
+	it->old_to_new = palloc(sizeof(int32) * Max(n_old, 1));
+	it->text_item = palloc(sizeof(int32) * Max(it->n, 1));
+	it->warm = palloc(sizeof(bool) * Max(it->n, 1));
+	{
+		int			a = 0,
+					b = 0,
+					o = 0;
+
+		while (a < n_old || b < it->n)
+		{
+			bool		take_old = b >= it->n ||
+				(a < n_old && m->v.item_ids[a] <= it->ids[b]);
+			bool		same = a < n_old && b < it->n && m->v.item_ids[a] == it->ids[b];
+
+			if (take_old)
+			{
+				it->all_ids[o] = m->v.item_ids[a];
+				it->old_to_new[a++] = o;
+				if (same)
+				{
+					it->text_item[b] = o;
+					it->warm[b++] = true;
+				}
+			}
+			else
+			{
+				it->all_ids[o] = it->ids[b];
+				it->text_item[b] = o;
+				it->warm[b++] = false;
+			}
+			o++;
+		}
+	}
+	pfree(buf);
+	pfree(order);
+}
+
+/*
+ * Draw the parameters: small uniform token embeddings (at most 1/dim, and
+ * no larger than the typical entry of the item embeddings item texts are
+ * mapped onto, so the noise never drowns those targets), zero head, prior
+ * biases.
+ */
+static void
+init_params(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows,
+			int64 n_buckets, uint64 seed, const Items *it, const float *item_emb)
+{
+	uint64		rng = seed ^ 0x5DEECE66Dull;
+	double	   *freq = palloc0(sizeof(double) * Max(p->n_labels, 1));
+	double		scale = 1.0 / p->dim;
+
+	if (it != NULL)
+	{
+		double		ss = 0.0;
+		int64		cnt = 0;
+
+		for (int b = 0; b < it->n; b++)
+			if (it->warm[b])
+				for (int d = 0; d < p->dim; d++)
+				{
+					double		x = item_emb[(int64) it->text_item[b] * p->dim + d];
+
+					ss += x * x;
+					cnt++;
+				}
+		if (cnt > 0)
+			scale = Min(scale, sqrt(ss / cnt));
+	}
+	for (int64 i = 0; i < n_buckets * p->dim; i++)
+		p->emb[i] = (float) ((2.0 * NnRandUniform(&rng) - 1.0) * scale);
+	if (p->n_labels == 0)
+		return;
+	memset(p->label_w, 0, sizeof(float) * p->n_labels * MtrsTextWidth(p));
+	for (int r = 0; r < n_rows; r++)
+		for (int32 k = c->lab_off[rows[r]]; k < c->lab_off[rows[r] + 1]; k++)
+			freq[c->lab[k]] += 1.0;
+	for (int l = 0; l < p->n_labels; l++)
+	{
+		double		f = (freq[l] + 0.5) / (n_rows + 1.0);
+
+		p->label_b[l] = (float) log(f / (1.0 - f));
+	}
+	pfree(freq);
+}
+
+/*
+ * Train for the configured epochs on the utterances rows[0..n_rows) and on
+ * the texts of the items that have trained embeddings (targets: item_emb,
+ * [n_all][dim]), in one shuffled order per epoch, learning rate decaying
+ * linearly to zero.  Appends per-epoch records to log (if given).
+ */
+static void
+train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const Items *it,
+	  const float *item_emb, const MtrsFitOptions *o, const char *phase, StringInfo log)
+{
+	MtrsTextSet set = {c->n, c->tok_off, c->tok, c->lab_off, c->lab};
+	int			n_items = 0;
+	int			n_ex;
+	int32	   *order;
+	float	   *scratch = palloc(sizeof(float) * (2 * p->dim + 2 * p->n_labels));
+	uint64		rng = (uint64) o->seed * 0x9E3779B97F4A7C15ull + 1;
+	double		total,
+				done = 0.0;
+	instr_time	start,
+				now;
+
+	/* examples: utterance r as r >= 0, item text b as -1 - b */
+	for (int b = 0; it != NULL && b < it->n; b++)
+		n_items += it->warm[b];
+	n_ex = n_rows + n_items;
+	order = palloc(sizeof(int32) * Max(n_ex, 1));
+	memcpy(order, rows, sizeof(int32) * n_rows);
+	for (int b = 0, k = n_rows; it != NULL && b < it->n; b++)
+		if (it->warm[b])
+			order[k++] = -1 - b;
+	total = (double) o->text_epochs * Max(n_ex, 1);
+	INSTR_TIME_SET_CURRENT(start);
+	for (int e = 1; e <= o->text_epochs; e++)
+	{
+		double		loss = 0.0,
+					item_loss = 0.0;
+
+		for (int i = n_ex - 1; i > 0; i--)
+		{
+			int			j = (int) (NnRandNext(&rng) % (uint64) (i + 1));
+			int32		tmp = order[i];
+
+			order[i] = order[j];
+			order[j] = tmp;
+		}
+		for (int i = 0; i < n_ex; i++)
+		{
+			float		lr = (float) (o->text_lr * (1.0 - done / total));
+
+			if ((i % STEP_CHUNK) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (order[i] >= 0)
+				loss += MtrsTextStep(p, &set, order[i], lr, scratch);
+			else
+			{
+				int			b = -1 - order[i];
+
+				item_loss += MtrsTextRegressStep(p, it->tok + it->tok_off[b],
+												 it->tok_off[b + 1] - it->tok_off[b],
+												 item_emb + (int64) it->text_item[b] * p->dim,
+												 lr, scratch);
+			}
+			done += 1.0;
+		}
+		loss /= Max(n_rows, 1);
+		item_loss /= Max(n_items, 1);
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, start);
+		ereport(o->progress ? NOTICE : DEBUG1,
+				(errmsg("text %s epoch %d of %d: intent %.4f, item text %.4f; %.2f s", phase, e,
+						o->text_epochs, loss, item_loss, INSTR_TIME_GET_DOUBLE(now))));
+		if (log != NULL)
+			appendStringInfo(log, "%s{\"text_epoch\": %d, \"seconds\": %.3f, \"loss\": {\"intent\": %.6g, \"item_text\": %.6g}}",
+							 log->len > 0 ? ", " : "", e, INSTR_TIME_GET_DOUBLE(now), loss, item_loss);
+	}
+	pfree(order);
+	pfree(scratch);
+}
+
+/*
+ * Choose the decision rule with the best exact-match accuracy on the
+ * held-out utterances: a threshold tau in 0.05 .. 0.95 and whether the best
+ * intent is always given (top1) or an utterance may get none.  Ties go to
+ * the rule that allows "none", then to tau nearest 0.5.  Sets *accuracy.
+ */
+static float
+tune_threshold(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows,
+			   bool *top1, double *accuracy)
+{
+	int			hits[2][N_THRESHOLDS] = {{0}};
+	float	   *h = palloc(sizeof(float) * MtrsTextWidth(p));
+	float	   *z = palloc(sizeof(float) * p->n_labels);
+	bool	   *gold = palloc(sizeof(bool) * p->n_labels);
+	int			best = N_THRESHOLDS / 2,
+				best_rule = 0;
+
+	for (int r = 0; r < n_rows; r++)
+	{
+		int			i = rows[r];
+		int			arg = 0;
+
+		MtrsTextEncode(p, c->tok + c->tok_off[i], c->tok_off[i + 1] - c->tok_off[i], h, NULL);
+		MtrsTextScores(p, h, z);
+		memset(gold, 0, sizeof(bool) * p->n_labels);
+		for (int32 k = c->lab_off[i]; k < c->lab_off[i + 1]; k++)
+			gold[c->lab[k]] = true;
+		for (int l = 1; l < p->n_labels; l++)
+			if (z[l] > z[arg])
+				arg = l;
+		for (int t = 0; t < N_THRESHOLDS; t++)
+		{
+			float		tau = 0.05f * (t + 1);
+			bool		exact = true,
+						any = false;
+
+			for (int l = 0; l < p->n_labels; l++)
+			{
+				bool		on = NnSigmoid(z[l]) >= tau;
+
+				any |= on;
+				exact &= (on == gold[l]);
+			}
+			hits[0][t] += exact;
+			/* top1: if nothing reaches tau, the answer is {arg} */
+			if (any)
+				hits[1][t] += exact;
+			else
+			{
+				bool		only_arg = gold[arg];
+
+				for (int l = 0; l < p->n_labels; l++)
+					if (l != arg && gold[l])
+						only_arg = false;
+				hits[1][t] += only_arg;
+			}
+		}
+	}
+	for (int rule = 0; rule < 2; rule++)
+		for (int t = 0; t < N_THRESHOLDS; t++)
+			if (hits[rule][t] > hits[best_rule][best] ||
+				(hits[rule][t] == hits[best_rule][best] && rule == best_rule &&
+				 abs(t - N_THRESHOLDS / 2) < abs(best - N_THRESHOLDS / 2)))
+			{
+				best_rule = rule;
+				best = t;
+			}
+	*top1 = (best_rule == 1);
+	*accuracy = n_rows > 0 ? (double) hits[best_rule][best] / n_rows : 0.0;
+	pfree(h);
+	pfree(z);
+	pfree(gold);
+	return 0.05f * (best + 1);
+}
+
+/* Return whether utterance i goes to the held-out part */
+static bool
+held_out(int i, const MtrsFitOptions *o)
+{
+	uint64		h = (uint64) i * 0x9E3779B97F4A7C15ull ^ (uint64) o->seed;
+
+	h ^= h >> 31;
+	h *= 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 29;
+	return (double) (h % 1000000) < o->validation_fraction * 1e6;
+}
+
+/*
+ * Lay out the new model: the interaction part of old (if any) over the
+ * extended catalog (item-indexed tensors and the history remapped), room
+ * for the text part, and the task and intent names.  Returns the buffer.
+ */
+static char *
+begin_model(const MtrsModel *old, const Corpus *c, const Items *it, int dim, int text_width,
+			int n_buckets, Size *size, MtrsModelView *v)
+{
+	MtrsHeader	h;
+	int			kind = MTRS_KIND_TEXT | (c->n_labels > 0 ? MTRS_KIND_INTENT : 0);
+	int			n_tasks = 0,
+				slen = 0,
+				n_items = 0,
+				n_users = 0,
+				head_dim = 0;
+	int64		n_history = 0;
+	char	   *buf;
+	int			off = 0;
+
+	if (old != NULL && (old->v.hdr->kind & MTRS_KIND_INTERACTIONS))
+	{
+		kind |= MTRS_KIND_INTERACTIONS;
+		n_tasks = old->v.hdr->n_tasks;
+		n_users = old->v.hdr->n_users;
+		n_items = it != NULL ? it->n_all : old->v.hdr->n_items;
+		n_history = old->v.hdr->n_history;
+		head_dim = old->v.hdr->head_dim;
+		for (int t = 0; t < n_tasks; t++)
+			slen += strlen(MtrsModelString(&old->v, t)) + 1;
+	}
+	for (int l = 0; l < c->n_labels; l++)
+		slen += strlen(c->labels[l]) + 1;
+	if (MtrsHeaderInit(&h, kind, dim, text_width, head_dim, n_users, n_items, n_history,
+					   n_tasks, c->n_labels, n_buckets, slen) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("model would exceed the maximum model size of %zu bytes", MTRS_MAX_MODEL_SIZE),
+				 errhint("Lower the \"buckets\" or \"dim\" option.")));
+	*size = MtrsFormatSize(&h);
+	buf = palloc_extended(*size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	memcpy(buf, &h, sizeof(h));
+	MtrsFormatLayout(v, buf);
+	if (n_tasks > 0)
+	{
+		const MtrsModelView *ov = &old->v;
+		int			on = ov->hdr->n_items;
+		int			d = ov->hdr->dim;
+
+		/* unchanged: users, per-task and per-user tensors */
+		memcpy(v->user_ids, ov->user_ids, sizeof(int64) * n_users);
+		memcpy(v->hist_ptr, ov->hist_ptr, sizeof(int64) * (n_users + 1));
+		memcpy(v->t.user_emb, ov->t.user_emb, sizeof(float) * (size_t) n_users * d);
+		memcpy(v->t.user_bias, ov->t.user_bias, sizeof(float) * (size_t) n_tasks * n_users);
+		memcpy(v->t.task_w, ov->t.task_w, sizeof(float) * (size_t) n_tasks * d);
+		memcpy(v->t.task_b, ov->t.task_b, sizeof(float) * n_tasks);
+		memcpy(v->t.settings, ov->t.settings, sizeof(float) * MTRS_N_SETTINGS);
+		memcpy(v->t.task_parent, ov->t.task_parent, sizeof(float) * n_tasks);
+		memcpy(v->t.head_user, ov->t.head_user, sizeof(float) * (size_t) n_tasks * n_users * head_dim);
+		/* item-indexed: remapped into the extended catalog */
+		if (it != NULL)
+			memcpy(v->item_ids, it->all_ids, sizeof(int64) * n_items);
+		else
+			memcpy(v->item_ids, ov->item_ids, sizeof(int64) * n_items);
+		for (int i = 0; i < on; i++)
+		{
+			int			ni = it != NULL ? it->old_to_new[i] : i;
+
+			memcpy(v->t.item_emb + (int64) ni * d, ov->t.item_emb + (int64) i * d, sizeof(float) * d);
+			for (int t = 0; t < n_tasks; t++)
+			{
+				v->t.item_bias[(int64) t * n_items + ni] = ov->t.item_bias[(int64) t * on + i];
+				memcpy(v->t.head_item + ((int64) t * n_items + ni) * head_dim,
+					   ov->t.head_item + ((int64) t * on + i) * head_dim, sizeof(float) * head_dim);
+			}
+		}
+		for (int64 k = 0; k < n_history; k++)
+			v->hist_items[k] = it != NULL ? it->old_to_new[ov->hist_items[k]] : ov->hist_items[k];
+	}
+	for (int t = 0; t < n_tasks + c->n_labels; t++)
+	{
+		const char *name = t < n_tasks ? MtrsModelString(&old->v, t) : c->labels[t - n_tasks];
+
+		v->str_off[t] = off;
+		strcpy(v->str_data + off, name);
+		off += strlen(name) + 1;
+	}
+	return buf;
+}
+
+/* What the last mtrs_fit_text recorded; read by mtrs_last_fit */
+char	   *mtrs_last_text_fit = NULL;
+
+/*
+ * mtrs_fit_text(model bytea, item_ids bigint[], item_texts text[],
+ *				 utterances text[], labels text[], options jsonb) -> bytea
+ * Train the text part of a model and return model bytes holding model's
+ * interaction part (if model is not NULL) plus the new text part: item
+ * texts (needs interactions) and/or labelled utterances (intent head).
+ */
+Datum
+mtrs_fit_text(PG_FUNCTION_ARGS)
+{
+	MtrsModel  *old = PG_ARGISNULL(0) ? NULL :
+		MtrsModelDecode(PG_GETARG_BYTEA_PP(0), CurrentMemoryContext);
+	bool		with_items = !PG_ARGISNULL(1) && !PG_ARGISNULL(2);
+	bool		with_utterances = !PG_ARGISNULL(3) && !PG_ARGISNULL(4);
+	MtrsFitOptions o;
+	MtrsTokenizer tok;
+	Corpus		c;
+	Items		items;
+	int32	   *train_rows,
+			   *val_rows;
+	int			n_train = 0,
+				n_val = 0,
+				dim,
+				n_cold = 0;
+	float		tau = 0.5f;
+	bool		top1 = false;
+	double		val_acc = -1.0;
+	MtrsModelView v;
+	MtrsTextParams p;
+	Size		size;
+	char	   *buf;
+	bytea	   *out;
+	StringInfoData log;
+
+	if (!with_items && !with_utterances)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("nothing to train on"),
+				 errhint("Give item ids and texts, utterances and labels, or both.")));
+	if (with_items && (old == NULL || !(old->v.hdr->kind & MTRS_KIND_INTERACTIONS)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("item texts need a model trained on interactions"),
+				 errhint("Train with interactions => ... and items => ... together.")));
+	MtrsFitOptionsParse(&o, PG_ARGISNULL(5) ? NULL :
+						JsonbToCString(NULL, &PG_GETARG_JSONB_P(5)->root, 0));
+	dim = old != NULL ? old->v.hdr->dim : o.dim;
+	tok = MtrsTokenizerMake((uint32) o.buckets, o.word_ngrams, o.char_max > 0 ? o.char_min : 0,
+							o.char_max, o.punctuation);
+	memset(&c, 0, sizeof(c));
+	if (with_utterances)
+		build_corpus(PG_GETARG_ARRAYTYPE_P(3), PG_GETARG_ARRAYTYPE_P(4), &tok, &c);
+	if (with_items)
+		build_items(PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2), &tok, old, &items);
+
+	buf = begin_model(old, &c, with_items ? &items : NULL, dim, o.max_pool ? 2 * dim : dim,
+					  o.buckets, &size, &v);
+	p.dim = dim;
+	p.n_labels = c.n_labels;
+	p.max_pool = o.max_pool;
+	p.emb = v.t.word_emb;
+	p.label_w = v.t.label_w;
+	p.label_b = v.t.label_b;
+
+	train_rows = palloc(sizeof(int32) * Max(c.n, 1));
+	val_rows = palloc(sizeof(int32) * Max(c.n, 1));
+	for (int i = 0; i < c.n; i++)
+	{
+		if (c.n >= MIN_VALIDATION && held_out(i, &o))
+			val_rows[n_val++] = i;
+		else
+			train_rows[n_train++] = i;
+	}
+	initStringInfo(&log);
+	if (n_val > 0 && n_train > 0)
+	{
+		/* choose the decision rule on the held-out part, then train on everything */
+		init_params(&p, &c, train_rows, n_train, o.buckets, (uint64) o.seed, NULL, NULL);
+		train(&p, &c, train_rows, n_train, NULL, NULL, &o, "tuning", NULL);
+		tau = tune_threshold(&p, &c, val_rows, n_val, &top1, &val_acc);
+		for (int i = 0; i < c.n; i++)
+			train_rows[i] = i;
+		n_train = c.n;
+	}
+	init_params(&p, &c, train_rows, n_train, o.buckets, (uint64) o.seed,
+				with_items ? &items : NULL, v.t.item_emb);
+	train(&p, &c, train_rows, n_train, with_items ? &items : NULL, v.t.item_emb, &o, "training",
+		  &log);
+
+	/* items known only by their text: their embedding is their text's encoding */
+	if (with_items)
+	{
+		float	   *h = palloc(sizeof(float) * 2 * dim);
+
+		for (int b = 0; b < items.n; b++)
+			if (!items.warm[b])
+			{
+				MtrsTextEncode(&p, items.tok + items.tok_off[b], items.tok_off[b + 1] - items.tok_off[b],
+							   h, NULL);
+				memcpy(v.t.item_emb + (int64) items.text_item[b] * dim, h, sizeof(float) * dim);
+				n_cold++;
+			}
+		pfree(h);
+	}
+
+	v.t.settings[MTRS_SET_INTENT_THRESHOLD] = tau;
+	v.t.settings[MTRS_SET_INTENT_TOP1] = top1 ? 1.0f : 0.0f;
+	v.t.settings[MTRS_SET_WORD_NGRAMS] = (float) tok.word_ngrams;
+	v.t.settings[MTRS_SET_CHAR_MIN] = (float) tok.char_min;
+	v.t.settings[MTRS_SET_CHAR_MAX] = (float) tok.char_max;
+	v.t.settings[MTRS_SET_PUNCTUATION] = (float) tok.punctuation;
+	for (int64 i = 0; i < v.hdr->n_params; i++)
+		if (!isfinite(v.params[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("text training diverged"),
+					 errhint("Lower the \"text_lr\" option.")));
+	MtrsFormatSeal(&v);
+
+	if (mtrs_last_text_fit != NULL)
+		pfree(mtrs_last_text_fit);
+	mtrs_last_text_fit = MemoryContextStrdup(TopMemoryContext,
+		psprintf("{\"options\": %s, \"utterances\": %d, \"intents\": %d, \"threshold\": %.2f, "
+				 "\"always_best_intent\": %s, \"validation_utterances\": %d, "
+				 "\"validation_accuracy\": %s, \"item_texts\": %d, \"text_only_items\": %d, "
+				 "\"training_log\": [%s]}",
+				 MtrsFitOptionsToJson(&o), c.n, c.n_labels, tau, top1 ? "true" : "false", n_val,
+				 val_acc >= 0 ? psprintf("%.4f", val_acc) : "null",
+				 with_items ? items.n : 0, n_cold, log.data));
+
+	out = palloc_extended(VARHDRSZ + size, MCXT_ALLOC_HUGE);
+	SET_VARSIZE(out, VARHDRSZ + size);
+	memcpy(VARDATA(out), buf, size);
+	PG_RETURN_BYTEA_P(out);
+}

@@ -1,0 +1,54 @@
+-- Item text in the shared model: items with a title but no interactions are
+-- recommended and found similar from their text, and a typed query moves
+-- recommendations toward matching items (fixed data, fixed seed).
+CREATE EXTENSION mtrs;
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+-- four categories of ten items (id = 100 * category + j); items 8 and 9 of each
+-- category have a title but no interactions; user u likes category u % 4
+CREATE TABLE catalog AS
+SELECT c * 100 + j AS item_id,
+       (ARRAY['camera', 'laptop', 'novel', 'coffee'])[c + 1] || ' model ' || j AS title,
+       (ARRAY['photo lens', 'computer notebook', 'book story', 'kitchen grinder'])[c + 1] AS category
+  FROM generate_series(0, 3) c, generate_series(0, 9) j;
+CREATE TABLE views AS
+SELECT u AS user_id, (u % 4) * 100 + (u * 3 + g) % 8 AS item_id, 'view'::text AS event,
+       timestamptz '2026-01-01' + g * interval '1 hour' AS ts
+  FROM generate_series(1, 80) u, generate_series(1, 5) g;
+SELECT mtrs_train('shop', 'views', items => 'catalog', item_text_cols => ARRAY['title', 'category'],
+                  options => '{"dim": 16, "iterations": 8, "reg": 1, "text_epochs": 50, "buckets": 4096}') > 0 AS trained;
+SELECT n_items, kind, source->'items'->>'item_texts' AS item_texts,
+       source->'items'->>'text_only_items' AS text_only_items
+  FROM mtrs_model, LATERAL (SELECT format->'kind' AS kind) k WHERE name = 'shop';
+-- the items known only by their text are recommended to users of their category
+SELECT count(*) FILTER (WHERE r.item_id % 100 >= 8 AND r.item_id / 100 = u % 4) AS cold_hits,
+       count(*) FILTER (WHERE r.item_id / 100 <> u % 4) AS off_category
+  FROM generate_series(1, 20) u, mtrs_recommend(u, 2) r;
+-- and their nearest items are of the same category
+SELECT i AS cold_item, bool_and(s.item_id / 100 = i / 100) AS same_category
+  FROM unnest(ARRAY[8, 109, 208, 309]) i, mtrs_similar_items(i, 4) s
+ GROUP BY i ORDER BY i;
+-- a typed query moves a user's recommendations toward matching items
+SELECT (SELECT count(*) FROM mtrs_recommend(1, 5) WHERE item_id / 100 = 2) AS novels_before,
+       (SELECT count(*) FROM mtrs_recommend(1, 5, query => 'a novel, a good story book') WHERE item_id / 100 = 2) AS novels_after,
+       (SELECT count(*) FROM mtrs_recommend(1, 5, query => 'novel', query_weight => 0) WHERE item_id / 100 = 2) AS weight_zero;
+-- an anonymous session with only a query is a text search over the catalog
+SELECT bool_and(item_id / 100 = 3) AS coffee_items
+  FROM mtrs_recommend_for(ARRAY[]::bigint[], 5, query => 'coffee grinder');
+-- a query without words changes nothing
+SELECT (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(1, 5, query => ' ?! ')) =
+       (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(1, 5)) AS unchanged;
+-- errors
+SELECT * FROM mtrs_recommend(1, 5, query => 'novel', query_weight => 2);
+CREATE TABLE plain AS SELECT * FROM views;
+SELECT mtrs_train('plain', 'plain', options => '{"dim": 4, "iterations": 1}') > 0 AS trained;
+SELECT * FROM mtrs_recommend(1, 5, model => 'plain', query => 'novel');
+SELECT mtrs_train('x', items => 'catalog');
+SELECT mtrs_train('x', 'views', items => 'catalog', item_text_cols => ARRAY['nope']);
+CREATE TABLE dup_catalog AS SELECT * FROM catalog UNION ALL SELECT * FROM catalog WHERE item_id = 1;
+SELECT mtrs_train('x', 'views', items => 'dup_catalog');
+CREATE TABLE empty_catalog (item_id bigint, title text);
+SELECT mtrs_train('x', 'views', items => 'empty_catalog');
+SELECT count(*) AS nothing_registered FROM mtrs_model WHERE name = 'x';
+DROP EXTENSION mtrs;
+DROP TABLE catalog, views, plain, dup_catalog, empty_catalog;
