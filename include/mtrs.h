@@ -58,6 +58,7 @@ typedef struct MtrsModel
 /* mtrs.c */
 extern int	mtrs_blas_threads;
 extern char *mtrs_default_model;
+extern bool mtrs_fold_in;
 
 /* mtrs_model.c */
 extern MtrsModel *MtrsModelDecode(const bytea *raw, MemoryContext parent);

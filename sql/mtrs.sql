@@ -559,3 +559,175 @@ AS 'MODULE_PATHNAME', 'mtrs_intent'
 LANGUAGE C STABLE PARALLEL SAFE ROWS 2;
 COMMENT ON FUNCTION @extschema@.mtrs_intent(text, text, real) IS
 	'the intents of an utterance whose probability reaches the threshold (default: tuned in training), highest first; none when out of scope';
+
+/* --------------------------------------------------------------- evaluation */
+
+CREATE FUNCTION @extschema@.mtrs_evaluate(
+	model text,
+	holdout regclass,
+	k integer DEFAULT 20,
+	user_col text DEFAULT 'user_id',
+	item_col text DEFAULT 'item_id',
+	event_col text DEFAULT NULL,
+	rating_col text DEFAULT NULL,
+	text_col text DEFAULT NULL,
+	label_col text DEFAULT NULL,
+	store boolean DEFAULT true)
+RETURNS TABLE(task text, metric text, value float8)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET mtrs.fold_in = off
+AS $$
+DECLARE
+	info    jsonb;
+	tasks   text[];
+	t       text;
+	col     text;
+	rec     record;
+	res     jsonb := '{}';
+	n_items integer;
+	has_ui  boolean := user_col IS NOT NULL AND item_col IS NOT NULL;
+BEGIN
+	IF model IS NULL OR holdout IS NULL OR k IS NULL OR store IS NULL THEN
+		RAISE EXCEPTION 'model, holdout, k and store must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF k <= 0 THEN
+		RAISE EXCEPTION 'k must be greater than zero' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	info := @extschema@.mtrs_model_info(model);
+	IF NOT (info->>'active')::boolean THEN
+		RAISE EXCEPTION 'mtrs model "%" has no active version', model
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Activate a version with mtrs_activate().';
+	END IF;
+	tasks := ARRAY(SELECT jsonb_array_elements_text(info->'tasks'));
+	n_items := (info->>'n_items')::integer;
+	FOREACH col IN ARRAY ARRAY[user_col, item_col, event_col, rating_col, text_col, label_col] LOOP
+		CONTINUE WHEN col IS NULL;
+		PERFORM 1 FROM pg_attribute a
+		 WHERE a.attrelid = holdout AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+		IF NOT FOUND THEN
+			/* an utterance table needs no user and item columns */
+			IF col IN (user_col, item_col) AND text_col IS NOT NULL THEN
+				has_ui := false;
+				CONTINUE;
+			END IF;
+			RAISE EXCEPTION 'column "%" does not exist in %', col, holdout
+				USING ERRCODE = 'undefined_column';
+		END IF;
+	END LOOP;
+
+	/* interactions held out: one row per row of the holdout with a user and an item */
+	IF to_regclass('pg_temp.mtrs_eval_rows') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_rows; END IF;
+	IF to_regclass('pg_temp.mtrs_eval_recs') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_recs; END IF;
+	IF to_regclass('pg_temp.mtrs_eval_utt') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_utt; END IF;
+	IF cardinality(tasks) > 0 AND has_ui THEN
+		EXECUTE format('CREATE TEMP TABLE mtrs_eval_rows AS SELECT %I::bigint AS u, %I::bigint AS i, %s AS ev, %s AS r '
+		               'FROM %s WHERE %I IS NOT NULL AND %I IS NOT NULL',
+			user_col, item_col,
+			CASE WHEN event_col IS NULL THEN 'NULL::text' ELSE format('%I::text', event_col) END,
+			CASE WHEN rating_col IS NULL THEN 'NULL::float8' ELSE format('%I::float8', rating_col) END,
+			holdout, user_col, item_col);
+		ANALYZE pg_temp.mtrs_eval_rows;
+
+		/* ranking: Recall@k, NDCG@k over users with held-out items, coverage of the catalog */
+		CREATE TEMP TABLE mtrs_eval_recs AS
+		SELECT g.u, r.item_id, r.rank
+		  FROM (SELECT DISTINCT e.u FROM pg_temp.mtrs_eval_rows e) g,
+		       @extschema@.mtrs_recommend(g.u, mtrs_evaluate.k, model => mtrs_evaluate.model) r;
+		SELECT avg(x.hits::float8 / x.n) AS recall,
+		       avg(x.dcg / (SELECT sum(1.0 / log(2, j + 1)) FROM generate_series(1, least(mtrs_evaluate.k, x.n)) j)) AS ndcg,
+		       (SELECT count(DISTINCT c.item_id) FROM pg_temp.mtrs_eval_recs c)::float8 / greatest(n_items, 1) AS coverage,
+		       count(*) AS users
+		  INTO rec
+		  FROM (SELECT g.u, g.n,
+		               (SELECT count(*) FROM pg_temp.mtrs_eval_recs c
+		                 WHERE c.u = g.u AND c.item_id IN (SELECT e.i FROM pg_temp.mtrs_eval_rows e WHERE e.u = g.u)) AS hits,
+		               (SELECT coalesce(sum(1.0 / log(2, c.rank + 1)), 0) FROM pg_temp.mtrs_eval_recs c
+		                 WHERE c.u = g.u AND c.item_id IN (SELECT e.i FROM pg_temp.mtrs_eval_rows e WHERE e.u = g.u)) AS dcg
+		          FROM (SELECT e.u, count(DISTINCT e.i) AS n FROM pg_temp.mtrs_eval_rows e GROUP BY e.u) g) x;
+		IF rec.users > 0 THEN
+			res := res || jsonb_build_object('ranking', jsonb_build_object(
+				format('recall@%s', k), rec.recall, format('ndcg@%s', k), rec.ndcg,
+				format('coverage@%s', k), rec.coverage, 'users', rec.users));
+		END IF;
+
+		/* event heads: AUC (ties averaged) and log-loss over the held-out (user, item) pairs */
+		IF event_col IS NOT NULL THEN
+			FOREACH t IN ARRAY tasks LOOP
+				CONTINUE WHEN t IN ('ranking', 'rating');
+				WITH pairs AS (
+					SELECT e.u, e.i, bool_or(e.ev = t) AS y FROM pg_temp.mtrs_eval_rows e GROUP BY e.u, e.i),
+				scored AS (
+					SELECT p.y, @extschema@.mtrs_predict(p.u, p.i, t, mtrs_evaluate.model)::float8 AS s FROM pairs p),
+				ranked AS (
+					SELECT s.y, s.s, rank() OVER (ORDER BY s.s) + (count(*) OVER (PARTITION BY s.s) - 1) / 2.0 AS rk
+					  FROM scored s)
+				SELECT count(*) FILTER (WHERE y) AS n1, count(*) FILTER (WHERE NOT y) AS n0,
+				       sum(rk) FILTER (WHERE y) AS rsum,
+				       -avg(CASE WHEN y THEN ln(greatest(s, 1e-7)) ELSE ln(greatest(1 - s, 1e-7)) END) AS logloss
+				  INTO rec FROM ranked;
+				IF rec.n1 > 0 AND rec.n0 > 0 THEN
+					res := res || jsonb_build_object(t, jsonb_build_object(
+						'auc', (rec.rsum - rec.n1 * (rec.n1 + 1) / 2.0) / (rec.n1::float8 * rec.n0),
+						'logloss', rec.logloss, 'pairs', rec.n1 + rec.n0));
+				END IF;
+			END LOOP;
+		END IF;
+
+		/* rating head: RMSE over the held-out rows with a rating */
+		IF rating_col IS NOT NULL AND 'rating' = ANY (tasks) THEN
+			SELECT sqrt(avg((@extschema@.mtrs_predict(e.u, e.i, 'rating', mtrs_evaluate.model) - e.r) ^ 2)) AS rmse,
+			       count(*) AS n
+			  INTO rec FROM pg_temp.mtrs_eval_rows e WHERE e.r IS NOT NULL;
+			IF rec.n > 0 THEN
+				res := res || jsonb_build_object('rating', jsonb_build_object('rmse', rec.rmse, 'rows', rec.n));
+			END IF;
+		END IF;
+	END IF;
+
+	/* intents: exact-match accuracy, macro-F1 over intents, out-of-scope recall */
+	IF text_col IS NOT NULL AND label_col IS NOT NULL THEN
+		EXECUTE format('CREATE TEMP TABLE mtrs_eval_utt AS SELECT row_number() OVER () AS id, %I::text AS txt, '
+		               'ARRAY(SELECT btrim(x) FROM unnest(string_to_array(%s, %L)) x WHERE btrim(x) <> %L ORDER BY 1) AS gold '
+		               'FROM %s WHERE %I IS NOT NULL AND %I IS NOT NULL',
+			text_col,
+			format('array_to_string(ARRAY[%I]::text[], %L)', label_col, '#'), '#', '', holdout, text_col, label_col);
+		ALTER TABLE pg_temp.mtrs_eval_utt ADD COLUMN pred text[];
+		UPDATE pg_temp.mtrs_eval_utt SET pred = ARRAY(
+			SELECT i.intent FROM @extschema@.mtrs_intent(txt, mtrs_evaluate.model) i ORDER BY 1);
+		WITH intents AS (
+			SELECT DISTINCT x FROM pg_temp.mtrs_eval_utt, unnest(gold || pred) x),
+		f1 AS (
+			SELECT n.x, 2.0 * count(*) FILTER (WHERE n.x = ANY (gold) AND n.x = ANY (pred)) /
+			       nullif(count(*) FILTER (WHERE n.x = ANY (gold)) + count(*) FILTER (WHERE n.x = ANY (pred)), 0) AS f1
+			  FROM intents n, pg_temp.mtrs_eval_utt GROUP BY n.x)
+		SELECT (SELECT avg((gold = pred)::int) FROM pg_temp.mtrs_eval_utt) AS accuracy,
+		       (SELECT avg(coalesce(f1, 0)) FROM f1) AS macro_f1,
+		       (SELECT avg((cardinality(pred) = 0)::int) FROM pg_temp.mtrs_eval_utt WHERE cardinality(gold) = 0) AS oos_recall,
+		       (SELECT count(*) FROM pg_temp.mtrs_eval_utt) AS n
+		  INTO rec;
+		IF rec.n > 0 THEN
+			res := res || jsonb_build_object('intent', jsonb_strip_nulls(jsonb_build_object(
+				'accuracy', rec.accuracy, 'macro_f1', rec.macro_f1, 'oos_recall', rec.oos_recall,
+				'utterances', rec.n)));
+		END IF;
+		DROP TABLE pg_temp.mtrs_eval_utt;
+	END IF;
+	IF to_regclass('pg_temp.mtrs_eval_rows') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_rows; END IF;
+	IF to_regclass('pg_temp.mtrs_eval_recs') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_recs; END IF;
+
+	IF store THEN
+		UPDATE @extschema@.mtrs_model m
+		   SET metrics = jsonb_build_object('holdout', holdout::text, 'k', k, 'evaluated_at', now()) || res
+		 WHERE m.name = mtrs_evaluate.model AND m.active;
+	END IF;
+	RETURN QUERY
+	SELECT e.key, m.key, (m.value #>> '{}')::float8
+	  FROM jsonb_each(res) e, jsonb_each(e.value) m
+	 ORDER BY e.key = 'ranking' DESC, e.key, m.key;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_evaluate(text, regclass, integer, text, text, text, text, text, text, boolean) IS
+	'evaluate the active version of a model on held-out rows: Recall/NDCG/coverage@k (ranking), AUC and log-loss (events), RMSE (rating), accuracy, macro-F1 and out-of-scope recall (intents); stores them in metrics';

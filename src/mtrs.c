@@ -30,6 +30,7 @@ PG_MODULE_MAGIC;
 
 int			mtrs_blas_threads = 1;
 char	   *mtrs_default_model = NULL;
+bool		mtrs_fold_in = true;
 
 void		_PG_init(void);
 
@@ -74,6 +75,13 @@ _PG_init(void)
 							   "",
 							   PGC_USERSET, 0,
 							   NULL, NULL, NULL);
+	DefineCustomBoolVariable("mtrs.fold_in",
+							 "Folds interactions added to a model's source table since training into recommendations.",
+							 "mtrs_evaluate turns it off so that held-out rows stay unseen.",
+							 &mtrs_fold_in,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("mtrs");
 	set_blas_threads(mtrs_blas_threads);
 }

@@ -225,7 +225,7 @@ MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n
 	int			n = 0;
 	float	   *emb;
 
-	if (!OidIsValid(relid))
+	if (!mtrs_fold_in || !OidIsValid(relid))
 		return false;
 	args[0] = Int64GetDatum(user_id);
 	args[1] = TimestampTzGetDatum((TimestampTz) llround(last * USECS_PER_DAY));

@@ -64,3 +64,7 @@ done | sort -n | sed -n 2p | awk -v n="$N" '{printf "mtrs_intent over %d utteran
   tee -a "$OUT/timing.txt"
 
 /usr/bin/python3 "$SHARED/bench/intent/score.py" "$DATA/$SPLIT.tsv" "$OUT/pred.txt" --json "$OUT/score.json"
+
+# the same numbers from SQL: mtrs_evaluate on the scored split
+PSQL -d $DB -c "SELECT * FROM mtrs_evaluate('intents', 'utt_eval', text_col => 'text', label_col => 'label')" |
+  tee "$OUT/mtrs_evaluate.txt"

@@ -71,3 +71,11 @@ SQL
 sed -i '1s/.*/user_id,item_id,p_like,rating_pred/' "$OUT/pointwise.csv"
 /usr/bin/python3 "$SHARED/bench/recsys/metrics.py" --train "$DATA/$TRAIN" --test "$DATA/$TEST" \
   --topk "$OUT/topk.csv" --pointwise "$OUT/pointwise.csv" | tee "$OUT/metrics.json"
+
+# the same numbers from SQL: mtrs_evaluate on the held-out rows (like = rating >= 4)
+PSQL -d $DB <<SQL | tee "$OUT/mtrs_evaluate.txt"
+CREATE VIEW holdout AS
+SELECT user_id, item_id, 'rate'::text AS event, rating FROM ml_test
+UNION ALL SELECT user_id, item_id, 'like', NULL FROM ml_test WHERE rating >= 4;
+SELECT * FROM mtrs_evaluate('ml100k', 'holdout', 20, event_col => 'event', rating_col => 'rating');
+SQL
