@@ -731,3 +731,185 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.mtrs_evaluate(text, regclass, integer, text, text, text, text, text, text, boolean) IS
 	'evaluate the active version of a model on held-out rows: Recall/NDCG/coverage@k (ranking), AUC and log-loss (events), RMSE (rating), accuracy, macro-F1 and out-of-scope recall (intents); stores them in metrics';
+
+/* ---------------------------------------------------------------- lifecycle */
+
+CREATE VIEW @extschema@.mtrs_models AS
+SELECT m.name, m.version, m.active, m.created_at, pg_size_pretty(m.size_bytes) AS size,
+       m.tasks, m.intents, m.n_users, m.n_items,
+       (SELECT string_agg(format('%s %s %s', t.key, p.metric, round((t.value->>p.metric)::numeric, 4)),
+                          ', ' ORDER BY t.key = 'ranking' DESC, t.key)
+          FROM jsonb_each(m.metrics) t,
+               LATERAL (SELECT CASE
+                   WHEN t.key = 'ranking' THEN (SELECT min(x) FROM jsonb_object_keys(t.value) x WHERE x LIKE 'ndcg@%')
+                   WHEN t.key = 'rating' THEN 'rmse'
+                   WHEN t.key = 'intent' THEN 'accuracy'
+                   ELSE 'auc' END AS metric) p
+         WHERE jsonb_typeof(t.value) = 'object' AND t.value ? p.metric) AS headline_metrics,
+       m.metrics->>'holdout' AS evaluated_on
+  FROM @extschema@.mtrs_model m;
+COMMENT ON VIEW @extschema@.mtrs_models IS
+	'one row per model version for humans: name, version, active, created, size, tasks, headline metrics';
+
+CREATE PROCEDURE @extschema@.mtrs_retrain(
+	name text,
+	options jsonb DEFAULT NULL,
+	holdout_fraction real DEFAULT 0.2,
+	tolerance real DEFAULT 0.02,
+	task_tolerance jsonb DEFAULT '{}',
+	k integer DEFAULT 20,
+	keep_versions integer DEFAULT 5)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cur     record;
+	src     jsonb;
+	tbl     regclass;
+	opts    jsonb;
+	cutoff  timestamptz;
+	cand    text := mtrs_retrain.name || '~candidate';
+	inc     text := mtrs_retrain.name || '~incumbent';
+	cand_m  jsonb;
+	inc_m   jsonb;
+	t       text;
+	metric  text;
+	cv      float8;
+	iv      float8;
+	tol     float8;
+	worse   text[] := '{}';
+	report  jsonb := '{}';
+	new_id  bigint;
+	dropped integer;
+BEGIN
+	IF mtrs_retrain.name IS NULL OR holdout_fraction IS NULL OR tolerance IS NULL OR k IS NULL
+	   OR keep_versions IS NULL THEN
+		RAISE EXCEPTION 'name, holdout_fraction, tolerance, k and keep_versions must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT (holdout_fraction > 0 AND holdout_fraction < 1) OR tolerance < 0 OR keep_versions < 1 THEN
+		RAISE EXCEPTION 'holdout_fraction must be in (0, 1), tolerance >= 0 and keep_versions >= 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT pg_try_advisory_xact_lock(hashtext('mtrs_retrain'), hashtext(mtrs_retrain.name)) THEN
+		RAISE EXCEPTION 'another mtrs_retrain of model "%" is running', mtrs_retrain.name
+			USING ERRCODE = 'lock_not_available',
+			      HINT = 'Wait for it to finish; the active version is unchanged.';
+	END IF;
+	SELECT m.* INTO cur FROM @extschema@.mtrs_model m WHERE m.name = mtrs_retrain.name AND m.active;
+	IF NOT FOUND THEN
+		PERFORM @extschema@.mtrs_model_info(mtrs_retrain.name);	/* unknown name: its error */
+		RAISE EXCEPTION 'mtrs model "%" has no active version', mtrs_retrain.name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Activate a version with mtrs_activate().';
+	END IF;
+	src := cur.source;
+	IF src->>'table' IS NULL THEN
+		RAISE EXCEPTION 'mtrs model "%" has no recorded interaction source', mtrs_retrain.name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Train it with mtrs_train(name, interactions => ...) once; mtrs_retrain repeats that.';
+	END IF;
+	tbl := to_regclass(src->>'table');
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'the source table % of mtrs model "%" no longer exists', src->>'table', mtrs_retrain.name
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	opts := coalesce(mtrs_retrain.options, cur.options) || '{"progress": false}';
+
+	/* the most recent rows (by time) are held out from both recipes */
+	EXECUTE format('SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY %I::timestamptz) FROM %s',
+	               1 - holdout_fraction, src->>'time_col', tbl)
+		INTO cutoff;
+	EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s WHERE %I::timestamptz < %L',
+	               tbl, src->>'time_col', cutoff);
+	EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s WHERE %I::timestamptz >= %L',
+	               tbl, src->>'time_col', cutoff);
+
+	/* the candidate recipe and the incumbent's recipe, trained on the same rows */
+	PERFORM @extschema@.mtrs_train(cand, 'pg_temp.mtrs_retrain_train', src->>'user_col', src->>'item_col',
+		src->>'event_col', src->>'time_col', src->>'rating_col', opts, true,
+		to_regclass(src->'intents'->>'table'), coalesce(src->'intents'->>'text_col', 'text'),
+		coalesce(src->'intents'->>'label_col', 'label'),
+		to_regclass(src->'items'->>'table'), coalesce(src->'items'->>'item_id_col', 'item_id'),
+		coalesce(ARRAY(SELECT jsonb_array_elements_text(src->'items'->'item_text_cols')), ARRAY['title']));
+	PERFORM @extschema@.mtrs_evaluate(cand, 'pg_temp.mtrs_retrain_holdout', k, src->>'user_col', src->>'item_col',
+		src->>'event_col', src->>'rating_col');
+	SELECT m.metrics || jsonb_build_object('intent_validation', m.source->'intents'->'validation_accuracy')
+	  INTO cand_m FROM @extschema@.mtrs_model m WHERE m.name = cand AND m.active;
+	IF mtrs_retrain.options IS NULL OR mtrs_retrain.options = '{}' THEN
+		inc_m := cand_m;		/* the same recipe on the same rows: the same model */
+	ELSE
+		PERFORM @extschema@.mtrs_train(inc, 'pg_temp.mtrs_retrain_train', src->>'user_col', src->>'item_col',
+			src->>'event_col', src->>'time_col', src->>'rating_col', cur.options || '{"progress": false}', true,
+			to_regclass(src->'intents'->>'table'), coalesce(src->'intents'->>'text_col', 'text'),
+			coalesce(src->'intents'->>'label_col', 'label'),
+			to_regclass(src->'items'->>'table'), coalesce(src->'items'->>'item_id_col', 'item_id'),
+			coalesce(ARRAY(SELECT jsonb_array_elements_text(src->'items'->'item_text_cols')), ARRAY['title']));
+		PERFORM @extschema@.mtrs_evaluate(inc, 'pg_temp.mtrs_retrain_holdout', k, src->>'user_col', src->>'item_col',
+			src->>'event_col', src->>'rating_col');
+		SELECT m.metrics || jsonb_build_object('intent_validation', m.source->'intents'->'validation_accuracy')
+		  INTO inc_m FROM @extschema@.mtrs_model m WHERE m.name = inc AND m.active;
+	END IF;
+
+	/* guard rails: each task's primary metric may not be worse by more than its tolerance */
+	FOR t IN SELECT jsonb_object_keys(cand_m) LOOP
+		CONTINUE WHEN jsonb_typeof(cand_m->t) NOT IN ('object', 'number');
+		metric := CASE WHEN t = 'ranking' THEN format('ndcg@%s', k) WHEN t = 'rating' THEN 'rmse'
+		               WHEN t = 'intent_validation' THEN 'accuracy' ELSE 'auc' END;
+		IF t = 'intent_validation' THEN
+			cv := (cand_m->>t)::float8;
+			iv := (inc_m->>t)::float8;
+		ELSE
+			cv := (cand_m->t->>metric)::float8;
+			iv := (inc_m->t->>metric)::float8;
+		END IF;
+		CONTINUE WHEN cv IS NULL OR iv IS NULL;
+		tol := coalesce((task_tolerance->>t)::float8, tolerance);
+		report := report || jsonb_build_object(t, jsonb_build_object(
+			'metric', metric, 'candidate', cv, 'incumbent', iv, 'tolerance', tol));
+		IF (metric = 'rmse' AND cv > iv * (1 + tol)) OR (metric <> 'rmse' AND cv < iv * (1 - tol)) THEN
+			worse := worse || format('%s %s %s < %s', t, metric, round(cv::numeric, 4), round(iv::numeric, 4));
+		END IF;
+	END LOOP;
+	PERFORM @extschema@.mtrs_drop_model(cand);
+	IF inc_m IS DISTINCT FROM cand_m THEN
+		PERFORM @extschema@.mtrs_drop_model(inc);
+	END IF;
+	DROP VIEW pg_temp.mtrs_retrain_train, pg_temp.mtrs_retrain_holdout;
+
+	IF cardinality(worse) > 0 THEN
+		UPDATE @extschema@.mtrs_model m
+		   SET metrics = m.metrics || jsonb_build_object('last_retrain', jsonb_build_object(
+		           'at', now(), 'decision', 'kept', 'reason', array_to_string(worse, '; '),
+		           'options', opts, 'holdout_from', cutoff, 'guard', report))
+		 WHERE m.id = cur.id;
+		RAISE NOTICE 'mtrs_retrain kept version % of "%": the candidate is worse (%)', cur.version,
+			mtrs_retrain.name, array_to_string(worse, '; ');
+		RETURN;
+	END IF;
+
+	/* the candidate recipe passed: train it on every row and activate it */
+	new_id := @extschema@.mtrs_train(mtrs_retrain.name, tbl, src->>'user_col', src->>'item_col',
+		src->>'event_col', src->>'time_col', src->>'rating_col', opts, true,
+		to_regclass(src->'intents'->>'table'), coalesce(src->'intents'->>'text_col', 'text'),
+		coalesce(src->'intents'->>'label_col', 'label'),
+		to_regclass(src->'items'->>'table'), coalesce(src->'items'->>'item_id_col', 'item_id'),
+		coalesce(ARRAY(SELECT jsonb_array_elements_text(src->'items'->'item_text_cols')), ARRAY['title']));
+	UPDATE @extschema@.mtrs_model m
+	   SET metrics = cand_m - 'intent_validation' || jsonb_build_object('last_retrain', jsonb_build_object(
+	           'at', now(), 'decision', 'activated', 'replaced_version', cur.version, 'options', opts,
+	           'holdout_from', cutoff, 'guard', report,
+	           'note', 'metrics are those of the same recipe trained without the held-out rows'))
+	 WHERE m.id = new_id;
+	DELETE FROM @extschema@.mtrs_model m
+	 WHERE m.name = mtrs_retrain.name AND NOT m.active
+	   AND m.version NOT IN (SELECT o.version FROM @extschema@.mtrs_model o WHERE o.name = mtrs_retrain.name
+	                          ORDER BY o.version DESC LIMIT keep_versions);
+	GET DIAGNOSTICS dropped = ROW_COUNT;
+	RAISE NOTICE 'mtrs_retrain activated version % of "%" (was %); % old version(s) pruned',
+		(SELECT m.version FROM @extschema@.mtrs_model m WHERE m.id = new_id), mtrs_retrain.name,
+		cur.version, dropped;
+END
+$$;
+COMMENT ON PROCEDURE @extschema@.mtrs_retrain(text, jsonb, real, real, jsonb, integer, integer) IS
+	'retrain a model from its recorded source; activate the new version only if no task''s primary metric on the most recent rows is worse than the current recipe''s beyond its tolerance; prune old versions';

@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
 DROP EXTENSION IF EXISTS mtrs;
 CREATE EXTENSION mtrs;
-SELECT plan(15);
+SELECT plan(17);
 
 CREATE TEMP TABLE sess_events AS
 SELECT u AS user_id, g AS item_id, 'view'::text AS event,
@@ -59,6 +59,15 @@ SELECT is(pg_temp.catalog_in_b(), 10::bigint, 'a rolled-back update is not serve
 SELECT dblink_exec('c', format('UPDATE mtrs_model SET weights = %L WHERE name = %L AND version = 1',
                                (SELECT w20 FROM sess_w), 'sess'));
 SELECT is(pg_temp.catalog_in_b(), 20::bigint, 'a committed update of the active row is seen');
+
+-- a retrain of a model another session is retraining is refused at once
+SELECT dblink_exec('c', 'BEGIN');
+SELECT * FROM dblink('c', $q$SELECT pg_advisory_xact_lock(hashtext('mtrs_retrain'), hashtext('sess'))::text$q$) AS t(x text);
+SELECT throws_ok($$CALL mtrs_retrain('sess')$$, '55P03', 'another mtrs_retrain of model "sess" is running',
+                 'a concurrent retrain is refused');
+SELECT dblink_exec('c', 'ROLLBACK');
+SELECT throws_ok($$CALL mtrs_retrain('sess')$$, '55000', 'mtrs model "sess" has no recorded interaction source',
+                 'once the other one ends, the retrain proceeds (and needs a recorded source)');
 
 -- dropping the model is seen too
 SELECT mtrs_drop_model('sess');

@@ -1,0 +1,38 @@
+-- Scheduled retraining with pg_cron (preloaded by the test cluster, jobs run in
+-- this database): a job scheduled every minute retrains the model on its own.
+-- Waits for at most two minutes.  Runs in autocommit mode: the job runs in
+-- another session and sees only committed rows.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS pg_cron;
+DROP EXTENSION IF EXISTS mtrs;
+CREATE EXTENSION mtrs;
+SELECT plan(4);
+
+CREATE TABLE cron_events AS
+SELECT u AS user_id, (u % 8) * 100 + ((u * 3 + g) % 20) AS item_id, 'view'::text AS event,
+       timestamptz '2026-01-01' + (g * 60 + u) * interval '1 minute' AS ts
+  FROM generate_series(1, 80) u, generate_series(1, 10) g;
+SELECT mtrs_train('nightly', 'cron_events', options => '{"dim": 8, "iterations": 4}');
+SELECT isnt(cron.schedule('mtrs-retrain-test', '* * * * *', $$CALL mtrs_retrain('nightly')$$), NULL::bigint,
+            'a retrain is scheduled every minute');
+
+CREATE FUNCTION pg_temp.wait_for_version(v integer) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE got integer;
+BEGIN
+	FOR i IN 1 .. 1200 LOOP		-- up to 120 s
+		SELECT max(version) FILTER (WHERE active) INTO got FROM mtrs_model WHERE name = 'nightly';
+		IF got >= v THEN RETURN got; END IF;
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+	RETURN got;
+END $$;
+SELECT is(pg_temp.wait_for_version(2), 2, 'the scheduled job trained and activated version 2');
+SELECT is((SELECT metrics->'last_retrain'->>'decision' FROM mtrs_model WHERE name = 'nightly' AND active),
+          'activated', 'the new version records the guard decision');
+SELECT ok(cron.unschedule('mtrs-retrain-test'), 'the job is unscheduled');
+
+SELECT * FROM finish();
+DROP TABLE cron_events;
+DROP EXTENSION mtrs;
+DROP EXTENSION pg_cron;

@@ -1,0 +1,53 @@
+-- mtrs_retrain: retraining from the recorded source with guard rails, pruning,
+-- and failure atomicity; the mtrs_models view.
+CREATE EXTENSION mtrs;
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE TABLE shop (user_id bigint, item_id bigint, event text, ts timestamptz);
+INSERT INTO shop
+SELECT u, (u % 8) * 100 + ((u * 3 + g) % 20), CASE WHEN g % 3 = 0 THEN 'click' ELSE 'view' END,
+       timestamptz '2026-01-01' + (g * 60 + u) * interval '1 minute'
+  FROM generate_series(1, 160) u, generate_series(1, 12) g;
+CREATE INDEX ON shop (user_id);
+SELECT mtrs_train('m', 'shop', options => '{"dim": 8, "iterations": 6}') > 0 AS trained;
+-- same recipe, new data: the new version is activated and records the guard
+INSERT INTO shop SELECT u, (u % 8) * 100 + ((u * 7) % 20), 'view', timestamptz '2026-02-01' + u * interval '1 minute'
+  FROM generate_series(1, 160) u;
+CALL mtrs_retrain('m');
+SELECT version, active, metrics->'last_retrain'->>'decision' AS decision,
+       metrics->'last_retrain'->>'replaced_version' AS replaced,
+       metrics->'last_retrain'->'guard' ?& ARRAY['ranking', 'click'] AS guarded,
+       metrics->'ranking' ? 'ndcg@20' AS has_metrics
+  FROM mtrs_model WHERE name = 'm' ORDER BY version;
+-- a deliberately worse recipe (one dimension for eight communities) is not activated,
+-- and the reason is recorded
+CALL mtrs_retrain('m', options => '{"dim": 1, "iterations": 6}');
+SELECT version, active, metrics->'last_retrain'->>'decision' AS decision,
+       metrics->'last_retrain'->>'reason' LIKE 'ranking ndcg@20 %' AS reason_names_ranking
+  FROM mtrs_model WHERE name = 'm' ORDER BY version;
+SELECT count(*) AS scratch_models FROM mtrs_model WHERE name LIKE 'm~%';
+-- a per-task tolerance can let it through
+CALL mtrs_retrain('m', options => '{"dim": 1, "iterations": 6}', task_tolerance => '{"ranking": 1, "click": 1, "view": 1}');
+SELECT max(version) FILTER (WHERE active) AS active_version FROM mtrs_model WHERE name = 'm';
+-- retention keeps the newest versions
+CALL mtrs_retrain('m', options => '{"dim": 8, "iterations": 6}', keep_versions => 2);
+SELECT array_agg(version ORDER BY version) AS versions, max(version) FILTER (WHERE active) AS active
+  FROM mtrs_model WHERE name = 'm';
+-- a failure leaves the active version untouched
+CREATE TABLE before AS SELECT id, version, weights FROM mtrs_model WHERE name = 'm' AND active;
+SET statement_timeout = '50ms';
+CALL mtrs_retrain('m', options => '{"dim": 512, "iterations": 500}');
+RESET statement_timeout;
+SELECT (SELECT (id, version, weights) FROM mtrs_model WHERE name = 'm' AND active) =
+       (SELECT (id, version, weights) FROM before) AS unchanged;
+-- the human view
+SELECT name, version, active, tasks, headline_metrics ~ '^ranking ndcg@20 [0-9.]+, click auc [0-9.]+, view auc' AS headline
+  FROM mtrs_models WHERE name = 'm' ORDER BY version;
+-- errors
+CALL mtrs_retrain('nope');
+SELECT mtrs_register('raw', mtrs_fit(user_id, item_id, event, ts, '{"dim": 4, "iterations": 1}'::jsonb)) > 0 AS registered FROM shop;
+CALL mtrs_retrain('raw');
+CALL mtrs_retrain('m', holdout_fraction => 1.5);
+CALL mtrs_retrain(NULL);
+DROP EXTENSION mtrs;
+DROP TABLE shop, before;
