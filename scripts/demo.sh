@@ -7,8 +7,9 @@
 # (scripts/demo_data.sql), trains one multi-task model with mtrs_train (progress
 # per iteration) with an intent head from the utterances, shows recommendations,
 # per-task predictions, real-time fold-in of a new visitor, the intents of new
-# English and Chinese sentences, similar items, and stops and removes the
-# cluster (also on failure or Ctrl-C).
+# English and Chinese sentences, similar items, a guarded retrain, a pg_cron
+# schedule and an SVG training report (mtrs-demo-report.svg), and stops and
+# removes the cluster (also on failure or Ctrl-C).
 set -Eeuo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$MTRS_ROOT"
@@ -94,5 +95,25 @@ SELECT s.rank, c.title, c.title_zh, round(s.score::numeric, 3) AS cosine
   FROM mtrs_similar_items(301, 5) s JOIN shop_items c USING (item_id)
  ORDER BY s.rank;
 SQL
+
+mtrs_log "lifecycle: a worse recipe is refused, a retrain of the current recipe is activated"
+demo_sql <<'SQL'
+SET client_min_messages = notice;
+CALL mtrs_retrain('shop', options => '{"dim": 2, "iterations": 8, "text_epochs": 30, "buckets": 16384}');
+CALL mtrs_retrain('shop');
+SELECT name, version, active, size, headline_metrics FROM mtrs_models ORDER BY version;
+SQL
+
+mtrs_log "nightly retraining with pg_cron (scheduled, listed, unscheduled again)"
+demo_sql <<'SQL'
+CREATE EXTENSION pg_cron;
+SELECT cron.schedule('retrain-shop', '0 3 * * *', $$CALL mtrs_retrain('shop')$$) AS job;
+SELECT jobname, schedule, command FROM cron.job;
+SELECT cron.unschedule('retrain-shop');
+SQL
+
+REPORT=${MTRS_REPORT:-$MTRS_ROOT/mtrs-demo-report.svg}
+demo_sql -Atc "SELECT mtrs_report('shop')" > "$REPORT"
+mtrs_log "training report written to $REPORT (open it in a browser)"
 
 mtrs_log "done; stopping and removing the cluster"

@@ -913,3 +913,141 @@ END
 $$;
 COMMENT ON PROCEDURE @extschema@.mtrs_retrain(text, jsonb, real, real, jsonb, integer, integer) IS
 	'retrain a model from its recorded source; activate the new version only if no task''s primary metric on the most recent rows is worse than the current recipe''s beyond its tolerance; prune old versions';
+
+CREATE FUNCTION @extschema@.mtrs_report(name text, versions integer DEFAULT 2)
+RETURNS text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	palette  text[] := ARRAY['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+	pw       constant integer := 360;	/* panel width and height */
+	ph       constant integer := 220;
+	ml       constant integer := 58;	/* plot margins inside a panel */
+	mr       constant integer := 14;
+	mt       constant integer := 30;
+	mb       constant integer := 38;
+	cols     constant integer := 3;
+	vers     integer[];
+	tasks    text[];
+	n_panels integer;
+	top      integer;
+	height   integer;
+	width    integer;
+	svg      text;
+	p        integer := 0;
+	t        text;
+	x0       integer;
+	y0       integer;
+	x_max     float8;
+	y_min     float8;
+	y_max     float8;
+	v        integer;
+	path     text;
+	r        record;
+	line_y   integer;
+BEGIN
+	IF mtrs_report.name IS NULL OR versions IS NULL OR versions < 1 THEN
+		RAISE EXCEPTION 'name must not be null and versions must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT array_agg(m.version ORDER BY m.version) INTO vers
+	  FROM (SELECT o.version FROM @extschema@.mtrs_model o WHERE o.name = mtrs_report.name
+	         ORDER BY o.version DESC LIMIT versions) m;
+	IF vers IS NULL THEN
+		PERFORM @extschema@.mtrs_model_info(mtrs_report.name);	/* its error */
+	END IF;
+
+	/* one point per (version, task, step): interaction iterations, then text epochs */
+	IF to_regclass('pg_temp.mtrs_report_points') IS NULL THEN
+		CREATE TEMP TABLE mtrs_report_points (version integer, task text, step float8, loss float8, weight float8);
+	END IF;
+	TRUNCATE mtrs_report_points;
+	INSERT INTO mtrs_report_points
+	SELECT m.version, l.key, coalesce(e->>'iteration', e->>'text_epoch')::float8, l.value::text::float8,
+	       (e->'weight'->>l.key)::float8
+	  FROM @extschema@.mtrs_model m, jsonb_array_elements(m.training_log) e, jsonb_each(e->'loss') l
+	 WHERE m.name = mtrs_report.name AND m.version = ANY (vers) AND jsonb_typeof(l.value) = 'number';
+	SELECT array_agg(x.task ORDER BY x.first, x.task) INTO tasks
+	  FROM (SELECT pt.task, min(pt.step + CASE WHEN pt.task = 'ranking' THEN -1e9 ELSE 0 END) AS first
+	          FROM mtrs_report_points pt GROUP BY pt.task) x;
+	n_panels := coalesce(cardinality(tasks), 0);
+	top := 70 + 22 * cardinality(vers);
+	width := cols * pw + 20;
+	height := top + greatest(1, (n_panels + cols - 1) / cols) * (ph + 16) + 10;
+
+	svg := format('<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" '
+	              'font-family="Helvetica, Arial, sans-serif" font-size="12">', width, height, width, height)
+	    || '<rect width="100%" height="100%" fill="white"/>'
+	    || format('<text x="10" y="24" font-size="18" font-weight="bold">mtrs model %s: training curves</text>',
+	              replace(replace(replace(mtrs_report.name, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'))
+	    || '<text x="10" y="44" fill="#555">loss per iteration (text tasks: per epoch), one line per version; '
+	    || 'task weight of the last iteration in the panel title</text>';
+	/* legend: one line per version with its headline metrics */
+	line_y := 66;
+	FOR r IN SELECT mm.version, mm.active, mm.created_at, mm.size, mm.headline_metrics
+	           FROM @extschema@.mtrs_models mm WHERE mm.name = mtrs_report.name AND mm.version = ANY (vers)
+	          ORDER BY mm.version LOOP
+		v := array_position(vers, r.version);
+		svg := svg || format('<rect x="10" y="%s" width="14" height="4" fill="%s"/>', line_y - 6,
+		                     palette[1 + (v - 1) % cardinality(palette)])
+		    || format('<text x="30" y="%s">version %s%s, %s, %s%s</text>', line_y, r.version,
+		              CASE WHEN r.active THEN ' (active)' ELSE '' END,
+		              to_char(r.created_at, 'YYYY-MM-DD HH24:MI'), r.size,
+		              coalesce(': ' || replace(replace(r.headline_metrics, '&', '&amp;'), '<', '&lt;'), ''));
+		line_y := line_y + 22;
+	END LOOP;
+
+	FOREACH t IN ARRAY coalesce(tasks, '{}') LOOP
+		x0 := 10 + (p % cols) * pw;
+		y0 := top + (p / cols) * (ph + 16);
+		SELECT max(pt.step), min(pt.loss), max(pt.loss) INTO x_max, y_min, y_max
+		  FROM mtrs_report_points pt WHERE pt.task = t;
+		IF y_max - y_min < 1e-12 THEN
+			y_min := y_min - 0.5 * greatest(abs(y_min), 1e-6);
+			y_max := y_max + 0.5 * greatest(abs(y_max), 1e-6);
+		END IF;
+		x_max := greatest(x_max, 2);
+		svg := svg || format('<g transform="translate(%s,%s)">', x0, y0)
+		    || format('<rect x="0" y="0" width="%s" height="%s" fill="#fafafa" stroke="#ddd"/>', pw - 10, ph)
+		    || format('<text x="%s" y="18" font-weight="bold">%s</text>', ml,
+		              replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;') ||
+		              coalesce((SELECT format(' (weight %s)', round(pt.weight::numeric, 4))
+		                          FROM mtrs_report_points pt
+		                         WHERE pt.task = t AND pt.weight IS NOT NULL
+		                         ORDER BY pt.version DESC, pt.step DESC LIMIT 1), ''))
+		    /* axes with end labels */
+		    || format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/>', ml, ph - mb, pw - 10 - mr, ph - mb)
+		    || format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/>', ml, mt, ml, ph - mb)
+		    || format('<text x="%s" y="%s" text-anchor="end">%s</text>', ml - 4, mt + 4, round(y_max::numeric, 4))
+		    || format('<text x="%s" y="%s" text-anchor="end">%s</text>', ml - 4, ph - mb + 4, round(y_min::numeric, 4))
+		    || format('<text x="%s" y="%s" text-anchor="middle">1</text>', ml, ph - mb + 16)
+		    || format('<text x="%s" y="%s" text-anchor="middle">%s</text>', pw - 10 - mr, ph - mb + 16, x_max)
+		    || format('<text x="%s" y="%s" text-anchor="middle" fill="#555">%s</text>', (ml + pw - 10 - mr) / 2,
+		              ph - 6, CASE WHEN t IN ('intent', 'item_text') THEN 'epoch' ELSE 'iteration' END)
+		    || format('<text x="12" y="%s" fill="#555" transform="rotate(-90 12 %s)" text-anchor="middle">loss</text>',
+		              (mt + ph - mb) / 2, (mt + ph - mb) / 2);
+		FOREACH v IN ARRAY vers LOOP
+			SELECT 'M' || substr(string_agg(format('L%s %s',
+			                         round((ml + (pt.step - 1) / (x_max - 1) * (pw - 10 - mr - ml))::numeric, 1),
+			                         round((ph - mb - (pt.loss - y_min) / (y_max - y_min) * (ph - mb - mt))::numeric, 1)),
+			                  ' ' ORDER BY pt.step), 2)
+			  INTO path
+			  FROM mtrs_report_points pt WHERE pt.task = t AND pt.version = v;
+			IF path IS NOT NULL THEN
+				svg := svg || format('<path d="%s" fill="none" stroke="%s" stroke-width="2"/>', path,
+				                     palette[1 + (array_position(vers, v) - 1) % cardinality(palette)]);
+			END IF;
+		END LOOP;
+		svg := svg || '</g>';
+		p := p + 1;
+	END LOOP;
+	IF n_panels = 0 THEN
+		svg := svg || format('<text x="10" y="%s">no training log recorded (models registered with mtrs_register have none)</text>', top + 20);
+	END IF;
+	TRUNCATE mtrs_report_points;
+	RETURN svg || '</svg>';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_report(text, integer) IS
+	'an SVG page with one panel per task: training loss per iteration of the newest versions side by side, with their headline metrics';

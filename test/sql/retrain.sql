@@ -43,6 +43,13 @@ SELECT (SELECT (id, version, weights) FROM mtrs_model WHERE name = 'm' AND activ
 -- the human view
 SELECT name, version, active, tasks, headline_metrics ~ '^ranking ndcg@20 [0-9.]+, click auc [0-9.]+, view auc' AS headline
   FROM mtrs_models WHERE name = 'm' ORDER BY version;
+-- the SVG report: one panel per task, one legend line and one curve per version and task
+SELECT r LIKE '<svg xmlns="http://www.w3.org/2000/svg"%</svg>' AS is_svg,
+       (length(r) - length(replace(r, '<g transform', ''))) / length('<g transform') AS panels,
+       (length(r) - length(replace(r, '<path ', ''))) / length('<path ') AS curves,
+       r LIKE '%version 3, %' AND r LIKE '%version 4 (active)%' AS legend
+  FROM mtrs_report('m') r;
+SELECT mtrs_report('nope');
 -- errors
 CALL mtrs_retrain('nope');
 SELECT mtrs_register('raw', mtrs_fit(user_id, item_id, event, ts, '{"dim": 4, "iterations": 1}'::jsonb)) > 0 AS registered FROM shop;
