@@ -40,6 +40,7 @@ typedef struct MtrsTextParams
 	float	   *emb;			/* [n_buckets][dim] */
 	float	   *label_w;		/* [n_labels][dim] */
 	float	   *label_b;		/* [n_labels] */
+	const float *pos_weight;	/* [n_labels] weight of positive examples, NULL = 1 */
 } MtrsTextParams;
 
 /* mtrs_textmodel.c */

@@ -86,6 +86,7 @@ typedef struct MtrsFitOptions
 	int			char_max;
 	int			punctuation;
 	int			max_pool;
+	double		balance;
 	double		validation_fraction;
 	int64		seed;
 	MtrsWeighting weighting;

@@ -255,6 +255,7 @@ static const OptionSpec option_specs[] = {
 	{"validation_fraction", 0, 0.5, false, offsetof(MtrsFitOptions, validation_fraction), 'd'},
 	{"punctuation", 0, 1, true, offsetof(MtrsFitOptions, punctuation), 'i'},
 	{"max_pool", 0, 1, true, offsetof(MtrsFitOptions, max_pool), 'i'},
+	{"balance", 0, 1, false, offsetof(MtrsFitOptions, balance), 'd'},
 };
 
 static const char *const weighting_names[] = {"uncertainty", "balanced", "fixed"};
@@ -283,6 +284,7 @@ option_defaults(MtrsFitOptions *o)
 	o->char_min = 3;	/* used when char_max > 0 */
 	o->char_max = 0;
 	o->validation_fraction = 0.1;
+	o->balance = 0.25;
 	o->punctuation = 1;
 	o->seed = 42;
 	o->weighting = MTRS_WEIGHTING_UNCERTAINTY;
@@ -516,8 +518,8 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 	}
 	appendStringInfo(&buf, "}, \"text_epochs\": %d, \"text_lr\": %g, \"buckets\": %d, "
 					 "\"word_ngrams\": %d, \"char_min\": %d, \"char_max\": %d, "
-					 "\"punctuation\": %d, \"max_pool\": %d, \"validation_fraction\": %g}",
+					 "\"punctuation\": %d, \"max_pool\": %d, \"balance\": %g, \"validation_fraction\": %g}",
 					 o->text_epochs, o->text_lr, o->buckets, o->word_ngrams, o->char_min,
-					 o->char_max, o->punctuation, o->max_pool, o->validation_fraction);
+					 o->char_max, o->punctuation, o->max_pool, o->balance, o->validation_fraction);
 	return buf.data;
 }

@@ -77,6 +77,7 @@ MtrsModelTextParams(const MtrsModel *m)
 	p.emb = m->v.t.word_emb;
 	p.label_w = m->v.t.label_w;
 	p.label_b = m->v.t.label_b;
+	p.pos_weight = NULL;
 	return p;
 }
 

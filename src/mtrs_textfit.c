@@ -385,6 +385,32 @@ build_items(ArrayType *ids, ArrayType *texts, const MtrsTokenizer *t, const Mtrs
 }
 
 /*
+ * Return the weight of each intent's positive examples: (most frequent
+ * intent's count / this intent's count) ^ balance, at most 10; NULL when
+ * balance is 0 (every example counts once).
+ */
+static float *
+positive_weights(const Corpus *c, double balance)
+{
+	int64	   *cnt;
+	int64		top = 1;
+	float	   *w;
+
+	if (balance <= 0.0 || c->n_labels == 0)
+		return NULL;
+	cnt = palloc0(sizeof(int64) * c->n_labels);
+	for (int32 k = 0; k < c->lab_off[c->n]; k++)
+		cnt[c->lab[k]]++;
+	for (int l = 0; l < c->n_labels; l++)
+		top = Max(top, cnt[l]);
+	w = palloc(sizeof(float) * c->n_labels);
+	for (int l = 0; l < c->n_labels; l++)
+		w[l] = (float) Min(10.0, pow((double) top / Max(cnt[l], 1), balance));
+	pfree(cnt);
+	return w;
+}
+
+/*
  * Draw the parameters: small uniform token embeddings (at most 1/dim, and
  * no larger than the typical entry of the item embeddings item texts are
  * mapped onto, so the noise never drowns those targets), zero head, prior
@@ -754,6 +780,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	p.emb = v.t.word_emb;
 	p.label_w = v.t.label_w;
 	p.label_b = v.t.label_b;
+	p.pos_weight = positive_weights(&c, o.balance);
 
 	train_rows = palloc(sizeof(int32) * Max(c.n, 1));
 	val_rows = palloc(sizeof(int32) * Max(c.n, 1));

@@ -87,6 +87,13 @@ targets(const MtrsTextSet *s, int i, int n_labels, float *y)
 		y[s->lab[k]] = 1.0f;
 }
 
+/* Return the weight of intent l's loss term: pos_weight[l] for a positive, else 1 */
+static inline float
+label_weight(const MtrsTextParams *p, int l, float y)
+{
+	return (p->pos_weight != NULL && y > 0.5f) ? p->pos_weight[l] : 1.0f;
+}
+
 /* Return the binary cross-entropy of logit z against target y */
 static inline double
 bce(float z, float y)
@@ -109,7 +116,7 @@ MtrsTextLoss(const MtrsTextParams *p, const MtrsTextSet *s, int i, float *scratc
 	MtrsTextScores(p, h, z);
 	targets(s, i, p->n_labels, y);
 	for (int l = 0; l < p->n_labels; l++)
-		loss += bce(z[l], y[l]);
+		loss += label_weight(p, l, y[l]) * bce(z[l], y[l]);
 	return loss;
 }
 
@@ -141,9 +148,10 @@ MtrsTextStep(const MtrsTextParams *p, const MtrsTextSet *s, int i, float lr, flo
 	for (int l = 0; l < p->n_labels; l++)
 	{
 		float	   *w = p->label_w + (int64_t) l * width;
-		float		g = NnSigmoid(z[l]) - y[l];	/* dloss / dz_l */
+		float		lw = label_weight(p, l, y[l]);
+		float		g = lw * (NnSigmoid(z[l]) - y[l]);	/* dloss / dz_l */
 
-		loss += bce(z[l], y[l]);
+		loss += lw * bce(z[l], y[l]);
 		NnAxpy(dh, g, w, width);
 		NnAxpy(w, -lr * g, h, width);
 		p->label_b[l] -= lr * g;

@@ -501,7 +501,8 @@ test_text_gradients(int max_pool)
 	int32_t		lab[2] = {0, 2};
 	int32_t		lab_off[2] = {0, 2};
 	MtrsTextSet set = {1, tok_off, tok, lab_off, lab};
-	MtrsTextParams p = {D, L, max_pool, params, params + B * D, params + B * D + L * W};
+	float		pos_weight[L] = {2.0f, 1.0f, 0.5f};
+	MtrsTextParams p = {D, L, max_pool, params, params + B * D, params + B * D + L * W, pos_weight};
 	uint64_t	rng = 3;
 	const float lr = 1e-3f;
 	double		worst = 0.0,
@@ -551,7 +552,7 @@ test_text_regression(void)
 				target[D] = {0.5f, -0.25f, 1.0f, 0.0f},
 				scratch[2 * D + 8];
 	uint32_t	tok[3] = {1, 6, 1};
-	MtrsTextParams p = {D, 0, 0, emb, NULL, NULL};
+	MtrsTextParams p = {D, 0, 0, emb, NULL, NULL, NULL};
 	uint64_t	rng = 9;
 	const float lr = 1e-3f;
 	double		worst = 0.0,
