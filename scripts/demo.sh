@@ -25,7 +25,7 @@ mtrs_log "loading the generated shop (items, events, utterances)"
 demo_sql -c 'CREATE EXTENSION mtrs' -f scripts/demo_data.sql
 demo_sql -c "SELECT event, count(*) AS events FROM shop_events GROUP BY event ORDER BY count(*) DESC"
 
-mtrs_log "training one multi-task model over shop_events and shop_utterances (mtrs_train)"
+mtrs_log "training one multi-task model over shop_events, shop_utterances and shop_items (mtrs_train)"
 demo_sql <<'SQL'
 CREATE INDEX ON shop_events (user_id);	-- serving folds in new interactions by user
 \timing on
