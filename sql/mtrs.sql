@@ -751,6 +751,36 @@ SELECT m.name, m.version, m.active, m.created_at, pg_size_pretty(m.size_bytes) A
 COMMENT ON VIEW @extschema@.mtrs_models IS
 	'one row per model version for humans: name, version, active, created, size, tasks, headline metrics';
 
+CREATE FUNCTION @extschema@.mtrs_train_like(name text, source jsonb, interactions regclass, options jsonb)
+RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT @extschema@.mtrs_train(name, interactions, source->>'user_col', source->>'item_col',
+		source->>'event_col', source->>'time_col', source->>'rating_col', options, true,
+		to_regclass(source->'intents'->>'table'), coalesce(source->'intents'->>'text_col', 'text'),
+		coalesce(source->'intents'->>'label_col', 'label'),
+		to_regclass(source->'items'->>'table'), coalesce(source->'items'->>'item_id_col', 'item_id'),
+		coalesce(ARRAY(SELECT jsonb_array_elements_text(source->'items'->'item_text_cols')), ARRAY['title']))
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_train_like(text, jsonb, regclass, jsonb) IS
+	'train and activate a model named name the way a recorded source (mtrs_model.source) describes, on the given interactions, with options; used by mtrs_retrain';
+
+CREATE FUNCTION @extschema@.mtrs_retrain_score(name text, source jsonb, k integer)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM @extschema@.mtrs_evaluate(name, 'pg_temp.mtrs_retrain_holdout', k, source->>'user_col',
+		source->>'item_col', source->>'event_col', source->>'rating_col');
+	RETURN (SELECT m.metrics || jsonb_build_object('intent_validation', m.source->'intents'->'validation_accuracy')
+	          FROM @extschema@.mtrs_model m WHERE m.name = mtrs_retrain_score.name AND m.active);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_retrain_score(text, jsonb, integer) IS
+	'evaluate a model on the rows mtrs_retrain held out (pg_temp.mtrs_retrain_holdout) and return its metrics with its held-out intent accuracy; used by mtrs_retrain';
+
 CREATE PROCEDURE @extschema@.mtrs_retrain(
 	name text,
 	options jsonb DEFAULT NULL,
@@ -826,29 +856,13 @@ BEGIN
 	               tbl, src->>'time_col', cutoff);
 
 	/* the candidate recipe and the incumbent's recipe, trained on the same rows */
-	PERFORM @extschema@.mtrs_train(cand, 'pg_temp.mtrs_retrain_train', src->>'user_col', src->>'item_col',
-		src->>'event_col', src->>'time_col', src->>'rating_col', opts, true,
-		to_regclass(src->'intents'->>'table'), coalesce(src->'intents'->>'text_col', 'text'),
-		coalesce(src->'intents'->>'label_col', 'label'),
-		to_regclass(src->'items'->>'table'), coalesce(src->'items'->>'item_id_col', 'item_id'),
-		coalesce(ARRAY(SELECT jsonb_array_elements_text(src->'items'->'item_text_cols')), ARRAY['title']));
-	PERFORM @extschema@.mtrs_evaluate(cand, 'pg_temp.mtrs_retrain_holdout', k, src->>'user_col', src->>'item_col',
-		src->>'event_col', src->>'rating_col');
-	SELECT m.metrics || jsonb_build_object('intent_validation', m.source->'intents'->'validation_accuracy')
-	  INTO cand_m FROM @extschema@.mtrs_model m WHERE m.name = cand AND m.active;
+	PERFORM @extschema@.mtrs_train_like(cand, src, 'pg_temp.mtrs_retrain_train', opts);
+	cand_m := @extschema@.mtrs_retrain_score(cand, src, k);
 	IF mtrs_retrain.options IS NULL OR mtrs_retrain.options = '{}' THEN
 		inc_m := cand_m;		/* the same recipe on the same rows: the same model */
 	ELSE
-		PERFORM @extschema@.mtrs_train(inc, 'pg_temp.mtrs_retrain_train', src->>'user_col', src->>'item_col',
-			src->>'event_col', src->>'time_col', src->>'rating_col', cur.options || '{"progress": false}', true,
-			to_regclass(src->'intents'->>'table'), coalesce(src->'intents'->>'text_col', 'text'),
-			coalesce(src->'intents'->>'label_col', 'label'),
-			to_regclass(src->'items'->>'table'), coalesce(src->'items'->>'item_id_col', 'item_id'),
-			coalesce(ARRAY(SELECT jsonb_array_elements_text(src->'items'->'item_text_cols')), ARRAY['title']));
-		PERFORM @extschema@.mtrs_evaluate(inc, 'pg_temp.mtrs_retrain_holdout', k, src->>'user_col', src->>'item_col',
-			src->>'event_col', src->>'rating_col');
-		SELECT m.metrics || jsonb_build_object('intent_validation', m.source->'intents'->'validation_accuracy')
-		  INTO inc_m FROM @extschema@.mtrs_model m WHERE m.name = inc AND m.active;
+		PERFORM @extschema@.mtrs_train_like(inc, src, 'pg_temp.mtrs_retrain_train', cur.options || '{"progress": false}');
+		inc_m := @extschema@.mtrs_retrain_score(inc, src, k);
 	END IF;
 
 	/* guard rails: each task's primary metric may not be worse by more than its tolerance */
@@ -889,12 +903,7 @@ BEGIN
 	END IF;
 
 	/* the candidate recipe passed: train it on every row and activate it */
-	new_id := @extschema@.mtrs_train(mtrs_retrain.name, tbl, src->>'user_col', src->>'item_col',
-		src->>'event_col', src->>'time_col', src->>'rating_col', opts, true,
-		to_regclass(src->'intents'->>'table'), coalesce(src->'intents'->>'text_col', 'text'),
-		coalesce(src->'intents'->>'label_col', 'label'),
-		to_regclass(src->'items'->>'table'), coalesce(src->'items'->>'item_id_col', 'item_id'),
-		coalesce(ARRAY(SELECT jsonb_array_elements_text(src->'items'->'item_text_cols')), ARRAY['title']));
+	new_id := @extschema@.mtrs_train_like(mtrs_retrain.name, src, tbl, opts);
 	UPDATE @extschema@.mtrs_model m
 	   SET metrics = cand_m - 'intent_validation' || jsonb_build_object('last_retrain', jsonb_build_object(
 	           'at', now(), 'decision', 'activated', 'replaced_version', cur.version, 'options', opts,

@@ -18,18 +18,9 @@ OPTIONS=${2:-'{}'}
 SPLIT=${3:-test}
 DATA=$SHARED/data/intent/$NAME
 OUT=$ROOT/bench/out/intent-$NAME-$SPLIT
-mkdir -p "$OUT"
-chmod 777 "$OUT"
-
-if [ -z "${PGHOST:-}" ]; then
-  source "$ROOT/scripts/lib.sh"
-  mtrs_cluster_start bench_intent
-  PSQL() { psql_pg "$@"; }
-else
-  PSQL() { psql -X -v ON_ERROR_STOP=1 "$@"; }
-fi
 DB=mtrs_bench_intent
-PSQL -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+source "$ROOT/bench/lib.sh"
+bench_setup "$OUT" "$DB"
 
 # TSV: text<TAB>label; read as CSV with a tab delimiter and a quote byte that never occurs
 PSQL -q -d $DB <<SQL

@@ -19,18 +19,9 @@ SPLIT=${2:-test}
 if [ "$SPLIT" = val ]; then TRAIN=val_train.csv; TEST=val_test.csv; else TRAIN=train.csv; TEST=test.csv; fi
 DATA=$SHARED/data/splits/ml-100k
 OUT=$ROOT/bench/out/ml100k-$SPLIT
-mkdir -p "$OUT"
-chmod 777 "$OUT"
-
-if [ -z "${PGHOST:-}" ]; then
-  source "$ROOT/scripts/lib.sh"
-  mtrs_cluster_start bench_cron
-  PSQL() { psql_pg "$@"; }
-else
-  PSQL() { psql -X -v ON_ERROR_STOP=1 "$@"; }
-fi
 DB=mtrs_bench
-PSQL -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+source "$ROOT/bench/lib.sh"
+bench_setup "$OUT" "$DB"
 
 PSQL -q -d $DB <<SQL
 CREATE EXTENSION mtrs;

@@ -22,18 +22,9 @@ SHARED=${MTRS_SHARED:-$ROOT/../shared}
 OPTIONS=${1:-'{}'}
 DATA=$SHARED/data
 OUT=$ROOT/bench/out/ml100k-cold
-mkdir -p "$OUT"
-chmod 777 "$OUT"
-
-if [ -z "${PGHOST:-}" ]; then
-  source "$ROOT/scripts/lib.sh"
-  mtrs_cluster_start bench_cold
-  PSQL() { psql_pg "$@"; }
-else
-  PSQL() { psql -X -v ON_ERROR_STOP=1 "$@"; }
-fi
 DB=mtrs_bench_cold
-PSQL -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+source "$ROOT/bench/lib.sh"
+bench_setup "$OUT" "$DB"
 iconv -f latin1 -t utf-8 "$DATA/ml-100k/u.item" > "$OUT/u.item.utf8"
 
 PSQL -q -d $DB <<SQL | tee "$OUT/result.txt"

@@ -1,0 +1,19 @@
+# bench/lib.sh -- sourced by the benchmark scripts.
+#
+# bench_setup OUT_DIR DB: create OUT_DIR afresh (writable by the server for COPY TO), define
+# PSQL for the server in PGHOST/PGPORT if PGHOST is set, else start a throw-away cluster
+# (scripts/lib.sh; stopped on exit), and create the empty database DB.
+bench_setup() {
+  local out=$1 db=$2
+  rm -rf "$out"
+  mkdir -p "$out"
+  chmod 777 "$out"
+  if [ -z "${PGHOST:-}" ]; then
+    source "$ROOT/scripts/lib.sh"
+    mtrs_cluster_start "$db"
+    PSQL() { psql_pg "$@"; }
+  else
+    PSQL() { psql -X -v ON_ERROR_STOP=1 "$@"; }
+  fi
+  PSQL -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+}
