@@ -47,6 +47,7 @@ typedef struct MtrsModel
 	float	   *scratch;		/* [n_items] more scratch */
 	/* fold-in of fresh interactions from the model's source table (mtrs_source.c) */
 	char	   *src_table;		/* qualified name recorded by mtrs_train, or NULL */
+	struct List *src_names;		/* src_table parsed once */
 	char	   *src_user_col;
 	char	   *src_item_col;
 	char	   *src_time_col;

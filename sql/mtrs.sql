@@ -316,6 +316,26 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.mtrs_fit_text(bytea, bigint[], text[], text[], text[], jsonb) IS
 	'train the shared token embeddings on item texts (mapped into the item embedding space) and/or labelled utterances (multi-label intent head), keeping the interaction part of model; returns the model bytes';
 
+CREATE FUNCTION @extschema@.mtrs_column_type(rel regclass, col text, missing_ok boolean DEFAULT false)
+RETURNS regtype
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	typ regtype;
+BEGIN
+	SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+	 WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND AND NOT missing_ok THEN
+		RAISE EXCEPTION 'column "%" does not exist in %', col, rel
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	RETURN typ;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_column_type(regclass, text, boolean) IS
+	'the type of a column of a table or view (error 42703 if there is none, unless missing_ok); used to check the columns given to mtrs_train and mtrs_evaluate';
+
 CREATE FUNCTION @extschema@.mtrs_train(
 	name text,
 	interactions regclass DEFAULT NULL,
@@ -371,12 +391,7 @@ BEGIN
 		END IF;
 		FOREACH col IN ARRAY ARRAY[user_col, item_col, event_col, time_col, rating_col] LOOP
 			CONTINUE WHEN col IS NULL;
-			SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
-			 WHERE a.attrelid = interactions AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-			IF NOT FOUND THEN
-				RAISE EXCEPTION 'column "%" does not exist in %', col, interactions
-					USING ERRCODE = 'undefined_column';
-			END IF;
+			typ := @extschema@.mtrs_column_type(interactions, col);
 			IF col IN (user_col, item_col) AND typ NOT IN ('bigint', 'integer', 'smallint') THEN
 				RAISE EXCEPTION 'column "%" of % must be an integer column, not %', col, interactions, typ
 					USING ERRCODE = 'datatype_mismatch',
@@ -411,12 +426,7 @@ BEGIN
 				USING ERRCODE = 'null_value_not_allowed';
 		END IF;
 		FOREACH col IN ARRAY ARRAY[text_col, label_col] LOOP
-			SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
-			 WHERE a.attrelid = intents AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-			IF NOT FOUND THEN
-				RAISE EXCEPTION 'column "%" does not exist in %', col, intents
-					USING ERRCODE = 'undefined_column';
-			END IF;
+			typ := @extschema@.mtrs_column_type(intents, col);
 			IF typ NOT IN ('text', 'character varying', 'character')
 			   AND NOT (col = label_col AND typ IN ('text[]', 'character varying[]')) THEN
 				RAISE EXCEPTION 'column "%" of % must be a text column%, not %', col, intents,
@@ -424,8 +434,7 @@ BEGIN
 					USING ERRCODE = 'datatype_mismatch';
 			END IF;
 		END LOOP;
-		SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
-		 WHERE a.attrelid = intents AND a.attname = label_col;
+		typ := @extschema@.mtrs_column_type(intents, label_col);
 		EXECUTE format('SELECT array_agg(t ORDER BY t, l), array_agg(l ORDER BY t, l) FROM '
 		               '(SELECT %I::text AS t, %s AS l FROM %s) s WHERE t IS NOT NULL AND l IS NOT NULL',
 			text_col,
@@ -445,12 +454,7 @@ BEGIN
 				USING ERRCODE = 'null_value_not_allowed';
 		END IF;
 		FOREACH col IN ARRAY item_id_col || item_text_cols LOOP
-			SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
-			 WHERE a.attrelid = items AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-			IF NOT FOUND THEN
-				RAISE EXCEPTION 'column "%" does not exist in %', col, items
-					USING ERRCODE = 'undefined_column';
-			END IF;
+			typ := @extschema@.mtrs_column_type(items, col);
 			IF col = item_id_col AND typ NOT IN ('bigint', 'integer', 'smallint') THEN
 				RAISE EXCEPTION 'column "%" of % must be an integer column, not %', col, items, typ
 					USING ERRCODE = 'datatype_mismatch';
@@ -605,9 +609,7 @@ BEGIN
 	n_items := (info->>'n_items')::integer;
 	FOREACH col IN ARRAY ARRAY[user_col, item_col, event_col, rating_col, text_col, label_col] LOOP
 		CONTINUE WHEN col IS NULL;
-		PERFORM 1 FROM pg_attribute a
-		 WHERE a.attrelid = holdout AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
-		IF NOT FOUND THEN
+		IF @extschema@.mtrs_column_type(holdout, col, missing_ok => true) IS NULL THEN
 			/* an utterance table needs no user and item columns */
 			IF col IN (user_col, item_col) AND text_col IS NOT NULL THEN
 				has_ui := false;

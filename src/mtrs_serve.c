@@ -247,6 +247,38 @@ candidates_arg(FunctionCallInfo fcinfo, int i)
 }
 
 /*
+ * The arguments mtrs_recommend and mtrs_recommend_for share after their
+ * first: k (1), model (2), task (3), exclude_seen (4), candidates (5),
+ * query (6) and query_weight (7).
+ */
+typedef struct RecArgs
+{
+	int			k;
+	MtrsModel  *m;
+	int			task;
+	bool		exclude_seen;
+} RecArgs;
+
+/* Check and resolve k, model, task and exclude_seen */
+static void
+rec_args(FunctionCallInfo fcinfo, RecArgs *a)
+{
+	a->k = k_arg(fcinfo, 1);
+	a->m = MtrsCacheGetModel(fcinfo, opt_text_arg(fcinfo, 2));
+	a->task = MtrsModelTaskArg(a->m, opt_text_arg(fcinfo, 3));
+	a->exclude_seen = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
+}
+
+/* Blend in the query, then emit the recommendations (see recommend) */
+static void
+recommend_rows(FunctionCallInfo fcinfo, const RecArgs *a, MtrsUser *user, const Excluded *ex)
+{
+	blend_query(fcinfo, 6, a->m, user);
+	recommend(fcinfo, a->m, a->task, a->k, user, a->exclude_seen ? ex : NULL,
+			  candidates_arg(fcinfo, 5));
+}
+
+/*
  * mtrs_recommend(user_id bigint, k int, model text, task text,
  *				  exclude_seen bool, candidates bigint[], query text, query_weight real)
  *	 -> TABLE(item_id bigint, score real, rank int)
@@ -258,24 +290,21 @@ candidates_arg(FunctionCallInfo fcinfo, int i)
 Datum
 mtrs_recommend(PG_FUNCTION_ARGS)
 {
-	int			k = k_arg(fcinfo, 1);
-	MtrsModel  *m = MtrsCacheGetModel(fcinfo, opt_text_arg(fcinfo, 2));
-	int			task = MtrsModelTaskArg(m, opt_text_arg(fcinfo, 3));
-	bool		exclude_seen = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
+	RecArgs		a;
 	MtrsUser	user;
 	Excluded	ex = {-1, NULL, 0};
 	int64		user_id;
 
+	rec_args(fcinfo, &a);
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	user_id = PG_GETARG_INT64(0);
-	MtrsUserTrained(m, MtrsModelFindUser(m, user_id), &user);
+	MtrsUserTrained(a.m, MtrsModelFindUser(a.m, user_id), &user);
 	ex.u = user.u;
-	if (MtrsSourceFoldIn(m, user_id, &user, &ex.items, &ex.n))
+	if (MtrsSourceFoldIn(a.m, user_id, &user, &ex.items, &ex.n))
 		qsort(ex.items, ex.n, sizeof(int), cmp_int);
-	blend_query(fcinfo, 6, m, &user);
-	recommend(fcinfo, m, task, k, &user, exclude_seen ? &ex : NULL, candidates_arg(fcinfo, 5));
+	recommend_rows(fcinfo, &a, &user, &ex);
 	PG_RETURN_NULL();
 }
 
@@ -289,10 +318,8 @@ mtrs_recommend(PG_FUNCTION_ARGS)
 Datum
 mtrs_recommend_for(PG_FUNCTION_ARGS)
 {
-	int			k = k_arg(fcinfo, 1);
-	MtrsModel  *m = MtrsCacheGetModel(fcinfo, opt_text_arg(fcinfo, 2));
-	int			task = MtrsModelTaskArg(m, opt_text_arg(fcinfo, 3));
-	bool		exclude_seen = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
+	RecArgs		a;
+	MtrsModel  *m;
 	MtrsUser	user = {-1, NULL};
 	Excluded	ex = {-1, NULL, 0};
 	ArrayType  *hist;
@@ -301,6 +328,8 @@ mtrs_recommend_for(PG_FUNCTION_ARGS)
 	double	   *ts;
 	int			n;
 
+	rec_args(fcinfo, &a);
+	m = a.m;
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -332,8 +361,7 @@ mtrs_recommend_for(PG_FUNCTION_ARGS)
 		user.emb = emb;
 		qsort(ex.items, ex.n, sizeof(int), cmp_int);
 	}
-	blend_query(fcinfo, 6, m, &user);
-	recommend(fcinfo, m, task, k, &user, exclude_seen ? &ex : NULL, candidates_arg(fcinfo, 5));
+	recommend_rows(fcinfo, &a, &user, &ex);
 	PG_RETURN_NULL();
 }
 

@@ -51,7 +51,13 @@ json_string(Jsonb *jb, const char *key, MemoryContext cxt)
 		getKeyJsonValueFromContainer(&jb->root, key, strlen(key), &v) == NULL ||
 		v.type != jbvString)
 		return NULL;
-	return MemoryContextStrdup(cxt, pnstrdup(v.val.string.val, v.val.string.len));
+	{
+		char	   *out = MemoryContextAlloc(cxt, v.val.string.len + 1);
+
+		memcpy(out, v.val.string.val, v.val.string.len);
+		out[v.val.string.len] = '\0';
+		return out;
+	}
 }
 
 /*
@@ -69,6 +75,13 @@ MtrsSourceSet(MtrsModel *m, Datum source_jsonb)
 	m->src_time_col = json_string(jb, "time_col", m->context);
 	if (m->src_user_col == NULL || m->src_item_col == NULL || m->src_time_col == NULL)
 		m->src_table = NULL;
+	if (m->src_table != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(m->context);
+
+		m->src_names = stringToQualifiedNameList(m->src_table);
+		MemoryContextSwitchTo(old);
+	}
 }
 
 /* Free the prepared plans of a model that is leaving the cache */
@@ -89,17 +102,27 @@ MtrsSourceRelease(MtrsModel *m)
 static Oid
 readable_source(const MtrsModel *m)
 {
-	List	   *names;
 	Oid			relid;
 
-	if (m->src_table == NULL)
+	if (m->src_names == NULL)
 		return InvalidOid;
-	names = stringToQualifiedNameList(m->src_table);
-	relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(m->src_names), NoLock, true);
 	if (!OidIsValid(relid) ||
 		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		return InvalidOid;
 	return relid;
+}
+
+/* Prepare a query and keep its plan beyond this SPI connection */
+static void *
+kept_plan(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the fold-in query: %s", SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
 }
 
 /* Prepare (once per cached model) the two lookups; call inside SPI */
@@ -112,23 +135,14 @@ prepare_plans(MtrsModel *m, Oid relid)
 	const char *i = quote_identifier(m->src_item_col);
 	const char *t = quote_identifier(m->src_time_col);
 	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
-	SPIPlanPtr	plan;
 
 	if (m->src_recent_plan != NULL)
 		return;
-	plan = SPI_prepare(psprintf("SELECT 1 FROM %s WHERE %s = $1 AND %s > $2 LIMIT 1", rel, u, t),
-					   2, types);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the fold-in query: %s", SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	m->src_recent_plan = plan;
-	plan = SPI_prepare(psprintf("SELECT %s::bigint, %s::timestamptz FROM %s WHERE %s = $1 AND %s IS NOT NULL",
-								i, t, rel, u, i),
-					   1, types);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the fold-in query: %s", SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	m->src_all_plan = plan;
+	m->src_recent_plan = kept_plan(psprintf("SELECT 1 FROM %s WHERE %s = $1 AND %s > $2 LIMIT 1",
+											rel, u, t), 2, types);
+	m->src_all_plan = kept_plan(psprintf("SELECT %s::bigint, %s::timestamptz FROM %s "
+										 "WHERE %s = $1 AND %s IS NOT NULL", i, t, rel, u, i),
+								1, types);
 }
 
 /* Compare item indices, for sorting (item, ts) pairs */
@@ -216,7 +230,7 @@ bool
 MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n_seen)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	Oid			relid = readable_source(m);
+	Oid			relid = mtrs_fold_in ? readable_source(m) : InvalidOid;
 	double		last = (double) m->v.t.settings[MTRS_SET_LAST_TS] +
 		(double) m->v.t.settings[MTRS_SET_LAST_TS_LO];
 	Datum		args[2];
@@ -225,7 +239,7 @@ MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n
 	int			n = 0;
 	float	   *emb;
 
-	if (!mtrs_fold_in || !OidIsValid(relid))
+	if (!OidIsValid(relid))
 		return false;
 	args[0] = Int64GetDatum(user_id);
 	args[1] = TimestampTzGetDatum((TimestampTz) llround(last * USECS_PER_DAY));
