@@ -21,17 +21,19 @@
 typedef struct MtrsTokenizer
 {
 	uint32_t	n_buckets;		/* hash buckets (> 0) */
-	int			word_ngrams;	/* 1 = words only, 2 = also adjacent word pairs */
+	int			word_ngrams;	/* 1 = words only, n = also runs of up to n adjacent words */
 	int			char_min;		/* character n-grams of each word, with boundary marks; */
 	int			char_max;		/* 0 = none */
 	int			punctuation;	/* 1 = each punctuation mark is a word, 0 = a separator */
 } MtrsTokenizer;
 
 #define MTRS_MAX_TOKEN_CHARS	64	/* longer words are cut (their n-grams too) */
+#define MTRS_MAX_WORD_NGRAMS	4	/* longest run of words hashed as one feature */
 
 /* mtrs_text.c */
 extern int	MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len,
 						 uint32_t *out, int max_out);
+extern uint32_t MtrsCharBucketsFrom(const MtrsTokenizer *tok);
 extern uint32_t MtrsHashFnv1a(const void *data, size_t len);
 extern uint32_t MtrsHashCombine(uint32_t h, uint32_t next);
 extern uint32_t MtrsHashBucket(uint32_t h, uint32_t n_buckets);

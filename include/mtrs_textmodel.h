@@ -41,6 +41,7 @@ typedef struct MtrsTextParams
 	float	   *label_w;		/* [n_labels][dim] */
 	float	   *label_b;		/* [n_labels] */
 	const float *pos_weight;	/* [n_labels] weight of positive examples, NULL = 1 */
+	uint32_t	char_from;		/* buckets from here on are character n-grams; 0 = none */
 } MtrsTextParams;
 
 /* mtrs_textmodel.c */

@@ -249,7 +249,7 @@ static const OptionSpec option_specs[] = {
 	{"text_epochs", 1, 1000, true, offsetof(MtrsFitOptions, text_epochs), 'i'},
 	{"text_lr", 1e-4, 10, false, offsetof(MtrsFitOptions, text_lr), 'd'},
 	{"buckets", 1, MTRS_MAX_BUCKETS, true, offsetof(MtrsFitOptions, buckets), 'i'},
-	{"word_ngrams", 1, 2, true, offsetof(MtrsFitOptions, word_ngrams), 'i'},
+	{"word_ngrams", 1, MTRS_MAX_WORD_NGRAMS, true, offsetof(MtrsFitOptions, word_ngrams), 'i'},
 	{"char_min", 0, MTRS_MAX_TOKEN_CHARS, true, offsetof(MtrsFitOptions, char_min), 'i'},
 	{"char_max", 0, MTRS_MAX_TOKEN_CHARS, true, offsetof(MtrsFitOptions, char_max), 'i'},
 	{"validation_fraction", 0, 0.5, false, offsetof(MtrsFitOptions, validation_fraction), 'd'},

@@ -368,6 +368,32 @@ parents_ok(const MtrsModelView *v, char *detail, size_t detail_len)
 	return 1;
 }
 
+/* Return whether setting k is a whole number in [lo, hi] */
+static int
+setting_in(const MtrsModelView *v, int k, float lo, float hi)
+{
+	float		f = v->t.settings[k];
+
+	return f >= lo && f <= hi && f == floorf(f);
+}
+
+/* Check the tokenizer settings of a model with text (they size loops) */
+static int
+settings_ok(const MtrsModelView *v, char *detail, size_t detail_len)
+{
+	if (!(v->hdr->kind & MTRS_KIND_TEXT))
+		return 1;
+	if (!setting_in(v, MTRS_SET_WORD_NGRAMS, 1, MTRS_MAX_WORD_NGRAMS) ||
+		!setting_in(v, MTRS_SET_CHAR_MIN, 0, MTRS_MAX_TOKEN_CHARS) ||
+		!setting_in(v, MTRS_SET_CHAR_MAX, 0, MTRS_MAX_TOKEN_CHARS) ||
+		!setting_in(v, MTRS_SET_PUNCTUATION, 0, 1))
+	{
+		set_detail(detail, detail_len, "%s", "A tokenizer setting is out of range.");
+		return 0;
+	}
+	return 1;
+}
+
 /* Check that every parameter is a finite number */
 static int
 params_ok(const MtrsModelView *v, char *detail, size_t detail_len)
@@ -459,7 +485,8 @@ MtrsFormatCheck(MtrsModelView *view, void *buf, size_t len,
 		!history_ok(view, detail, detail_len) ||
 		!strings_ok(view, detail, detail_len) ||
 		!params_ok(view, detail, detail_len) ||
-		!parents_ok(view, detail, detail_len))
+		!parents_ok(view, detail, detail_len) ||
+		!settings_ok(view, detail, detail_len))
 		return MTRS_FMT_BAD_CONTENT;
 	return MTRS_FMT_OK;
 }

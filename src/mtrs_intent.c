@@ -70,6 +70,7 @@ MtrsTextParams
 MtrsModelTextParams(const MtrsModel *m)
 {
 	MtrsTextParams p;
+	MtrsTokenizer tok;
 
 	p.dim = m->v.hdr->dim;
 	p.n_labels = m->v.hdr->n_labels;
@@ -78,6 +79,8 @@ MtrsModelTextParams(const MtrsModel *m)
 	p.label_w = m->v.t.label_w;
 	p.label_b = m->v.t.label_b;
 	p.pos_weight = NULL;
+	tok = MtrsModelTokenizer(m);
+	p.char_from = tok.char_max > 0 ? MtrsCharBucketsFrom(&tok) : 0;
 	return p;
 }
 

@@ -238,22 +238,34 @@ hash_chars(uint32_t seed, const int32_t *cp, int n)
 	return h;
 }
 
-/* Append one bucket if there is room; returns the new count */
+/*
+ * Return the first bucket of the character n-grams: with character n-grams
+ * the upper half of the buckets holds them and the lower half the words
+ * and word runs, so the encoder can tell the kinds apart; else n_buckets.
+ */
+uint32_t
+MtrsCharBucketsFrom(const MtrsTokenizer *tok)
+{
+	return (tok->char_max > 0 && tok->n_buckets >= 2) ? tok->n_buckets - tok->n_buckets / 2 :
+		tok->n_buckets;
+}
+
+/* Append bucket from + h mod size if there is room; returns the new count */
 static inline int
-emit(uint32_t *out, int n, int max_out, uint32_t h, uint32_t n_buckets)
+emit(uint32_t *out, int n, int max_out, uint32_t h, uint32_t from, uint32_t size)
 {
 	if (n < max_out)
-		out[n++] = MtrsHashBucket(h, n_buckets);
+		out[n++] = from + MtrsHashBucket(h, size);
 	return n;
 }
 
 /*
  * Turn len bytes of UTF-8 text into at most max_out hashed feature buckets:
- * each word, each pair of adjacent words (word_ngrams >= 2) and each
+ * each word, each run of 2 .. word_ngrams adjacent words and each
  * character n-gram of a word marked with boundaries ("<ab>" for "ab", n in
- * [char_min, char_max]).  Returns the number of buckets written; text with
- * no word (only white space and punctuation) gives 0.  Never reads beyond
- * len or writes beyond max_out.
+ * [char_min, char_max]; see MtrsCharBucketsFrom).  Returns the number of
+ * buckets written; text with no word (only white space and punctuation)
+ * gives 0.  Never reads beyond len or writes beyond max_out.
  */
 int
 MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *out, int max_out)
@@ -262,9 +274,15 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 	int32_t		word[MTRS_MAX_TOKEN_CHARS + 2];
 	int			wlen = 0;
 	int			n = 0;
-	uint32_t	prev = 0;
-	int			have_prev = 0;
+	uint32_t	hist[MTRS_MAX_WORD_NGRAMS - 1];	/* hashes of the previous words, newest first */
+	int			n_hist = 0;
+	int			ngrams = tok->word_ngrams < 1 ? 1 :
+		tok->word_ngrams > MTRS_MAX_WORD_NGRAMS ? MTRS_MAX_WORD_NGRAMS : tok->word_ngrams;
+	int			char_max = tok->char_max > MTRS_MAX_TOKEN_CHARS + 1 ?
+		MTRS_MAX_TOKEN_CHARS + 1 : tok->char_max;
 	int			words = 0;		/* words that are not punctuation marks */
+	uint32_t	char_from = MtrsCharBucketsFrom(tok);
+	uint32_t	char_size = tok->n_buckets - char_from;
 	size_t		i = 0;
 
 	while (n < max_out)
@@ -304,22 +322,34 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 				continue;
 			words += (pass == 0 || cls == CH_SELF);
 			h = hash_chars(SEED_WORD, word + 1, wlen);
-			n = emit(out, n, max_out, h, tok->n_buckets);
-			if (tok->word_ngrams >= 2 && have_prev)
-				n = emit(out, n, max_out, MtrsHashCombine(prev ^ SEED_PAIR, h), tok->n_buckets);
-			prev = h;
-			have_prev = 1;
-			if (tok->char_max > 0 && wlen >= 2 && pass == 0)
+			n = emit(out, n, max_out, h, 0, char_from);
+			for (int k = 2; k <= ngrams && k - 1 <= n_hist; k++)
+			{
+				/* the k words ending here: the oldest, seeded by k, then the newer ones */
+				uint32_t	g = hist[k - 2] ^ (SEED_PAIR + (uint32_t) (k - 2) * SEED_WORD);
+
+				for (int b = k - 3; b >= 0; b--)
+					g = MtrsHashCombine(g, hist[b]);
+				n = emit(out, n, max_out, MtrsHashCombine(g, h), 0, char_from);
+			}
+			if (ngrams > 1)
+			{
+				n_hist = n_hist < ngrams - 1 ? n_hist + 1 : n_hist;
+				for (int b = n_hist - 1; b > 0; b--)
+					hist[b] = hist[b - 1];
+				hist[0] = h;
+			}
+			if (char_max > 0 && wlen >= 2 && pass == 0)
 			{
 				word[0] = '<';
 				word[wlen + 1] = '>';
-				for (int len_ng = tok->char_min; len_ng <= tok->char_max; len_ng++)
+				for (int len_ng = tok->char_min; len_ng <= char_max; len_ng++)
 					for (int st = 0; st + len_ng <= wlen + 2; st++)
 					{
 						if (len_ng >= wlen + 2)
 							break;	/* the whole marked word is the word itself */
 						n = emit(out, n, max_out, hash_chars(SEED_CHARS, word + st, len_ng),
-								 tok->n_buckets);
+								 char_from, char_size);
 					}
 			}
 			wlen = 0;

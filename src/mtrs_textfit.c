@@ -781,6 +781,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	p.label_w = v.t.label_w;
 	p.label_b = v.t.label_b;
 	p.pos_weight = positive_weights(&c, o.balance);
+	p.char_from = tok.char_max > 0 ? MtrsCharBucketsFrom(&tok) : 0;
 
 	train_rows = palloc(sizeof(int32) * Max(c.n, 1));
 	val_rows = palloc(sizeof(int32) * Max(c.n, 1));

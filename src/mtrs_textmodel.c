@@ -29,22 +29,47 @@ MtrsTextWidth(const MtrsTextParams *p)
 }
 
 /*
- * Encode tokens tok[0..n) into h [MtrsTextWidth]: the mean of their
- * embeddings, then (max_pool) the per-dimension maximum; zeros when n is 0.
- * If argmax is given, it receives the token position of each maximum [dim].
- * Returns n.
+ * Set scale[0] and scale[1] to the weight of a word token and of a
+ * character n-gram token in the pooled encoding of tok[0..n): 1 / the
+ * number of tokens of that kind (0 if there is none), so that each kind
+ * contributes its own mean.  Without char_from every token is a word.
+ */
+static void
+part_scales(const MtrsTextParams *p, const uint32_t *tok, int n, float *scale)
+{
+	int			chars = 0;
+
+	if (p->char_from > 0)
+		for (int j = 0; j < n; j++)
+			chars += (tok[j] >= p->char_from);
+	scale[0] = n > chars ? 1.0f / (float) (n - chars) : 0.0f;
+	scale[1] = chars > 0 ? 1.0f / (float) chars : 0.0f;
+}
+
+/* Return the weight of token t given the part_scales */
+static inline float
+token_scale(const MtrsTextParams *p, uint32_t t, const float *scale)
+{
+	return scale[p->char_from > 0 && t >= p->char_from];
+}
+
+/*
+ * Encode tokens tok[0..n) into h [MtrsTextWidth]: the mean of the
+ * embeddings of the words plus the mean of those of the character n-grams
+ * (each kind weighs the same however many n-grams a word has), then
+ * (max_pool) the per-dimension maximum; zeros when n is 0.  If argmax is
+ * given, it receives the token position of each maximum [dim].  Returns n.
  */
 int
 MtrsTextEncode(const MtrsTextParams *p, const uint32_t *tok, int n, float *h, int *argmax)
 {
 	int			dim = p->dim;
+	float		scale[2];
 
 	memset(h, 0, sizeof(float) * MtrsTextWidth(p));
+	part_scales(p, tok, n, scale);
 	for (int j = 0; j < n; j++)
-		NnAxpy(h, 1.0f, p->emb + (int64_t) tok[j] * dim, dim);
-	if (n > 0)
-		for (int d = 0; d < dim; d++)
-			h[d] /= (float) n;
+		NnAxpy(h, token_scale(p, tok[j], scale), p->emb + (int64_t) tok[j] * dim, dim);
 	if (p->max_pool && n > 0)
 	{
 		float	   *mx = h + dim;
@@ -158,8 +183,11 @@ MtrsTextStep(const MtrsTextParams *p, const MtrsTextSet *s, int i, float lr, flo
 	}
 	if (n > 0)
 	{
+		float		scale[2];
+
+		part_scales(p, tok, n, scale);
 		for (int j = 0; j < n; j++)
-			NnAxpy(p->emb + (int64_t) tok[j] * dim, -lr / (float) n, dh, dim);
+			NnAxpy(p->emb + (int64_t) tok[j] * dim, -lr * token_scale(p, tok[j], scale), dh, dim);
 		if (p->max_pool)
 			for (int d = 0; d < dim; d++)
 				p->emb[(int64_t) tok[argmax[d]] * dim + d] -= lr * dh[dim + d];
@@ -195,12 +223,15 @@ MtrsTextRegressStep(const MtrsTextParams *p, const uint32_t *tok, int n, const f
 					float lr, float *scratch)
 {
 	double		loss = MtrsTextRegressLoss(p, tok, n, target, scratch);
+	float		scale[2];
 
 	if (n == 0)
 		return loss;
 	for (int d = 0; d < p->dim; d++)
-		scratch[d] -= target[d];	/* the gradient of the loss at the mean */
+		scratch[d] -= target[d];	/* the gradient of the loss at the encoding */
+	part_scales(p, tok, n, scale);
 	for (int j = 0; j < n; j++)
-		NnAxpy(p->emb + (int64_t) tok[j] * p->dim, -lr / (float) n, scratch, p->dim);
+		NnAxpy(p->emb + (int64_t) tok[j] * p->dim, -lr * token_scale(p, tok[j], scale), scratch,
+			   p->dim);
 	return loss;
 }

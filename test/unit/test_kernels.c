@@ -437,6 +437,8 @@ test_tokenizer(void)
 	MtrsTokenizer pairs = {1u << 20, 2, 0, 0, 0};
 	MtrsTokenizer full = {1u << 20, 2, 3, 5, 0};
 	MtrsTokenizer marks = {1u << 20, 1, 0, 0, 1};
+	MtrsTokenizer triples = {1u << 20, 3, 0, 0, 0};
+	MtrsTokenizer hostile = {1u << 20, 1000, 1, 1 << 30, 0};
 	uint32_t	a[4096],
 				b[4096];
 	int			na,
@@ -458,8 +460,19 @@ test_tokenizer(void)
 		  "Chinese: spaces and full-width punctuation only separate");
 	na = tokens(&words, "play周杰伦的歌 now", a, 64);
 	check(na == 7, "mixed scripts: a Latin word ends at a Han character");
+	na = tokens(&triples, "play some music", a, 64);
+	nb = tokens(&pairs, "play some music", b, 64);
+	check(na == 3 + 2 + 1 && nb == 5 && memcmp(a, b, 4 * sizeof(uint32_t)) == 0,
+		  "word_ngrams 3: three words, two pairs (as with word_ngrams 2) and one triple");
+	check(tokens(&triples, "music some play", b, 64) == 6 && b[5] != a[5],
+		  "a word triple depends on the order of its words");
+	check(tokens(&hostile, "ab cd", a, 4096) > 0 && tokens(&hostile, "ab cd", a, 4096) < 4096,
+		  "out-of-range n-gram settings are clamped, not trusted");
 	na = tokens(&full, "ab", a, 64);
 	check(na == 1 + 2, "a word and its character 3-grams <ab, ab> (the whole <ab> is the word)");
+	check(a[0] < MtrsCharBucketsFrom(&full) && a[1] >= MtrsCharBucketsFrom(&full) &&
+		  a[2] >= MtrsCharBucketsFrom(&full) && MtrsCharBucketsFrom(&pairs) == (1u << 20),
+		  "character n-grams hash into the upper half of the buckets, words into the lower");
 	check(tokens(&full, "", a, 64) == 0 && tokens(&full, " \t,.!? 。", a, 64) == 0,
 		  "empty and punctuation-only text give no tokens");
 	check(MtrsTokenize(&full, "\xff\xfe\xc3", 3, a, 64) == 0 &&
@@ -487,7 +500,7 @@ test_tokenizer(void)
 
 /* The intent head's SGD step moves every parameter by -lr times its finite-difference gradient */
 static void
-test_text_gradients(int max_pool)
+test_text_gradients(int max_pool, uint32_t char_from)
 {
 	enum
 	{
@@ -502,7 +515,8 @@ test_text_gradients(int max_pool)
 	int32_t		lab_off[2] = {0, 2};
 	MtrsTextSet set = {1, tok_off, tok, lab_off, lab};
 	float		pos_weight[L] = {2.0f, 1.0f, 0.5f};
-	MtrsTextParams p = {D, L, max_pool, params, params + B * D, params + B * D + L * W, pos_weight};
+	MtrsTextParams p = {D, L, max_pool, params, params + B * D, params + B * D + L * W, pos_weight,
+	char_from};
 	uint64_t	rng = 3;
 	const float lr = 1e-3f;
 	double		worst = 0.0,
@@ -534,6 +548,7 @@ test_text_gradients(int max_pool)
 	memcpy(params, before, sizeof(params));
 	check(fabs(MtrsTextLoss(&p, &set, 0, scratch) - loss0) < 1e-9, "the step returns the loss before it");
 	check(worst < 2e-3, max_pool ? "intent head, mean and max pooling: SGD step equals the finite-difference gradient"
+		  : char_from > 0 ? "intent head, word and character n-gram means: SGD step equals the finite-difference gradient"
 		  : "intent head, mean pooling: SGD step equals the finite-difference gradient (repeated tokens)");
 	params[0] = 5.0f;			/* bucket 0 is not among the tokens */
 	check(fabs(MtrsTextLoss(&p, &set, 0, scratch) - loss0) < 1e-9, "unused buckets do not change the loss");
@@ -552,7 +567,7 @@ test_text_regression(void)
 				target[D] = {0.5f, -0.25f, 1.0f, 0.0f},
 				scratch[2 * D + 8];
 	uint32_t	tok[3] = {1, 6, 1};
-	MtrsTextParams p = {D, 0, 0, emb, NULL, NULL, NULL};
+	MtrsTextParams p = {D, 0, 0, emb, NULL, NULL, NULL, 0};
 	uint64_t	rng = 9;
 	const float lr = 1e-3f;
 	double		worst = 0.0,
@@ -648,6 +663,10 @@ build_model(size_t *len, MtrsModelView *v)
 	NnRandNormalFill(v->params, h.n_params, 0.1f, &rng);
 	v->t.task_parent[0] = -1.0f;
 	v->t.task_parent[1] = 0.0f;
+	v->t.settings[MTRS_SET_WORD_NGRAMS] = 2.0f;
+	v->t.settings[MTRS_SET_CHAR_MIN] = 3.0f;
+	v->t.settings[MTRS_SET_CHAR_MAX] = 5.0f;
+	v->t.settings[MTRS_SET_PUNCTUATION] = 1.0f;
 	MtrsFormatSeal(v);
 	return buf;
 }
@@ -748,6 +767,16 @@ damage_nan(char *b)
 }
 
 static void
+damage_tokenizer(char *b)
+{
+	MtrsModelView v;
+
+	MtrsFormatLayout(&v, b);
+	v.t.settings[MTRS_SET_CHAR_MAX] = 1e9f;	/* would make the tokenizer loop for ages */
+	MtrsFormatSeal(&v);
+}
+
+static void
 damage_names(char *b)
 {
 	MtrsModelView v;
@@ -805,6 +834,8 @@ test_format(void)
 		  "cyclic task parents: bad content");
 	check(check_copy(model, len, len, damage_nan, detail) == MTRS_FMT_BAD_CONTENT,
 		  "NaN parameter: bad content");
+	check(check_copy(model, len, len, damage_tokenizer, detail) == MTRS_FMT_BAD_CONTENT,
+		  "tokenizer setting out of range: bad content");
 	check(check_copy(model, len, len, damage_names, detail) == MTRS_FMT_BAD_CONTENT,
 		  "duplicate task name: bad content");
 
@@ -864,8 +895,9 @@ main(void)
 	test_topk();
 	test_hashes();
 	test_tokenizer();
-	test_text_gradients(0);
-	test_text_gradients(1);
+	test_text_gradients(0, 0);
+	test_text_gradients(0, 4);	/* token 5 is a character n-gram, tokens 2 words */
+	test_text_gradients(1, 0);
 	test_text_regression();
 	test_format();
 	test_format_fuzz();
