@@ -2,7 +2,9 @@
  *
  * mtrs_textmodel.h
  *	  The text encoder and the multi-label intent head: an utterance is
- *	  encoded as the mean of its hashed token embeddings, optionally
+ *	  encoded as the mean of its hashed word-feature embeddings plus the
+ *	  mean of its character n-gram embeddings (when the tokenizer makes
+ *	  n-grams: buckets from char_from on), optionally
  *	  followed by their per-dimension maximum (which keeps the evidence of
  *	  each clause of a long, multi-intent utterance); intent l scores
  *	  z_l = <label_w[l], h> + label_b[l] with one sigmoid per intent

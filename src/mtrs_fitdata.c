@@ -280,9 +280,9 @@ option_defaults(MtrsFitOptions *o)
 	o->text_epochs = 10;
 	o->text_lr = 0.5;
 	o->buckets = 1 << 17;
-	o->word_ngrams = 2;
-	o->char_min = 3;	/* used when char_max > 0 */
-	o->char_max = 0;
+	o->word_ngrams = 3;
+	o->char_min = 3;
+	o->char_max = 5;
 	o->validation_fraction = 0.1;
 	o->balance = 0.25;
 	o->punctuation = 1;

@@ -2,7 +2,7 @@
  *
  * mtrs_text.c
  *	  Text features and hashing: a UTF-8 tokenizer that turns any text
- *	  into hashed word, word-pair and character n-gram buckets; FNV-1a;
+ *	  into hashed word, word-run and character n-gram buckets; FNV-1a;
  *	  and a fast 64-bit checksum for model bytes.
  *
  * Tokenizing: UTF-8 is decoded (invalid bytes are skipped), letters of the
@@ -11,7 +11,8 @@
  * marks are words of their own (or separators, if so configured), and
  * every character of a script written without spaces (Han, kana,
  * Hangul syllables, Thai, Lao, Khmer, Myanmar) is a word by itself, so that
- * word pairs are its character bigrams: no word segmenter is needed.
+ * runs of words are its character bigrams and trigrams: no word segmenter
+ * is needed.
  *
  * Plain C: no PostgreSQL headers.
  *
