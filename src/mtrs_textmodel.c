@@ -197,7 +197,7 @@ MtrsTextStep(const MtrsTextParams *p, const MtrsTextSet *s, int i, float lr, flo
 
 /*
  * Item text: the loss of encoding tokens tok[0..n) as the vector target
- * [dim] (an item's embedding), 1/2 |mean - target|^2.  The maximum part of
+ * [dim] (an item's embedding), 1/2 |encoding - target|^2.  The maximum part of
  * a max-pooling encoder is not used here: item text lives in the item
  * embedding space through the mean.
  */
