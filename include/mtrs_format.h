@@ -100,6 +100,7 @@ typedef struct MtrsHeader
 #define MTRS_SET_CHAR_MAX		10
 #define MTRS_SET_INTENT_TOP1	11	/* 1: an utterance always gets its best intent */
 #define MTRS_SET_PUNCTUATION	12	/* tokenizer: 1 = punctuation marks are words */
+#define MTRS_SET_INTENT_SOFTMAX	13	/* 1: one softmax over the intents, 0: one-vs-all */
 #define MTRS_N_SETTINGS			16
 
 /*

@@ -8,8 +8,10 @@
  *	  followed by their per-dimension maximum (which keeps the evidence of
  *	  each clause of a long, multi-intent utterance); intent l scores
  *	  z_l = <label_w[l], h> + label_b[l] with one sigmoid per intent
- *	  (one-vs-all, so an utterance can carry several intents or none).
- *	  Scratch for the loss and step: 2 dim + 2 n_labels floats.
+ *	  (one-vs-all, so an utterance can carry several intents or none), or
+ *	  with one softmax over the intents (softmax: exactly one intent per
+ *	  utterance, the usual multinomial loss for single-label data).
+ *	  Scratch for the loss and step: 2 dim + 3 n_labels floats.
  *
  * Plain C: no PostgreSQL headers, so gradients are unit-tested.
  *
@@ -44,6 +46,7 @@ typedef struct MtrsTextParams
 	float	   *label_b;		/* [n_labels] */
 	const float *pos_weight;	/* [n_labels] weight of positive examples, NULL = 1 */
 	uint32_t	char_from;		/* buckets from here on are character n-grams; 0 = none */
+	int			softmax;		/* 1: one softmax over the intents instead of one-vs-all */
 } MtrsTextParams;
 
 /* mtrs_textmodel.c */
@@ -51,6 +54,7 @@ extern int	MtrsTextWidth(const MtrsTextParams *p);
 extern int	MtrsTextEncode(const MtrsTextParams *p, const uint32_t *tok, int n, float *h,
 						   int *argmax);
 extern void MtrsTextScores(const MtrsTextParams *p, const float *h, float *z);
+extern void MtrsTextProbs(const MtrsTextParams *p, const float *z, float *prob);
 extern double MtrsTextLoss(const MtrsTextParams *p, const MtrsTextSet *s, int i, float *scratch);
 extern double MtrsTextStep(const MtrsTextParams *p, const MtrsTextSet *s, int i, float lr,
 						   float *scratch);

@@ -65,6 +65,14 @@ typedef enum MtrsSharing
 } MtrsSharing;
 
 /* Resolved training options */
+/* Loss of the intent head */
+typedef enum MtrsIntentLoss
+{
+	MTRS_INTENT_LOSS_AUTO,		/* softmax if every utterance has exactly one intent, else ova */
+	MTRS_INTENT_LOSS_OVA,		/* one sigmoid per intent: several intents or none */
+	MTRS_INTENT_LOSS_SOFTMAX	/* one softmax over the intents: exactly one */
+} MtrsIntentLoss;
+
 typedef struct MtrsFitOptions
 {
 	int			dim;
@@ -86,6 +94,7 @@ typedef struct MtrsFitOptions
 	int			char_max;
 	int			punctuation;
 	int			max_pool;
+	MtrsIntentLoss intent_loss;
 	double		balance;
 	double		validation_fraction;
 	int64		seed;

@@ -260,6 +260,7 @@ static const OptionSpec option_specs[] = {
 
 static const char *const weighting_names[] = {"uncertainty", "balanced", "fixed"};
 static const char *const sharing_names[] = {"hard", "soft"};
+static const char *const intent_loss_names[] = {"auto", "ova", "softmax"};
 
 
 /* Set the defaults of every option */
@@ -285,6 +286,7 @@ option_defaults(MtrsFitOptions *o)
 	o->char_max = 5;
 	o->validation_fraction = 0.1;
 	o->balance = 0.25;
+	o->intent_loss = MTRS_INTENT_LOSS_OVA;
 	o->punctuation = 1;
 	o->seed = 42;
 	o->weighting = MTRS_WEIGHTING_UNCERTAINTY;
@@ -313,7 +315,7 @@ option_names(void)
 	initStringInfo(&buf);
 	for (int i = 0; i < lengthof(option_specs); i++)
 		appendStringInfo(&buf, "%s, ", option_specs[i].name);
-	appendStringInfoString(&buf, "sharing, task_weighting, task_weights, progress");
+	appendStringInfoString(&buf, "sharing, intent_loss, task_weighting, task_weights, progress");
 	return buf.data;
 }
 
@@ -385,6 +387,19 @@ set_sharing(MtrsFitOptions *o, JsonbValue *v)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"sharing\" must be \"hard\" or \"soft\"")));
 	o->sharing = (MtrsSharing) i;
+}
+
+/* Parse intent_loss: one of intent_loss_names */
+static void
+set_intent_loss(MtrsFitOptions *o, JsonbValue *v)
+{
+	int			i = choice_index(v, intent_loss_names, lengthof(intent_loss_names));
+
+	if (i < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"intent_loss\" must be \"auto\", \"ova\" or \"softmax\"")));
+	o->intent_loss = (MtrsIntentLoss) i;
 }
 
 /* Parse task_weights: an object of task name -> weight in [0, 1e6] */
@@ -469,6 +484,11 @@ MtrsFitOptionsParse(MtrsFitOptions *o, const char *json)
 			set_task_weights(o, &v);
 			continue;
 		}
+		if (strcmp(key, "intent_loss") == 0)
+		{
+			set_intent_loss(o, &v);
+			continue;
+		}
 		if (strcmp(key, "sharing") == 0)
 		{
 			set_sharing(o, &v);
@@ -518,8 +538,10 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 	}
 	appendStringInfo(&buf, "}, \"text_epochs\": %d, \"text_lr\": %g, \"buckets\": %d, "
 					 "\"word_ngrams\": %d, \"char_min\": %d, \"char_max\": %d, "
-					 "\"punctuation\": %d, \"max_pool\": %d, \"balance\": %g, \"validation_fraction\": %g}",
+					 "\"punctuation\": %d, \"max_pool\": %d, \"intent_loss\": \"%s\", \"balance\": %g, "
+					 "\"validation_fraction\": %g}",
 					 o->text_epochs, o->text_lr, o->buckets, o->word_ngrams, o->char_min,
-					 o->char_max, o->punctuation, o->max_pool, o->balance, o->validation_fraction);
+					 o->char_max, o->punctuation, o->max_pool, intent_loss_names[o->intent_loss],
+					 o->balance, o->validation_fraction);
 	return buf.data;
 }

@@ -377,7 +377,7 @@ setting_in(const MtrsModelView *v, int k, float lo, float hi)
 	return f >= lo && f <= hi && f == floorf(f);
 }
 
-/* Check the tokenizer settings of a model with text (they size loops) */
+/* Check the text settings of a model with text (tokenizer ones size loops) */
 static int
 settings_ok(const MtrsModelView *v, char *detail, size_t detail_len)
 {
@@ -386,9 +386,10 @@ settings_ok(const MtrsModelView *v, char *detail, size_t detail_len)
 	if (!setting_in(v, MTRS_SET_WORD_NGRAMS, 1, MTRS_MAX_WORD_NGRAMS) ||
 		!setting_in(v, MTRS_SET_CHAR_MIN, 0, MTRS_MAX_TOKEN_CHARS) ||
 		!setting_in(v, MTRS_SET_CHAR_MAX, 0, MTRS_MAX_TOKEN_CHARS) ||
-		!setting_in(v, MTRS_SET_PUNCTUATION, 0, 1))
+		!setting_in(v, MTRS_SET_PUNCTUATION, 0, 1) ||
+		!setting_in(v, MTRS_SET_INTENT_SOFTMAX, 0, 1))
 	{
-		set_detail(detail, detail_len, "%s", "A tokenizer setting is out of range.");
+		set_detail(detail, detail_len, "%s", "A text setting is out of range.");
 		return 0;
 	}
 	return 1;

@@ -18,7 +18,6 @@
 #include "utils/builtins.h"
 
 #include "mtrs.h"
-#include "mtrs_nn.h"
 #include "mtrs_text.h"
 #include "mtrs_textmodel.h"
 
@@ -81,6 +80,7 @@ MtrsModelTextParams(const MtrsModel *m)
 	p.pos_weight = NULL;
 	tok = MtrsModelTokenizer(m);
 	p.char_from = tok.char_max > 0 ? MtrsCharBucketsFrom(&tok) : 0;
+	p.softmax = (m->v.t.settings[MTRS_SET_INTENT_SOFTMAX] != 0.0f);
 	return p;
 }
 
@@ -174,9 +174,10 @@ mtrs_intent(PG_FUNCTION_ARGS)
 	hits = palloc(sizeof(Scored) * h->n_labels);
 	MtrsTextEncode(&p, toks, n, enc, NULL);
 	MtrsTextScores(&p, enc, z);
+	MtrsTextProbs(&p, z, z);
 	for (int l = 0; l < h->n_labels; l++)
 	{
-		float		s = NnSigmoid(z[l]);
+		float		s = z[l];
 
 		if (s >= tau)
 		{
@@ -190,7 +191,7 @@ mtrs_intent(PG_FUNCTION_ARGS)
 		for (int l = 1; l < h->n_labels; l++)
 			if (z[l] > z[hits[0].label])
 				hits[0].label = l;
-		hits[0].score = NnSigmoid(z[hits[0].label]);
+		hits[0].score = z[hits[0].label];
 		n_hits = 1;
 	}
 	qsort(hits, n_hits, sizeof(Scored), cmp_scored);

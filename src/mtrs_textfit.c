@@ -410,6 +410,16 @@ positive_weights(const Corpus *c, double balance)
 	return w;
 }
 
+/* Return whether every utterance has exactly one intent */
+static bool
+single_label(const Corpus *c)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->lab_off[i + 1] - c->lab_off[i] != 1)
+			return false;
+	return c->n > 0;
+}
+
 /*
  * Draw the parameters: small uniform token embeddings (at most 1/dim, and
  * no larger than the typical entry of the item embeddings item texts are
@@ -453,7 +463,7 @@ init_params(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows,
 	{
 		double		f = (freq[l] + 0.5) / (n_rows + 1.0);
 
-		p->label_b[l] = (float) log(f / (1.0 - f));
+		p->label_b[l] = (float) (p->softmax ? log(f) : log(f / (1.0 - f)));
 	}
 	pfree(freq);
 }
@@ -472,7 +482,7 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const I
 	int			n_items = 0;
 	int			n_ex;
 	int32	   *order;
-	float	   *scratch = palloc(sizeof(float) * (2 * p->dim + 2 * p->n_labels));
+	float	   *scratch = palloc(sizeof(float) * (2 * p->dim + 3 * p->n_labels));
 	uint64		rng = (uint64) o->seed * 0x9E3779B97F4A7C15ull + 1;
 	double		total,
 				done = 0.0;
@@ -561,6 +571,7 @@ tune_threshold(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int 
 
 		MtrsTextEncode(p, c->tok + c->tok_off[i], c->tok_off[i + 1] - c->tok_off[i], h, NULL);
 		MtrsTextScores(p, h, z);
+		MtrsTextProbs(p, z, z);
 		memset(gold, 0, sizeof(bool) * p->n_labels);
 		for (int32 k = c->lab_off[i]; k < c->lab_off[i + 1]; k++)
 			gold[c->lab[k]] = true;
@@ -575,7 +586,7 @@ tune_threshold(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int 
 
 			for (int l = 0; l < p->n_labels; l++)
 			{
-				bool		on = NnSigmoid(z[l]) >= tau;
+				bool		on = z[l] >= tau;
 
 				any |= on;
 				exact &= (on == gold[l]);
@@ -782,6 +793,9 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	p.label_b = v.t.label_b;
 	p.pos_weight = positive_weights(&c, o.balance);
 	p.char_from = tok.char_max > 0 ? MtrsCharBucketsFrom(&tok) : 0;
+	if (o.intent_loss == MTRS_INTENT_LOSS_AUTO)
+		o.intent_loss = single_label(&c) ? MTRS_INTENT_LOSS_SOFTMAX : MTRS_INTENT_LOSS_OVA;
+	p.softmax = (o.intent_loss == MTRS_INTENT_LOSS_SOFTMAX);
 
 	train_rows = palloc(sizeof(int32) * Max(c.n, 1));
 	val_rows = palloc(sizeof(int32) * Max(c.n, 1));
@@ -830,6 +844,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	v.t.settings[MTRS_SET_CHAR_MIN] = (float) tok.char_min;
 	v.t.settings[MTRS_SET_CHAR_MAX] = (float) tok.char_max;
 	v.t.settings[MTRS_SET_PUNCTUATION] = (float) tok.punctuation;
+	v.t.settings[MTRS_SET_INTENT_SOFTMAX] = (float) p.softmax;
 	for (int64 i = 0; i < v.hdr->n_params; i++)
 		if (!isfinite(v.params[i]))
 			ereport(ERROR,

@@ -103,6 +103,44 @@ MtrsTextScores(const MtrsTextParams *p, const float *h, float *z)
 		z[l] = NnDot(p->label_w + (int64_t) l * width, h, width) + p->label_b[l];
 }
 
+/*
+ * Turn the logits z [n_labels] into probabilities prob [n_labels]: one
+ * sigmoid each, or (softmax) their softmax.  prob may be z.
+ */
+void
+MtrsTextProbs(const MtrsTextParams *p, const float *z, float *prob)
+{
+	float		mx = -INFINITY;
+	double		sum = 0.0;
+
+	if (!p->softmax)
+	{
+		for (int l = 0; l < p->n_labels; l++)
+			prob[l] = NnSigmoid(z[l]);
+		return;
+	}
+	for (int l = 0; l < p->n_labels; l++)
+		mx = z[l] > mx ? z[l] : mx;
+	for (int l = 0; l < p->n_labels; l++)
+	{
+		prob[l] = expf(z[l] - mx);
+		sum += prob[l];
+	}
+	for (int l = 0; l < p->n_labels; l++)
+		prob[l] = (float) (prob[l] / sum);
+}
+
+/*
+ * Write the loss of the logits z against the targets y [n_labels] and its
+ * gradient dz [n_labels].  One-vs-all: the sum over intents of the
+ * (pos_weight-weighted) binary cross-entropy.  Softmax: the cross-entropy
+ * of the softmax against y spread evenly over the utterance's intents,
+ * each weighted by its pos_weight; an utterance without intents adds
+ * nothing.  Returns the loss.
+ */
+static double loss_and_gradient(const MtrsTextParams *p, const float *z, const float *y,
+								float *dz);
+
 /* Fill y [n_labels] with the 0/1 targets of utterance i */
 static void
 targets(const MtrsTextSet *s, int i, int n_labels, float *y)
@@ -128,6 +166,41 @@ bce(float z, float y)
 	return log1p(exp(-fabs(zd))) + (zd > 0 ? zd : 0.0) - zd * y;
 }
 
+static double
+loss_and_gradient(const MtrsTextParams *p, const float *z, const float *y, float *dz)
+{
+	double		loss = 0.0;
+	double		n_pos = 0.0,
+				total = 0.0;
+
+	if (!p->softmax)
+	{
+		for (int l = 0; l < p->n_labels; l++)
+		{
+			float		lw = label_weight(p, l, y[l]);
+
+			loss += lw * bce(z[l], y[l]);
+			dz[l] = lw * (NnSigmoid(z[l]) - y[l]);
+		}
+		return loss;
+	}
+	for (int l = 0; l < p->n_labels; l++)
+		n_pos += y[l];
+	MtrsTextProbs(p, z, dz);	/* dz holds the softmax until the end */
+	for (int l = 0; l < p->n_labels; l++)
+		if (y[l] > 0.5f)
+		{
+			double		q = label_weight(p, l, 1.0f) / n_pos;
+
+			loss -= q * log(fmax(dz[l], 1e-30));
+			total += q;
+		}
+	/* d/dz_k of -sum_l q_l log p_l = total p_k - q_k */
+	for (int l = 0; l < p->n_labels; l++)
+		dz[l] = (float) (total * dz[l] - (y[l] > 0.5f ? label_weight(p, l, 1.0f) / n_pos : 0.0));
+	return loss;
+}
+
 /* Return the loss of utterance i under the current parameters */
 double
 MtrsTextLoss(const MtrsTextParams *p, const MtrsTextSet *s, int i, float *scratch)
@@ -135,14 +208,11 @@ MtrsTextLoss(const MtrsTextParams *p, const MtrsTextSet *s, int i, float *scratc
 	float	   *h = scratch;
 	float	   *z = scratch + MtrsTextWidth(p);
 	float	   *y = z + p->n_labels;
-	double		loss = 0.0;
 
 	MtrsTextEncode(p, s->tok + s->tok_off[i], s->tok_off[i + 1] - s->tok_off[i], h, NULL);
 	MtrsTextScores(p, h, z);
 	targets(s, i, p->n_labels, y);
-	for (int l = 0; l < p->n_labels; l++)
-		loss += label_weight(p, l, y[l]) * bce(z[l], y[l]);
-	return loss;
+	return loss_and_gradient(p, z, y, y + p->n_labels);
 }
 
 /*
@@ -162,21 +232,21 @@ MtrsTextStep(const MtrsTextParams *p, const MtrsTextSet *s, int i, float lr, flo
 	float	   *h = scratch;
 	float	   *z = scratch + width;
 	float	   *y = z + p->n_labels;
+	float	   *dz = y + p->n_labels;
 	float		dh[2 * 1024];	/* width <= 2 MTRS_MAX_DIM */
 	int			argmax[1024];
-	double		loss = 0.0;
+	double		loss;
 
 	MtrsTextEncode(p, tok, n, h, argmax);
 	MtrsTextScores(p, h, z);
 	targets(s, i, p->n_labels, y);
+	loss = loss_and_gradient(p, z, y, dz);
 	memset(dh, 0, sizeof(float) * width);
 	for (int l = 0; l < p->n_labels; l++)
 	{
 		float	   *w = p->label_w + (int64_t) l * width;
-		float		lw = label_weight(p, l, y[l]);
-		float		g = lw * (NnSigmoid(z[l]) - y[l]);	/* dloss / dz_l */
+		float		g = dz[l];
 
-		loss += lw * bce(z[l], y[l]);
 		NnAxpy(dh, g, w, width);
 		NnAxpy(w, -lr * g, h, width);
 		p->label_b[l] -= lr * g;

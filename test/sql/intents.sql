@@ -77,5 +77,21 @@ INSERT INTO utt_null VALUES (NULL, 'buy'), ('buy it', NULL);
 SELECT mtrs_train('bad', intents => 'utt_null');
 SELECT mtrs_fit_text(NULL, NULL, NULL, ARRAY['a', 'b'], ARRAY['x']);
 SELECT count(*) AS nothing_registered FROM mtrs_model WHERE name = 'bad';
+-- single-label data: intent_loss "auto" picks one softmax over the intents, whose
+-- probabilities sum to 1; multi-label data stays one-vs-all
+CREATE TABLE utt_single AS SELECT * FROM utt WHERE label <> '' AND label NOT LIKE '%#%';
+SELECT mtrs_train('single', intents => 'utt_single',
+                  options => '{"text_epochs": 30, "dim": 16, "buckets": 4096, "intent_loss": "auto"}') > 0 AS trained;
+SELECT options->>'intent_loss' AS single_label_loss FROM mtrs_model WHERE name = 'single';
+SELECT mtrs_train('multi', intents => 'utt',
+                  options => '{"text_epochs": 1, "dim": 16, "buckets": 4096, "intent_loss": "auto"}') > 0 AS trained;
+SELECT options->>'intent_loss' AS multi_label_loss FROM mtrs_model WHERE name = 'multi';
+SELECT u AS utterance, round(sum(i.score)::numeric, 4) AS total,
+       (array_agg(i.intent ORDER BY i.score DESC))[1] AS best
+  FROM unnest(ARRAY['I want to buy a bicycle', '我的自行车怎么退货']) u,
+       mtrs_intent(u, model => 'single', threshold => 0) i
+ GROUP BY u ORDER BY u;
+SELECT mtrs_train('bad', intents => 'utt', options => '{"intent_loss": "hinge"}');
+SELECT mtrs_train('bad', intents => 'utt', options => '{"word_ngrams": 5}');
 DROP EXTENSION mtrs;
-DROP TABLE utt, utt_arr, ev, utt_bad, utt_null;
+DROP TABLE utt, utt_arr, ev, utt_bad, utt_null, utt_single;

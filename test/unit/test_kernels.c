@@ -500,7 +500,7 @@ test_tokenizer(void)
 
 /* The intent head's SGD step moves every parameter by -lr times its finite-difference gradient */
 static void
-test_text_gradients(int max_pool, uint32_t char_from)
+test_text_gradients(int max_pool, uint32_t char_from, int softmax)
 {
 	enum
 	{
@@ -508,7 +508,7 @@ test_text_gradients(int max_pool, uint32_t char_from)
 	};
 	float		params[NP],
 				before[NP],
-				scratch[2 * D + 2 * L];
+				scratch[2 * D + 3 * L];
 	uint32_t	tok[3] = {2, 5, 2};
 	int32_t		tok_off[2] = {0, 3};
 	int32_t		lab[2] = {0, 2};
@@ -516,7 +516,7 @@ test_text_gradients(int max_pool, uint32_t char_from)
 	MtrsTextSet set = {1, tok_off, tok, lab_off, lab};
 	float		pos_weight[L] = {2.0f, 1.0f, 0.5f};
 	MtrsTextParams p = {D, L, max_pool, params, params + B * D, params + B * D + L * W, pos_weight,
-	char_from};
+	char_from, softmax};
 	uint64_t	rng = 3;
 	const float lr = 1e-3f;
 	double		worst = 0.0,
@@ -547,7 +547,8 @@ test_text_gradients(int max_pool, uint32_t char_from)
 	}
 	memcpy(params, before, sizeof(params));
 	check(fabs(MtrsTextLoss(&p, &set, 0, scratch) - loss0) < 1e-9, "the step returns the loss before it");
-	check(worst < 2e-3, max_pool ? "intent head, mean and max pooling: SGD step equals the finite-difference gradient"
+	check(worst < 2e-3, softmax ? "intent head, softmax over intents (two weighted targets): SGD step equals the finite-difference gradient"
+		  : max_pool ? "intent head, mean and max pooling: SGD step equals the finite-difference gradient"
 		  : char_from > 0 ? "intent head, word and character n-gram means: SGD step equals the finite-difference gradient"
 		  : "intent head, mean pooling: SGD step equals the finite-difference gradient (repeated tokens)");
 	params[0] = 5.0f;			/* bucket 0 is not among the tokens */
@@ -567,7 +568,7 @@ test_text_regression(void)
 				target[D] = {0.5f, -0.25f, 1.0f, 0.0f},
 				scratch[2 * D + 8];
 	uint32_t	tok[3] = {1, 6, 1};
-	MtrsTextParams p = {D, 0, 0, emb, NULL, NULL, NULL, 0};
+	MtrsTextParams p = {D, 0, 0, emb, NULL, NULL, NULL, 0, 0};
 	uint64_t	rng = 9;
 	const float lr = 1e-3f;
 	double		worst = 0.0,
@@ -667,6 +668,7 @@ build_model(size_t *len, MtrsModelView *v)
 	v->t.settings[MTRS_SET_CHAR_MIN] = 3.0f;
 	v->t.settings[MTRS_SET_CHAR_MAX] = 5.0f;
 	v->t.settings[MTRS_SET_PUNCTUATION] = 1.0f;
+	v->t.settings[MTRS_SET_INTENT_SOFTMAX] = 0.0f;
 	MtrsFormatSeal(v);
 	return buf;
 }
@@ -895,9 +897,10 @@ main(void)
 	test_topk();
 	test_hashes();
 	test_tokenizer();
-	test_text_gradients(0, 0);
-	test_text_gradients(0, 4);	/* token 5 is a character n-gram, tokens 2 words */
-	test_text_gradients(1, 0);
+	test_text_gradients(0, 0, 0);
+	test_text_gradients(0, 4, 0);	/* token 5 is a character n-gram, tokens 2 words */
+	test_text_gradients(1, 0, 0);
+	test_text_gradients(0, 4, 1);
 	test_text_regression();
 	test_format();
 	test_format_fuzz();
