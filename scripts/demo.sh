@@ -83,8 +83,8 @@ SELECT u.utterance, coalesce(string_agg(i.intent || ' ' || round(i.score::numeri
                                         ORDER BY i.score DESC), '(none)') AS intents
   FROM unnest(ARRAY['I would like to buy new headphones',
                     'my camera arrived broken, how do I return it?',
-                    'I want a novel, and where is my laptop order?',
-                    '我想买一台相机', '我的耳机订单到哪里了']) WITH ORDINALITY AS u(utterance, n)
+                    'I want a novel, and how do I return my laptop?',
+                    '我想买一台相机', '我想买一台相机，我的耳机订单到哪里了']) WITH ORDINALITY AS u(utterance, n)
   LEFT JOIN LATERAL mtrs_intent(u.utterance) i ON true
  GROUP BY u.utterance, u.n ORDER BY u.n;
 SQL
