@@ -351,55 +351,27 @@ set_option(MtrsFitOptions *o, const OptionSpec *spec, JsonbValue *v)
 		*(double *) (base + spec->offset) = x;
 }
 
-/* Return the index of a jsonb string among names, or -1 */
+/*
+ * Return the index of the jsonb string v among names[0..n); anything else
+ * is an error naming the option and its choices ("a", "b" or "c").
+ */
 static int
-choice_index(JsonbValue *v, const char *const *names, int n)
+choice(JsonbValue *v, const char *option, const char *const *names, int n)
 {
+	StringInfoData list;
+
 	if (v->type == jbvString)
 		for (int i = 0; i < n; i++)
 			if (strlen(names[i]) == v->val.string.len &&
 				strncmp(names[i], v->val.string.val, v->val.string.len) == 0)
 				return i;
-	return -1;
-}
-
-/* Parse task_weighting: one of weighting_names */
-static void
-set_weighting(MtrsFitOptions *o, JsonbValue *v)
-{
-	int			i = choice_index(v, weighting_names, lengthof(weighting_names));
-
-	if (i < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"task_weighting\" must be \"uncertainty\", \"balanced\" or \"fixed\"")));
-	o->weighting = (MtrsWeighting) i;
-}
-
-/* Parse sharing: one of sharing_names */
-static void
-set_sharing(MtrsFitOptions *o, JsonbValue *v)
-{
-	int			i = choice_index(v, sharing_names, lengthof(sharing_names));
-
-	if (i < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"sharing\" must be \"hard\" or \"soft\"")));
-	o->sharing = (MtrsSharing) i;
-}
-
-/* Parse intent_loss: one of intent_loss_names */
-static void
-set_intent_loss(MtrsFitOptions *o, JsonbValue *v)
-{
-	int			i = choice_index(v, intent_loss_names, lengthof(intent_loss_names));
-
-	if (i < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"intent_loss\" must be \"auto\", \"ova\" or \"softmax\"")));
-	o->intent_loss = (MtrsIntentLoss) i;
+	initStringInfo(&list);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&list, "%s\"%s\"", i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"%s\" must be %s", option, list.data)));
+	return -1;					/* not reached */
 }
 
 /* Parse task_weights: an object of task name -> weight in [0, 1e6] */
@@ -476,7 +448,7 @@ MtrsFitOptionsParse(MtrsFitOptions *o, const char *json)
 			continue;
 		if (strcmp(key, "task_weighting") == 0)
 		{
-			set_weighting(o, &v);
+			o->weighting = (MtrsWeighting) choice(&v, key, weighting_names, lengthof(weighting_names));
 			continue;
 		}
 		if (strcmp(key, "task_weights") == 0)
@@ -486,12 +458,13 @@ MtrsFitOptionsParse(MtrsFitOptions *o, const char *json)
 		}
 		if (strcmp(key, "intent_loss") == 0)
 		{
-			set_intent_loss(o, &v);
+			o->intent_loss = (MtrsIntentLoss) choice(&v, key, intent_loss_names,
+													 lengthof(intent_loss_names));
 			continue;
 		}
 		if (strcmp(key, "sharing") == 0)
 		{
-			set_sharing(o, &v);
+			o->sharing = (MtrsSharing) choice(&v, key, sharing_names, lengthof(sharing_names));
 			continue;
 		}
 		if (strcmp(key, "progress") == 0)
