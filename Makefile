@@ -25,7 +25,8 @@ KERNEL_FLAGS = -O3 -fno-math-errno -fno-signed-zeros -fno-trapping-math -ffp-con
 src/mtrs_nn.o: override CFLAGS += $(KERNEL_FLAGS)
 
 # Plain-C unit tests of the kernel layer: no server, no PostgreSQL headers.
-UNIT_SRCS = test/unit/test_kernels.c src/mtrs_nn.c src/mtrs_text.c src/mtrs_textmodel.c src/mtrs_format.c
+UNIT_SRCS = test/unit/test_kernels.c src/mtrs_nn.c src/mtrs_text.c src/mtrs_textmodel.c \
+            src/mtrs_intentrule.c src/mtrs_format.c
 test/unit/test_kernels: $(UNIT_SRCS) $(wildcard include/*.h)
 	$(CC) -std=gnu11 -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude \
 		-o $@ $(UNIT_SRCS) -lopenblas -lm

@@ -95,6 +95,7 @@ typedef struct MtrsFitOptions
 	int			punctuation;
 	int			max_pool;
 	MtrsIntentLoss intent_loss;
+	int			per_intent_thresholds;	/* tune per-intent offsets on multi-intent data */
 	double		balance;
 	double		validation_fraction;
 	int64		seed;

@@ -309,12 +309,14 @@ CREATE FUNCTION @extschema@.mtrs_fit_text(
 	item_texts text[],
 	utterances text[],
 	labels text[],
-	options jsonb DEFAULT '{}')
+	options jsonb DEFAULT '{}',
+	validation_utterances text[] DEFAULT NULL,
+	validation_labels text[] DEFAULT NULL)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'mtrs_fit_text'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION @extschema@.mtrs_fit_text(bytea, bigint[], text[], text[], text[], jsonb) IS
-	'train the shared token embeddings on item texts (mapped into the item embedding space) and/or labelled utterances (multi-label intent head), keeping the interaction part of model; returns the model bytes';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_text(bytea, bigint[], text[], text[], text[], jsonb, text[], text[]) IS
+	'train the shared token embeddings on item texts (mapped into the item embedding space) and/or labelled utterances (multi-label intent head), keeping the interaction part of model; the decision rule is tuned on the validation utterances if given, else on a held-out part; returns the model bytes';
 
 CREATE FUNCTION @extschema@.mtrs_column_type(rel regclass, col text, missing_ok boolean DEFAULT false)
 RETURNS regtype
@@ -336,6 +338,46 @@ $$;
 COMMENT ON FUNCTION @extschema@.mtrs_column_type(regclass, text, boolean) IS
 	'the type of a column of a table or view (error 42703 if there is none, unless missing_ok); used to check the columns given to mtrs_train and mtrs_evaluate';
 
+CREATE FUNCTION @extschema@.mtrs_read_utterances(
+	tbl regclass, text_col text, label_col text, OUT texts text[], OUT labels text[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	col     text;
+	typ     regtype;
+BEGIN
+	IF text_col IS NULL OR label_col IS NULL THEN
+		RAISE EXCEPTION 'text_col and label_col must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	FOREACH col IN ARRAY ARRAY[text_col, label_col] LOOP
+		typ := @extschema@.mtrs_column_type(tbl, col);
+		IF typ NOT IN ('text', 'character varying', 'character')
+		   AND NOT (col = label_col AND typ IN ('text[]', 'character varying[]')) THEN
+			RAISE EXCEPTION 'column "%" of % must be a text column%, not %', col, tbl,
+				CASE WHEN col = label_col THEN ' or a text array' ELSE '' END, typ
+				USING ERRCODE = 'datatype_mismatch';
+		END IF;
+	END LOOP;
+	typ := @extschema@.mtrs_column_type(tbl, label_col);
+	EXECUTE format('SELECT array_agg(t ORDER BY t, l), array_agg(l ORDER BY t, l) FROM '
+	               '(SELECT %I::text AS t, %s AS l FROM %s) s WHERE t IS NOT NULL AND l IS NOT NULL',
+		text_col,
+		CASE WHEN typ::text LIKE '%[]' THEN format('array_to_string(%I, %L)', label_col, '#')
+		     ELSE format('%I::text', label_col) END,
+		tbl)
+		INTO texts, labels;
+	IF texts IS NULL THEN
+		RAISE EXCEPTION 'no labelled utterances to train on in %', tbl
+			USING ERRCODE = 'data_exception',
+			      DETAIL = 'Every row has a null text or label.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_read_utterances(regclass, text, text) IS
+	'the labelled utterances of a table as parallel arrays (labels of a text[] column joined by #), checking the column types; used by mtrs_train';
+
 CREATE FUNCTION @extschema@.mtrs_train(
 	name text,
 	interactions regclass DEFAULT NULL,
@@ -351,7 +393,8 @@ CREATE FUNCTION @extschema@.mtrs_train(
 	label_col text DEFAULT 'label',
 	items regclass DEFAULT NULL,
 	item_id_col text DEFAULT 'item_id',
-	item_text_cols text[] DEFAULT ARRAY['title'])
+	item_text_cols text[] DEFAULT ARRAY['title'],
+	intents_validation regclass DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -367,6 +410,8 @@ DECLARE
 	src     jsonb := '{}';
 	texts   text[];
 	labels  text[];
+	vtexts  text[];
+	vlabels text[];
 	ids     bigint[];
 	itexts  text[];
 BEGIN
@@ -421,32 +466,17 @@ BEGIN
 			'rating_col', rating_col, 'rows', fit->'rows');
 	END IF;
 	IF intents IS NOT NULL THEN
-		IF text_col IS NULL OR label_col IS NULL THEN
-			RAISE EXCEPTION 'text_col and label_col must not be null'
-				USING ERRCODE = 'null_value_not_allowed';
+		SELECT u.texts, u.labels INTO texts, labels
+		  FROM @extschema@.mtrs_read_utterances(intents, text_col, label_col) u;
+	END IF;
+	IF intents_validation IS NOT NULL THEN
+		IF intents IS NULL THEN
+			RAISE EXCEPTION 'intents_validation needs intents'
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'Give the labelled utterances to train on with intents => ....';
 		END IF;
-		FOREACH col IN ARRAY ARRAY[text_col, label_col] LOOP
-			typ := @extschema@.mtrs_column_type(intents, col);
-			IF typ NOT IN ('text', 'character varying', 'character')
-			   AND NOT (col = label_col AND typ IN ('text[]', 'character varying[]')) THEN
-				RAISE EXCEPTION 'column "%" of % must be a text column%, not %', col, intents,
-					CASE WHEN col = label_col THEN ' or a text array' ELSE '' END, typ
-					USING ERRCODE = 'datatype_mismatch';
-			END IF;
-		END LOOP;
-		typ := @extschema@.mtrs_column_type(intents, label_col);
-		EXECUTE format('SELECT array_agg(t ORDER BY t, l), array_agg(l ORDER BY t, l) FROM '
-		               '(SELECT %I::text AS t, %s AS l FROM %s) s WHERE t IS NOT NULL AND l IS NOT NULL',
-			text_col,
-			CASE WHEN typ::text LIKE '%[]' THEN format('array_to_string(%I, %L)', label_col, '#')
-			     ELSE format('%I::text', label_col) END,
-			intents)
-			INTO texts, labels;
-		IF texts IS NULL THEN
-			RAISE EXCEPTION 'no labelled utterances to train on in %', intents
-				USING ERRCODE = 'data_exception',
-				      DETAIL = 'Every row has a null text or label.';
-		END IF;
+		SELECT u.texts, u.labels INTO vtexts, vlabels
+		  FROM @extschema@.mtrs_read_utterances(intents_validation, text_col, label_col) u;
 	END IF;
 	IF items IS NOT NULL THEN
 		IF item_id_col IS NULL OR item_text_cols IS NULL OR cardinality(item_text_cols) = 0 THEN
@@ -474,7 +504,7 @@ BEGIN
 		END IF;
 	END IF;
 	IF intents IS NOT NULL OR items IS NOT NULL THEN
-		model := @extschema@.mtrs_fit_text(model, ids, itexts, texts, labels, opts);
+		model := @extschema@.mtrs_fit_text(model, ids, itexts, texts, labels, opts, vtexts, vlabels);
 		tfit := @extschema@.mtrs_last_fit()->'text';
 		fit := jsonb_build_object(
 			'options', coalesce(fit->'options', '{}') || (tfit->'options'),
@@ -483,6 +513,7 @@ BEGIN
 	IF intents IS NOT NULL THEN
 		src := src || jsonb_build_object('intents', jsonb_build_object(
 			'table', intents::text, 'text_col', text_col, 'label_col', label_col,
+			'validation_table', intents_validation::text,
 			'utterances', tfit->'utterances', 'intents', tfit->'intents',
 			'threshold', tfit->'threshold', 'always_best_intent', tfit->'always_best_intent',
 			'validation_utterances', tfit->'validation_utterances',
@@ -498,7 +529,7 @@ BEGIN
 		options => fit->'options', source => src, training_log => fit->'training_log');
 END
 $$;
-COMMENT ON FUNCTION @extschema@.mtrs_train(text, regclass, text, text, text, text, text, jsonb, boolean, regclass, text, text, regclass, text, text[]) IS
+COMMENT ON FUNCTION @extschema@.mtrs_train(text, regclass, text, text, text, text, text, jsonb, boolean, regclass, text, text, regclass, text, text[], regclass) IS
 	'train a multi-task model on an interaction table, labelled utterances and/or item texts, record options, source and training log, and activate it; returns the new id';
 
 /* ------------------------------------------------------------------ serving */
@@ -763,7 +794,8 @@ AS $$
 		to_regclass(source->'intents'->>'table'), coalesce(source->'intents'->>'text_col', 'text'),
 		coalesce(source->'intents'->>'label_col', 'label'),
 		to_regclass(source->'items'->>'table'), coalesce(source->'items'->>'item_id_col', 'item_id'),
-		coalesce(ARRAY(SELECT jsonb_array_elements_text(source->'items'->'item_text_cols')), ARRAY['title']))
+		coalesce(ARRAY(SELECT jsonb_array_elements_text(source->'items'->'item_text_cols')), ARRAY['title']),
+		to_regclass(source->'intents'->>'validation_table'))
 $$;
 COMMENT ON FUNCTION @extschema@.mtrs_train_like(text, jsonb, regclass, jsonb) IS
 	'train and activate a model named name the way a recorded source (mtrs_model.source) describes, on the given interactions, with options; used by mtrs_retrain';

@@ -255,6 +255,7 @@ static const OptionSpec option_specs[] = {
 	{"validation_fraction", 0, 0.5, false, offsetof(MtrsFitOptions, validation_fraction), 'd'},
 	{"punctuation", 0, 1, true, offsetof(MtrsFitOptions, punctuation), 'i'},
 	{"max_pool", 0, 1, true, offsetof(MtrsFitOptions, max_pool), 'i'},
+	{"per_intent_thresholds", 0, 1, true, offsetof(MtrsFitOptions, per_intent_thresholds), 'i'},
 	{"balance", 0, 1, false, offsetof(MtrsFitOptions, balance), 'd'},
 };
 
@@ -287,6 +288,7 @@ option_defaults(MtrsFitOptions *o)
 	o->validation_fraction = 0.1;
 	o->balance = 0.25;
 	o->intent_loss = MTRS_INTENT_LOSS_OVA;
+	o->per_intent_thresholds = 1;
 	o->punctuation = 1;
 	o->seed = 42;
 	o->weighting = MTRS_WEIGHTING_UNCERTAINTY;
@@ -511,10 +513,10 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 	}
 	appendStringInfo(&buf, "}, \"text_epochs\": %d, \"text_lr\": %g, \"buckets\": %d, "
 					 "\"word_ngrams\": %d, \"char_min\": %d, \"char_max\": %d, "
-					 "\"punctuation\": %d, \"max_pool\": %d, \"intent_loss\": \"%s\", \"balance\": %g, "
-					 "\"validation_fraction\": %g}",
+					 "\"punctuation\": %d, \"max_pool\": %d, \"intent_loss\": \"%s\", "
+					 "\"per_intent_thresholds\": %d, \"balance\": %g, \"validation_fraction\": %g}",
 					 o->text_epochs, o->text_lr, o->buckets, o->word_ngrams, o->char_min,
 					 o->char_max, o->punctuation, o->max_pool, intent_loss_names[o->intent_loss],
-					 o->balance, o->validation_fraction);
+					 o->per_intent_thresholds, o->balance, o->validation_fraction);
 	return buf.data;
 }

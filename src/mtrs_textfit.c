@@ -48,6 +48,7 @@
 #include "mtrs.h"
 #include "mtrs_nn.h"
 #include "mtrs_text.h"
+#include "mtrs_intentrule.h"
 #include "mtrs_textmodel.h"
 #include "mtrs_train.h"
 
@@ -133,9 +134,30 @@ split_label(const char *value, int row)
 	return parts;
 }
 
-/* Build the corpus from parallel text and label arrays (NULL pairs skipped) */
+/* Return whether every intent in names is one of the corpus's */
+static bool
+labels_known(const Corpus *c, List *names)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+	{
+		char	   *name = lfirst(lc);
+
+		if (bsearch(&name, c->labels, c->n_labels, sizeof(char *), cmp_str) == NULL)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Build the corpus from parallel text and label arrays (NULL pairs
+ * skipped).  With known, the intents are known's and utterances with an
+ * intent known lacks are left out (held-out data for a trained head).
+ */
 static void
-build_corpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, Corpus *c)
+build_corpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, const Corpus *known,
+			 Corpus *c)
 {
 	Datum	   *tv,
 			   *lv;
@@ -178,6 +200,13 @@ build_corpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, Corpus
 
 	/* the distinct intents, ascending */
 	all = palloc(sizeof(char *) * Max(n_all, 1));
+	if (known != NULL)
+	{
+		c->labels = known->labels;
+		c->n_labels = known->n_labels;
+	}
+	else
+	{
 	n_all = 0;
 	for (int i = 0; i < nt; i++)
 	{
@@ -202,6 +231,7 @@ build_corpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, Corpus
 				 errmsg("too many distinct intents: %d", c->n_labels),
 				 errdetail("A model holds at most %d intents.", MTRS_MAX_LABELS)));
 	c->labels = all;
+	}
 
 	/* tokens and label indices per utterance */
 	c->tok_off = palloc(sizeof(int32) * (c->n + 1));
@@ -218,7 +248,7 @@ build_corpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, Corpus
 			int			first = n_lab;
 			int			k;
 
-			if (tn[i] || ln[i])
+			if (tn[i] || ln[i] || !labels_known(c, parts[i]))
 				continue;
 			k = MtrsTokenizeText(t, DatumGetTextPP(tv[i]), buf);
 			if (n_tok + k > tok_cap)
@@ -246,6 +276,7 @@ build_corpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, Corpus
 		}
 		c->tok_off[r] = n_tok;
 		c->lab_off[r] = n_lab;
+		c->n = r;
 	}
 	pfree(buf);
 }
@@ -623,6 +654,79 @@ tune_threshold(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int 
 	return 0.05f * (best + 1);
 }
 
+/*
+ * Per-intent offsets for multi-intent data (see mtrs_intentrule.h), tuned
+ * on the held-out utterances rows[0..n_rows) with the tuning model p under
+ * the chosen threshold and rule; written to offset [n_labels].  Returns the
+ * held-out exact-match accuracy with them.
+ */
+static double
+tune_offsets(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, float tau,
+			 bool top1, float *offset)
+{
+	float	   *z = palloc(sizeof(float) * (int64) n_rows * p->n_labels);
+	float	   *h = palloc(sizeof(float) * MtrsTextWidth(p));
+	int32	   *lab_off = palloc(sizeof(int32) * (n_rows + 1));
+	int32	   *lab = palloc(sizeof(int32) * Max(c->lab_off[c->n], 1));
+	MtrsRuleSet set = {n_rows, p->n_labels, z, lab_off, lab};
+	int			hits;
+
+	lab_off[0] = 0;
+	for (int r = 0; r < n_rows; r++)
+	{
+		int			i = rows[r];
+
+		MtrsTextEncode(p, c->tok + c->tok_off[i], c->tok_off[i + 1] - c->tok_off[i], h, NULL);
+		MtrsTextScores(p, h, z + (int64) r * p->n_labels);
+		lab_off[r + 1] = lab_off[r];
+		for (int32 k = c->lab_off[i]; k < c->lab_off[i + 1]; k++)
+			lab[lab_off[r + 1]++] = c->lab[k];
+	}
+	hits = MtrsTuneOffsets(&set, tau, top1, offset);
+	pfree(z);
+	pfree(h);
+	pfree(lab_off);
+	pfree(lab);
+	return n_rows > 0 ? (double) hits / n_rows : 0.0;
+}
+
+/* Return the offsets as a JSON array, or null */
+static char *
+offsets_json(const float *offsets, int n)
+{
+	StringInfoData buf;
+
+	if (offsets == NULL)
+		return "null";
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	for (int l = 0; l < n; l++)
+		appendStringInfo(&buf, "%s%g", l > 0 ? ", " : "", offsets[l]);
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
+/*
+ * Choose the decision rule on held-out utterances rows[0..n_rows) of held
+ * (whose intents are those of the training corpus c) with the model p:
+ * the threshold and top-1 rule, then, on multi-intent training data,
+ * per-intent offsets.  Returns the offsets (NULL when none were tuned).
+ */
+static float *
+choose_rule(const MtrsTextParams *p, const Corpus *c, const Corpus *held, const int32 *rows,
+			int n_rows, const MtrsFitOptions *o, float *tau, bool *top1, double *accuracy)
+{
+	float	   *offsets = NULL;
+
+	*tau = tune_threshold(p, held, rows, n_rows, top1, accuracy);
+	if (o->per_intent_thresholds && !p->softmax && !single_label(c))
+	{
+		offsets = palloc0(sizeof(float) * c->n_labels);
+		*accuracy = tune_offsets(p, held, rows, n_rows, *tau, *top1, offsets);
+	}
+	return offsets;
+}
+
 /* Return whether utterance i goes to the held-out part */
 static bool
 held_out(int i, const MtrsFitOptions *o)
@@ -742,6 +846,9 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 		MtrsModelDecode(PG_GETARG_BYTEA_PP(0), CurrentMemoryContext);
 	bool		with_items = !PG_ARGISNULL(1) && !PG_ARGISNULL(2);
 	bool		with_utterances = !PG_ARGISNULL(3) && !PG_ARGISNULL(4);
+	bool		with_validation = with_utterances && PG_NARGS() > 7 && !PG_ARGISNULL(6) &&
+		!PG_ARGISNULL(7);
+	Corpus		vc;
 	MtrsFitOptions o;
 	MtrsTokenizer tok;
 	Corpus		c;
@@ -755,6 +862,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	float		tau = 0.5f;
 	bool		top1 = false;
 	double		val_acc = -1.0;
+	float	   *offsets = NULL;
 	MtrsModelView v;
 	MtrsTextParams p;
 	Size		size;
@@ -779,7 +887,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 							o.char_max, o.punctuation);
 	memset(&c, 0, sizeof(c));
 	if (with_utterances)
-		build_corpus(PG_GETARG_ARRAYTYPE_P(3), PG_GETARG_ARRAYTYPE_P(4), &tok, &c);
+		build_corpus(PG_GETARG_ARRAYTYPE_P(3), PG_GETARG_ARRAYTYPE_P(4), &tok, NULL, &c);
 	if (with_items)
 		build_items(PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2), &tok, old, &items);
 
@@ -801,7 +909,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	val_rows = palloc(sizeof(int32) * Max(c.n, 1));
 	for (int i = 0; i < c.n; i++)
 	{
-		if (c.n >= MIN_VALIDATION && held_out(i, &o))
+		if (!with_validation && c.n >= MIN_VALIDATION && held_out(i, &o))
 			val_rows[n_val++] = i;
 		else
 			train_rows[n_train++] = i;
@@ -812,7 +920,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 		/* choose the decision rule on the held-out part, then train on everything */
 		init_params(&p, &c, train_rows, n_train, o.buckets, (uint64) o.seed, NULL, NULL);
 		train(&p, &c, train_rows, n_train, NULL, NULL, &o, "tuning", NULL);
-		tau = tune_threshold(&p, &c, val_rows, n_val, &top1, &val_acc);
+		offsets = choose_rule(&p, &c, &c, val_rows, n_val, &o, &tau, &top1, &val_acc);
 		for (int i = 0; i < c.n; i++)
 			train_rows[i] = i;
 		n_train = c.n;
@@ -821,6 +929,21 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 				with_items ? &items : NULL, v.t.item_emb);
 	train(&p, &c, train_rows, n_train, with_items ? &items : NULL, v.t.item_emb, &o, "training",
 		  &log);
+
+	/* given held-out utterances: choose the decision rule on them with the final model */
+	if (with_validation)
+	{
+		build_corpus(PG_GETARG_ARRAYTYPE_P(6), PG_GETARG_ARRAYTYPE_P(7), &tok, &c, &vc);
+		val_rows = palloc(sizeof(int32) * Max(vc.n, 1));
+		for (int i = 0; i < vc.n; i++)
+			val_rows[i] = i;
+		n_val = vc.n;
+		offsets = choose_rule(&p, &c, &vc, val_rows, n_val, &o, &tau, &top1, &val_acc);
+	}
+
+	/* the per-intent offsets become part of the head's biases */
+	for (int l = 0; offsets != NULL && l < c.n_labels; l++)
+		v.t.label_b[l] += offsets[l];
 
 	/* items known only by their text: their embedding is their text's encoding */
 	if (with_items)
@@ -858,10 +981,10 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	mtrs_last_text_fit = MemoryContextStrdup(TopMemoryContext,
 		psprintf("{\"options\": %s, \"utterances\": %d, \"intents\": %d, \"threshold\": %.2f, "
 				 "\"always_best_intent\": %s, \"validation_utterances\": %d, "
-				 "\"validation_accuracy\": %s, \"item_texts\": %d, \"text_only_items\": %d, "
-				 "\"training_log\": [%s]}",
+				 "\"validation_accuracy\": %s, \"intent_offsets\": %s, \"item_texts\": %d, "
+				 "\"text_only_items\": %d, \"training_log\": [%s]}",
 				 MtrsFitOptionsToJson(&o), c.n, c.n_labels, tau, top1 ? "true" : "false", n_val,
-				 val_acc >= 0 ? psprintf("%.4f", val_acc) : "null",
+				 val_acc >= 0 ? psprintf("%.4f", val_acc) : "null", offsets_json(offsets, c.n_labels),
 				 with_items ? items.n : 0, n_cold, log.data));
 
 	out = palloc_extended(VARHDRSZ + size, MCXT_ALLOC_HUGE);

@@ -6,7 +6,8 @@
 #   SPLIT   = test (default) or valid: the split that is predicted and scored
 # Uses the server in PGHOST/PGPORT if PGHOST is set, else starts a throw-away cluster
 # (run scripts/test.sh once first to install everything).
-# Loads train.tsv into PostgreSQL, trains an intent-only model with mtrs_train,
+# Loads train.tsv into PostgreSQL, trains an intent-only model with mtrs_train
+# (decision rule tuned on valid.tsv via intents_validation when SPLIT is test),
 # predicts SPLIT with mtrs_intent in SQL, scores with ../shared/bench/intent/score.py,
 # and times mtrs_intent over every training utterance (utterances/s, one backend).
 # Output: bench/out/intent-DATASET-SPLIT/{pred.txt,score.json,timing.txt}
@@ -19,6 +20,9 @@ SPLIT=${3:-test}
 DATA=$SHARED/data/intent/$NAME
 OUT=$ROOT/bench/out/intent-$NAME-$SPLIT
 DB=mtrs_bench_intent
+# the decision rule is tuned on the valid split when the test split is scored (as the
+# baselines do), on a held-out part of the training utterances when valid itself is scored
+VALIDATION=$([ "$SPLIT" = test ] && echo "'utt_valid'" || echo NULL)
 source "$ROOT/bench/lib.sh"
 bench_setup "$OUT" "$DB"
 
@@ -27,7 +31,9 @@ PSQL -q -d $DB <<SQL
 CREATE EXTENSION mtrs;
 CREATE TABLE utt_train (text text, label text);
 CREATE TABLE utt_eval (id serial, text text, label text);
+CREATE TABLE utt_valid (text text, label text);
 \copy utt_train FROM '$DATA/train.tsv' WITH (FORMAT csv, DELIMITER E'\t', QUOTE E'\x01')
+\copy utt_valid FROM '$DATA/valid.tsv' WITH (FORMAT csv, DELIMITER E'\t', QUOTE E'\x01')
 \copy utt_eval (text, label) FROM '$DATA/$SPLIT.tsv' WITH (FORMAT csv, DELIMITER E'\t', QUOTE E'\x01')
 SQL
 
@@ -35,7 +41,8 @@ echo "training on $(PSQL -d $DB -Atc 'SELECT count(*) FROM utt_train') utterance
 PSQL -d $DB -At <<SQL | tee "$OUT/timing.txt"
 SET client_min_messages = warning;
 \timing on
-SELECT mtrs_train('intents', intents => 'utt_train', options => '$OPTIONS');
+SELECT mtrs_train('intents', intents => 'utt_train', options => '$OPTIONS',
+                  intents_validation => $VALIDATION);
 \timing off
 SELECT 'threshold ' || (source->'intents'->>'threshold') || ', validation accuracy ' ||
        (source->'intents'->>'validation_accuracy') || ', model ' || pg_size_pretty(size_bytes)

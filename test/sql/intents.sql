@@ -91,7 +91,19 @@ SELECT u AS utterance, round(sum(i.score)::numeric, 4) AS total,
   FROM unnest(ARRAY['I want to buy a bicycle', '我的自行车怎么退货']) u,
        mtrs_intent(u, model => 'single', threshold => 0) i
  GROUP BY u ORDER BY u;
+-- the decision rule tuned on a given validation table: recorded, and per-intent offsets for
+-- multi-intent data (they are folded into the head, so the stored threshold serves every intent)
+CREATE TABLE utt_check AS SELECT * FROM utt WHERE text LIKE '%phone%' OR text LIKE '%手机%';
+SELECT mtrs_train('checked', intents => 'utt', intents_validation => 'utt_check',
+                  options => '{"text_epochs": 30, "dim": 16, "buckets": 4096}') > 0 AS trained;
+SELECT source->'intents'->>'validation_table' AS validation_table,
+       (source->'intents'->>'validation_utterances')::int AS validation_utterances,
+       (source->'intents'->>'validation_accuracy')::real >= 0.9 AS accurate,
+       options->>'per_intent_thresholds' AS per_intent
+  FROM mtrs_model WHERE name = 'checked';
+SELECT jsonb_array_length(mtrs_last_fit()->'text'->'intent_offsets') AS offsets;
+SELECT mtrs_train('bad', 'ev', intents_validation => 'utt_check');
 SELECT mtrs_train('bad', intents => 'utt', options => '{"intent_loss": "hinge"}');
 SELECT mtrs_train('bad', intents => 'utt', options => '{"word_ngrams": 5}');
 DROP EXTENSION mtrs;
-DROP TABLE utt, utt_arr, ev, utt_bad, utt_null, utt_single;
+DROP TABLE utt, utt_arr, ev, utt_bad, utt_null, utt_single, utt_check;

@@ -21,6 +21,7 @@
 #include "mtrs_format.h"
 #include "mtrs_nn.h"
 #include "mtrs_text.h"
+#include "mtrs_intentrule.h"
 #include "mtrs_textmodel.h"
 
 static int	n_passed;
@@ -555,6 +556,48 @@ test_text_gradients(int max_pool, uint32_t char_from, int softmax)
 	check(fabs(MtrsTextLoss(&p, &set, 0, scratch) - loss0) < 1e-9, "unused buckets do not change the loss");
 }
 
+/*
+ * Per-intent offsets: intent 1 is under-scored by 1.5 in logits (as an
+ * intent that usually comes second), so at tau 0.5 it is missed; its
+ * offset fixes that, and intent 0 (already right) keeps offset 0.
+ */
+static void
+test_intent_offsets(void)
+{
+	enum
+	{
+		N = 200, L = 2
+	};
+	float		z[N * L],
+				offset[L];
+	int32_t		lab_off[N + 1],
+				lab[2 * N];
+	int			n_lab = 0,
+				before,
+				after;
+	uint64_t	rng = 5;
+	MtrsRuleSet set = {N, L, z, lab_off, lab};
+
+	for (int i = 0; i < N; i++)
+	{
+		int			has1 = (i % 2 == 0);
+
+		lab_off[i] = n_lab;
+		lab[n_lab++] = 0;
+		if (has1)
+			lab[n_lab++] = 1;
+		z[i * L] = 2.0f + NnRandUniform(&rng);
+		z[i * L + 1] = (has1 ? 1.0f : -1.0f) * (0.5f + NnRandUniform(&rng)) - 1.5f;
+	}
+	lab_off[N] = n_lab;
+	memset(offset, 0, sizeof(offset));
+	before = MtrsRuleHits(&set, 0.5f, 1, offset);
+	after = MtrsTuneOffsets(&set, 0.5f, 1, offset);
+	check(before < N && after == N && offset[0] == 0.0f && offset[1] > 0.9f && offset[1] <= 2.0f,
+		  "per-intent offsets recover an under-scored intent and leave a right one alone");
+	check(MtrsRuleHits(&set, 0.5f, 1, offset) == after, "the tuned offsets give the hits reported");
+}
+
 /* The item-text regression step follows the finite-difference gradient */
 static void
 test_text_regression(void)
@@ -901,6 +944,7 @@ main(void)
 	test_text_gradients(0, 4, 0);	/* token 5 is a character n-gram, tokens 2 words */
 	test_text_gradients(1, 0, 0);
 	test_text_gradients(0, 4, 1);
+	test_intent_offsets();
 	test_text_regression();
 	test_format();
 	test_format_fuzz();
