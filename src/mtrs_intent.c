@@ -195,6 +195,8 @@ mtrs_intent(PG_FUNCTION_ARGS)
 		n_hits = 1;
 	}
 	qsort(hits, n_hits, sizeof(Scored), cmp_scored);
+	if (PG_ARGISNULL(2) && set[MTRS_SET_INTENT_ONE] != 0.0f)
+		n_hits = Min(n_hits, 1);	/* trained on one intent per utterance */
 	for (int r = 0; r < n_hits; r++)
 	{
 		Datum		values[2];

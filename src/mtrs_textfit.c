@@ -441,6 +441,16 @@ positive_weights(const Corpus *c, double balance)
 	return w;
 }
 
+/* Return whether some utterance has no intent (out of scope) */
+static bool
+has_out_of_scope(const Corpus *c)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->lab_off[i + 1] == c->lab_off[i])
+			return true;
+	return false;
+}
+
 /* Return whether every utterance has exactly one intent */
 static bool
 single_label(const Corpus *c)
@@ -581,19 +591,22 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const I
 /*
  * Choose the decision rule with the best exact-match accuracy on the
  * held-out utterances: a threshold tau in 0.05 .. 0.95 and whether the best
- * intent is always given (top1) or an utterance may get none.  Ties go to
- * the rule that allows "none", then to tau nearest 0.5.  Sets *accuracy.
+ * intent is always given (top1) or an utterance may get none (only if
+ * allow_none: the training data has out-of-scope utterances).  With one,
+ * an utterance gets at most its best intent (single-intent training data).
+ * Ties go to the rule that allows "none", then to tau nearest 0.5.  Sets
+ * *accuracy.
  */
 static float
 tune_threshold(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows,
-			   bool *top1, double *accuracy)
+			   bool one, bool allow_none, bool *top1, double *accuracy)
 {
 	int			hits[2][N_THRESHOLDS] = {{0}};
 	float	   *h = palloc(sizeof(float) * MtrsTextWidth(p));
 	float	   *z = palloc(sizeof(float) * p->n_labels);
 	bool	   *gold = palloc(sizeof(bool) * p->n_labels);
 	int			best = N_THRESHOLDS / 2,
-				best_rule = 0;
+				best_rule = allow_none ? 0 : 1;
 
 	for (int r = 0; r < n_rows; r++)
 	{
@@ -617,7 +630,7 @@ tune_threshold(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int 
 
 			for (int l = 0; l < p->n_labels; l++)
 			{
-				bool		on = z[l] >= tau;
+				bool		on = z[l] >= tau && (!one || l == arg);
 
 				any |= on;
 				exact &= (on == gold[l]);
@@ -637,7 +650,7 @@ tune_threshold(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int 
 			}
 		}
 	}
-	for (int rule = 0; rule < 2; rule++)
+	for (int rule = best_rule; rule < 2; rule++)
 		for (int t = 0; t < N_THRESHOLDS; t++)
 			if (hits[rule][t] > hits[best_rule][best] ||
 				(hits[rule][t] == hits[best_rule][best] && rule == best_rule &&
@@ -718,7 +731,8 @@ choose_rule(const MtrsTextParams *p, const Corpus *c, const Corpus *held, const 
 {
 	float	   *offsets = NULL;
 
-	*tau = tune_threshold(p, held, rows, n_rows, top1, accuracy);
+	*tau = tune_threshold(p, held, rows, n_rows, single_label(c), has_out_of_scope(c), top1,
+						  accuracy);
 	if (o->per_intent_thresholds && !p->softmax && !single_label(c))
 	{
 		offsets = palloc0(sizeof(float) * c->n_labels);
@@ -963,6 +977,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 
 	v.t.settings[MTRS_SET_INTENT_THRESHOLD] = tau;
 	v.t.settings[MTRS_SET_INTENT_TOP1] = top1 ? 1.0f : 0.0f;
+	v.t.settings[MTRS_SET_INTENT_ONE] = (c.n > 0 && single_label(&c)) ? 1.0f : 0.0f;
 	v.t.settings[MTRS_SET_WORD_NGRAMS] = (float) tok.word_ngrams;
 	v.t.settings[MTRS_SET_CHAR_MIN] = (float) tok.char_min;
 	v.t.settings[MTRS_SET_CHAR_MAX] = (float) tok.char_max;

@@ -103,6 +103,13 @@ SELECT source->'intents'->>'validation_table' AS validation_table,
   FROM mtrs_model WHERE name = 'checked';
 SELECT jsonb_array_length(mtrs_last_fit()->'text'->'intent_offsets') AS offsets;
 SELECT mtrs_train('bad', 'ev', intents_validation => 'utt_check');
+-- a one-vs-all head trained on one intent per utterance answers with one intent by default,
+-- even for a sentence that mixes two (an explicit threshold still returns every intent reaching it)
+SELECT mtrs_train('single_ova', intents => 'utt_single',
+                  options => '{"text_epochs": 30, "dim": 16, "buckets": 4096}') > 0 AS trained;
+SELECT count(*) AS default_rule,
+       (SELECT count(*) FROM mtrs_intent('I want to buy a laptop, how do I return my phone', model => 'single_ova', threshold => 0)) AS every_intent
+  FROM mtrs_intent('I want to buy a laptop, how do I return my phone', model => 'single_ova');
 SELECT mtrs_train('bad', intents => 'utt', options => '{"intent_loss": "hinge"}');
 SELECT mtrs_train('bad', intents => 'utt', options => '{"word_ngrams": 5}');
 DROP EXTENSION mtrs;

@@ -712,6 +712,7 @@ build_model(size_t *len, MtrsModelView *v)
 	v->t.settings[MTRS_SET_CHAR_MAX] = 5.0f;
 	v->t.settings[MTRS_SET_PUNCTUATION] = 1.0f;
 	v->t.settings[MTRS_SET_INTENT_SOFTMAX] = 0.0f;
+	v->t.settings[MTRS_SET_INTENT_ONE] = 0.0f;
 	MtrsFormatSeal(v);
 	return buf;
 }
