@@ -65,6 +65,13 @@ typedef enum MtrsSharing
 } MtrsSharing;
 
 /* Resolved training options */
+/* How items known only by their text are embedded */
+typedef enum MtrsColdItems
+{
+	MTRS_COLD_CENTROID,			/* mean of their text features' item centroids */
+	MTRS_COLD_ENCODER			/* their text's encoding */
+} MtrsColdItems;
+
 /* Loss of the intent head */
 typedef enum MtrsIntentLoss
 {
@@ -95,6 +102,7 @@ typedef struct MtrsFitOptions
 	int			punctuation;
 	int			max_pool;
 	MtrsIntentLoss intent_loss;
+	MtrsColdItems cold_items;
 	int			per_intent_thresholds;	/* tune per-intent offsets on multi-intent data */
 	double		balance;
 	double		validation_fraction;

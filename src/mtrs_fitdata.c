@@ -262,6 +262,7 @@ static const OptionSpec option_specs[] = {
 static const char *const weighting_names[] = {"uncertainty", "balanced", "fixed"};
 static const char *const sharing_names[] = {"hard", "soft"};
 static const char *const intent_loss_names[] = {"auto", "ova", "softmax"};
+static const char *const cold_items_names[] = {"centroid", "encoder"};
 
 
 /* Set the defaults of every option */
@@ -289,6 +290,7 @@ option_defaults(MtrsFitOptions *o)
 	o->balance = 0.25;
 	o->intent_loss = MTRS_INTENT_LOSS_OVA;
 	o->per_intent_thresholds = 1;
+	o->cold_items = MTRS_COLD_CENTROID;
 	o->punctuation = 1;
 	o->seed = 42;
 	o->weighting = MTRS_WEIGHTING_UNCERTAINTY;
@@ -317,7 +319,7 @@ option_names(void)
 	initStringInfo(&buf);
 	for (int i = 0; i < lengthof(option_specs); i++)
 		appendStringInfo(&buf, "%s, ", option_specs[i].name);
-	appendStringInfoString(&buf, "sharing, intent_loss, task_weighting, task_weights, progress");
+	appendStringInfoString(&buf, "sharing, intent_loss, cold_items, task_weighting, task_weights, progress");
 	return buf.data;
 }
 
@@ -464,6 +466,11 @@ MtrsFitOptionsParse(MtrsFitOptions *o, const char *json)
 													 lengthof(intent_loss_names));
 			continue;
 		}
+		if (strcmp(key, "cold_items") == 0)
+		{
+			o->cold_items = (MtrsColdItems) choice(&v, key, cold_items_names, lengthof(cold_items_names));
+			continue;
+		}
 		if (strcmp(key, "sharing") == 0)
 		{
 			o->sharing = (MtrsSharing) choice(&v, key, sharing_names, lengthof(sharing_names));
@@ -514,9 +521,11 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 	appendStringInfo(&buf, "}, \"text_epochs\": %d, \"text_lr\": %g, \"buckets\": %d, "
 					 "\"word_ngrams\": %d, \"char_min\": %d, \"char_max\": %d, "
 					 "\"punctuation\": %d, \"max_pool\": %d, \"intent_loss\": \"%s\", "
-					 "\"per_intent_thresholds\": %d, \"balance\": %g, \"validation_fraction\": %g}",
+					 "\"per_intent_thresholds\": %d, \"balance\": %g, \"validation_fraction\": %g, "
+					 "\"cold_items\": \"%s\"}",
 					 o->text_epochs, o->text_lr, o->buckets, o->word_ngrams, o->char_min,
 					 o->char_max, o->punctuation, o->max_pool, intent_loss_names[o->intent_loss],
-					 o->per_intent_thresholds, o->balance, o->validation_fraction);
+					 o->per_intent_thresholds, o->balance, o->validation_fraction,
+					 cold_items_names[o->cold_items]);
 	return buf.data;
 }

@@ -741,6 +741,75 @@ choose_rule(const MtrsTextParams *p, const Corpus *c, const Corpus *held, const 
 	return offsets;
 }
 
+/*
+ * Embed the items known only by their text from the items with
+ * interactions: each text feature's centroid is the mean trained embedding
+ * of the items whose text has it, and a new item's embedding is the mean
+ * of its features' centroids (features no trained item has are skipped;
+ * an item with none keeps its text's encoding).  An estimate of "what
+ * items described like this look like" that needs no fitting; on
+ * MovieLens it ranks new items better than the encoder (bench/README.md).
+ * Memory: one centroid per distinct feature of the new items.
+ */
+static void
+cold_from_centroids(const Items *it, MtrsModelView *v)
+{
+	int			dim = v->hdr->dim;
+	int64		nb = v->hdr->n_buckets;
+	int32	   *slot = palloc_extended(sizeof(int32) * nb, MCXT_ALLOC_HUGE);
+	int32		n_slots = 0;
+	float	   *sum;
+	int32	   *cnt;
+	float	   *out = palloc(sizeof(float) * dim);
+
+	/* a slot for every feature of a new item */
+	memset(slot, -1, sizeof(int32) * nb);
+	for (int b = 0; b < it->n; b++)
+		if (!it->warm[b])
+			for (int32 j = it->tok_off[b]; j < it->tok_off[b + 1]; j++)
+				if (slot[it->tok[j]] < 0)
+					slot[it->tok[j]] = n_slots++;
+	sum = palloc_extended(sizeof(float) * (int64) Max(n_slots, 1) * dim,
+						  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	cnt = palloc0(sizeof(int32) * Max(n_slots, 1));
+	for (int b = 0; b < it->n; b++)
+		if (it->warm[b])
+			for (int32 j = it->tok_off[b]; j < it->tok_off[b + 1]; j++)
+			{
+				int32		k = slot[it->tok[j]];
+
+				if (k < 0)
+					continue;
+				NnAxpy(sum + (int64) k * dim, 1.0f, v->t.item_emb + (int64) it->text_item[b] * dim,
+					   dim);
+				cnt[k]++;
+			}
+	for (int b = 0; b < it->n; b++)
+	{
+		int			seen = 0;
+
+		if (it->warm[b])
+			continue;
+		memset(out, 0, sizeof(float) * dim);
+		for (int32 j = it->tok_off[b]; j < it->tok_off[b + 1]; j++)
+		{
+			int32		k = slot[it->tok[j]];
+
+			if (cnt[k] == 0)
+				continue;
+			NnAxpy(out, 1.0f / cnt[k], sum + (int64) k * dim, dim);
+			seen++;
+		}
+		if (seen > 0)
+			for (int d = 0; d < dim; d++)
+				v->t.item_emb[(int64) it->text_item[b] * dim + d] = out[d] / seen;
+	}
+	pfree(slot);
+	pfree(sum);
+	pfree(cnt);
+	pfree(out);
+}
+
 /* Return whether utterance i goes to the held-out part */
 static bool
 held_out(int i, const MtrsFitOptions *o)
@@ -959,7 +1028,11 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	for (int l = 0; offsets != NULL && l < c.n_labels; l++)
 		v.t.label_b[l] += offsets[l];
 
-	/* items known only by their text: their embedding is their text's encoding */
+	/*
+	 * items known only by their text: their embedding is their text's
+	 * encoding, or (cold_items "centroid") the mean of their features'
+	 * centroids
+	 */
 	if (with_items)
 	{
 		float	   *h = palloc(sizeof(float) * 2 * dim);
@@ -973,6 +1046,8 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 				n_cold++;
 			}
 		pfree(h);
+		if (n_cold > 0 && o.cold_items == MTRS_COLD_CENTROID)
+			cold_from_centroids(&items, &v);
 	}
 
 	v.t.settings[MTRS_SET_INTENT_THRESHOLD] = tau;

@@ -6,6 +6,7 @@
 # Protocol (own, deterministic):
 #   * the catalog is ../shared/data/ml-100k/u.item: title and genre names per movie;
 #   * every item with item_id % 10 = 3 is held out: all its interactions are removed
+#     (COLD_REMAINDER=7 holds out item_id % 10 = 7 instead: a second split for choosing methods)
 #     from the shared training split before training;
 #   * the model is trained with mtrs_train(interactions => the rest, items => catalog);
 #   * evaluation pairs: the first 20 interactions (by time, over the whole data set) of
@@ -46,7 +47,7 @@ SELECT split_part(line, '|', 1)::bigint AS item_id,
                WITH ORDINALITY AS x(g, n)
          WHERE split_part(line, '|', 5 + n::int) = '1') AS genres
   FROM u_item;
-CREATE TABLE held_out AS SELECT item_id FROM movies WHERE item_id % 10 = 3;
+CREATE TABLE held_out AS SELECT item_id FROM movies WHERE item_id % 10 = ${COLD_REMAINDER:-3};
 CREATE TABLE events AS
 SELECT user_id, item_id, 'rate'::text AS event, to_timestamp(ts) AS ts FROM ml_train
  WHERE item_id NOT IN (SELECT item_id FROM held_out);

@@ -28,6 +28,16 @@ SELECT count(*) FILTER (WHERE r.item_id % 100 >= 8 AND r.item_id / 100 = u % 4) 
 SELECT i AS cold_item, bool_and(s.item_id / 100 = i / 100) AS same_category
   FROM unnest(ARRAY[8, 109, 208, 309]) i, mtrs_similar_items(i, 4) s
  GROUP BY i ORDER BY i;
+-- the same with new items embedded by their text's encoding instead of feature centroids
+SELECT mtrs_train('shop_enc', 'views', items => 'catalog', item_text_cols => ARRAY['title', 'category'],
+                  options => '{"dim": 16, "iterations": 8, "reg": 1, "text_epochs": 50, "buckets": 4096,
+                               "cold_items": "encoder"}') > 0 AS trained;
+SELECT options->>'cold_items' AS cold_items FROM mtrs_model WHERE name = 'shop_enc';
+SELECT count(*) FILTER (WHERE r.item_id % 100 >= 8 AND r.item_id / 100 = u % 4) AS cold_hits,
+       count(*) FILTER (WHERE r.item_id / 100 <> u % 4) AS off_category
+  FROM generate_series(1, 20) u, mtrs_recommend(u, 2, model => 'shop_enc') r;
+SELECT mtrs_drop_model('shop_enc') AS dropped;
+SELECT mtrs_train('x', 'views', items => 'catalog', options => '{"cold_items": "knn"}');
 -- a typed query moves a user's recommendations toward matching items
 SELECT (SELECT count(*) FROM mtrs_recommend(1, 5) WHERE item_id / 100 = 2) AS novels_before,
        (SELECT count(*) FROM mtrs_recommend(1, 5, query => 'a novel, a good story book') WHERE item_id / 100 = 2) AS novels_after,
