@@ -1017,6 +1017,11 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	if (with_validation)
 	{
 		build_corpus(PG_GETARG_ARRAYTYPE_P(6), PG_GETARG_ARRAYTYPE_P(7), &tok, &c, &vc);
+		if (vc.n == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("no validation utterance has only intents the training utterances have"),
+					 errhint("Validate with utterances labelled with the intents being trained.")));
 		val_rows = palloc(sizeof(int32) * Max(vc.n, 1));
 		for (int i = 0; i < vc.n; i++)
 			val_rows[i] = i;

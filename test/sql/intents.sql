@@ -103,6 +103,9 @@ SELECT source->'intents'->>'validation_table' AS validation_table,
   FROM mtrs_model WHERE name = 'checked';
 SELECT jsonb_array_length(mtrs_last_fit()->'text'->'intent_offsets') AS offsets;
 SELECT mtrs_train('bad', 'ev', intents_validation => 'utt_check');
+CREATE TABLE utt_foreign (text text, label text);
+INSERT INTO utt_foreign VALUES ('hello', 'greet'), ('bye', 'farewell');
+SELECT mtrs_train('bad', intents => 'utt', intents_validation => 'utt_foreign');
 -- a one-vs-all head trained on one intent per utterance answers with one intent by default,
 -- even for a sentence that mixes two (an explicit threshold still returns every intent reaching it)
 SELECT mtrs_train('single_ova', intents => 'utt_single',
@@ -113,4 +116,4 @@ SELECT count(*) AS default_rule,
 SELECT mtrs_train('bad', intents => 'utt', options => '{"intent_loss": "hinge"}');
 SELECT mtrs_train('bad', intents => 'utt', options => '{"word_ngrams": 5}');
 DROP EXTENSION mtrs;
-DROP TABLE utt, utt_arr, ev, utt_bad, utt_null, utt_single, utt_check;
+DROP TABLE utt, utt_arr, ev, utt_bad, utt_null, utt_single, utt_check, utt_foreign;
