@@ -134,6 +134,38 @@ split_label(const char *value, int row)
 	return parts;
 }
 
+/* Set c's intents to the distinct ones among parts[0..n) (n_all in all), ascending */
+static void
+distinct_labels(List **parts, int n, int n_all, Corpus *c)
+{
+	char	  **all = palloc(sizeof(char *) * Max(n_all, 1));
+
+	n_all = 0;
+	for (int i = 0; i < n; i++)
+	{
+		ListCell   *lc;
+
+		foreach(lc, parts[i])
+			all[n_all++] = lfirst(lc);
+	}
+	qsort(all, n_all, sizeof(char *), cmp_str);
+	c->n_labels = 0;
+	for (int i = 0; i < n_all; i++)
+		if (c->n_labels == 0 || strcmp(all[i], all[c->n_labels - 1]) != 0)
+			all[c->n_labels++] = all[i];
+	if (c->n_labels == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("no intents to learn"),
+				 errdetail("Every label is empty (out of scope).")));
+	if (c->n_labels > MTRS_MAX_LABELS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many distinct intents: %d", c->n_labels),
+				 errdetail("A model holds at most %d intents.", MTRS_MAX_LABELS)));
+	c->labels = all;
+}
+
 /* Return whether every intent in names is one of the corpus's */
 static bool
 labels_known(const Corpus *c, List *names)
@@ -169,7 +201,6 @@ build_corpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, const 
 				n_tok = 0,
 				n_lab = 0;
 	List	  **parts;
-	char	  **all;
 	uint32	   *buf = palloc(sizeof(uint32) * MTRS_MAX_TEXT_TOKENS);
 
 	if (ARR_NDIM(texts) > 1 || ARR_NDIM(labels) > 1)
@@ -198,40 +229,14 @@ build_corpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, const 
 				 errmsg("no labelled utterances to train on"),
 				 errdetail("Every utterance or its label is null.")));
 
-	/* the distinct intents, ascending */
-	all = palloc(sizeof(char *) * Max(n_all, 1));
+	/* the intents: known's, or the distinct ones, ascending */
 	if (known != NULL)
 	{
 		c->labels = known->labels;
 		c->n_labels = known->n_labels;
 	}
 	else
-	{
-	n_all = 0;
-	for (int i = 0; i < nt; i++)
-	{
-		ListCell   *lc;
-
-		foreach(lc, parts[i])
-			all[n_all++] = lfirst(lc);
-	}
-	qsort(all, n_all, sizeof(char *), cmp_str);
-	c->n_labels = 0;
-	for (int i = 0; i < n_all; i++)
-		if (c->n_labels == 0 || strcmp(all[i], all[c->n_labels - 1]) != 0)
-			all[c->n_labels++] = all[i];
-	if (c->n_labels == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("no intents to learn"),
-				 errdetail("Every label is empty (out of scope).")));
-	if (c->n_labels > MTRS_MAX_LABELS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many distinct intents: %d", c->n_labels),
-				 errdetail("A model holds at most %d intents.", MTRS_MAX_LABELS)));
-	c->labels = all;
-	}
+		distinct_labels(parts, nt, n_all, c);
 
 	/* tokens and label indices per utterance */
 	c->tok_off = palloc(sizeof(int32) * (c->n + 1));
