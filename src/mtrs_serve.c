@@ -296,7 +296,7 @@ mtrs_recommend(PG_FUNCTION_ARGS)
 	int64		user_id;
 
 	rec_args(fcinfo, &a);
-	InitMaterializedSRF(fcinfo, 0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	user_id = PG_GETARG_INT64(0);
@@ -330,7 +330,7 @@ mtrs_recommend_for(PG_FUNCTION_ARGS)
 
 	rec_args(fcinfo, &a);
 	m = a.m;
-	InitMaterializedSRF(fcinfo, 0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -401,7 +401,7 @@ mtrs_similar_items(PG_FUNCTION_ARGS)
 
 	MtrsModelTaskArg(m, NULL);	/* needs interaction tasks */
 	h = m->v.hdr;
-	InitMaterializedSRF(fcinfo, 0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (PG_ARGISNULL(0) || (i = MtrsModelFindItem(m, PG_GETARG_INT64(0))) < 0)
 		PG_RETURN_NULL();
 	storage = palloc(sizeof(NnScored) * Min(k, h->n_items));

@@ -39,6 +39,8 @@ SELECT bool_and(score >= 0.5) AS above, count(*) > 0 AS some,
        (array_agg(score ORDER BY score DESC) = array_agg(score)) AS ordered
   FROM mtrs_intent('I want to buy a watch', threshold => 0.5);
 -- NULL, empty, punctuation-only and very long text
+-- in a select list too, as when scoring a whole table
+SELECT count(*) AS select_list_rows FROM (SELECT (mtrs_intent(u)).* FROM unnest(ARRAY['I want to buy a watch', '我想买一台手机']) u) s;
 SELECT count(*) AS null_rows FROM mtrs_intent(NULL);
 SELECT count(*) AS empty_rows FROM mtrs_intent('');
 SELECT count(*) AS blank_rows FROM mtrs_intent('   ?!  。');

@@ -45,6 +45,12 @@ SELECT mtrs_predict(7, 101, 'click') BETWEEN 0 AND 1 AS click_is_probability,
 -- similar items come from the same community
 SELECT bool_and(item_id >= 100) AS similar_same_community, count(*) AS n FROM mtrs_similar_items(105, 5);
 SELECT count(*) AS n FROM mtrs_similar_items(424242, 5);
+-- the set-returning functions also work in a select list, in every call form
+SELECT (SELECT array_agg(rank ORDER BY rank) FROM (SELECT (mtrs_recommend(7, 3)).*) r) AS select_list_ranks,
+       (SELECT count(*) FROM (SELECT mtrs_recommend_for(ARRAY[1, 2]::bigint[], 3)) r) AS recommend_for_rows,
+       (SELECT count(*) FROM (SELECT (mtrs_similar_items(1, 2)).item_id) r) AS similar_rows,
+       (SELECT array_agg(item_id ORDER BY rank) FROM (SELECT (mtrs_recommend(7, 3)).*) r) =
+       (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(7, 3)) AS same_as_from_clause;
 -- argument errors
 SELECT * FROM mtrs_recommend(7, 0);
 SELECT * FROM mtrs_recommend(7, NULL);
