@@ -63,6 +63,8 @@ extern bool mtrs_fold_in;
 
 /* mtrs_model.c */
 extern MtrsModel *MtrsModelDecode(const bytea *raw, MemoryContext parent);
+extern MtrsModel *MtrsModelNew(MemoryContext parent, Size len);
+extern void MtrsModelFinish(MtrsModel *m);
 extern void MtrsModelCheckBytes(const bytea *raw);
 extern int	MtrsModelFindItem(const MtrsModel *m, int64 item_id);
 extern int	MtrsModelFindUser(const MtrsModel *m, int64 user_id);

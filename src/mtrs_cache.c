@@ -36,6 +36,8 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "access/detoast.h"
 #include "catalog/pg_collation.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -198,7 +200,14 @@ report_missing_model(Relation rel, const char *name)
 			 errhint("Train a model with mtrs_train() or register one with mtrs_register().")));
 }
 
-/* Decode the weights of a registry row into a cache-owned model */
+static MtrsModel *finish_load(MtrsModel *m, Relation rel, HeapTuple tuple, const char *name,
+							  int64 id);
+
+/*
+ * Decode the weights of a registry row into a cache-owned model.  Weights
+ * stored out of line and uncompressed (the registry's storage) are read
+ * from TOAST directly into the model's buffer: one copy, not two.
+ */
 static MtrsModel *
 load_model(Relation rel, HeapTuple tuple, const char *name, int64 id)
 {
@@ -211,10 +220,41 @@ load_model(Relation rel, HeapTuple tuple, const char *name, int64 id)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("mtrs model \"%s\" has no weights", name)));
+	if (VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(d)))
+	{
+		struct varatt_external ptr;
+
+		VARATT_EXTERNAL_GET_POINTER(ptr, DatumGetPointer(d));
+		if (!VARATT_EXTERNAL_IS_COMPRESSED(ptr))
+		{
+			/* read the TOAST chunks straight into the model's aligned buffer */
+			int32		len = VARATT_EXTERNAL_GET_EXTSIZE(ptr);
+			Relation	toast = table_open(ptr.va_toastrelid, AccessShareLock);
+			struct varlena *in_place;
+
+			m = MtrsModelNew(CurrentMemoryContext, len);
+			in_place = (struct varlena *) (m->bytes - VARHDRSZ);
+			SET_VARSIZE(in_place, len + VARHDRSZ);
+			table_relation_fetch_toast_slice(toast, ptr.va_valueid, len, 0, len, in_place);
+			table_close(toast, AccessShareLock);
+			MtrsModelFinish(m);
+			return finish_load(m, rel, tuple, name, id);
+		}
+	}
 	raw = (bytea *) PG_DETOAST_DATUM(d);
 	m = MtrsModelDecode(raw, CurrentMemoryContext);
 	if ((Pointer) raw != DatumGetPointer(d))
 		pfree(raw);
+	return finish_load(m, rel, tuple, name, id);
+}
+
+/* Fill in a loaded model's registry data */
+static MtrsModel *
+finish_load(MtrsModel *m, Relation rel, HeapTuple tuple, const char *name, int64 id)
+{
+	bool		isnull;
+	Datum		d;
+
 	m->registry_id = id;
 	m->version = DatumGetInt32(heap_getattr(tuple, registry.att_version,
 											RelationGetDescr(rel), &isnull));

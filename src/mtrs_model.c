@@ -115,25 +115,46 @@ MtrsModel *
 MtrsModelDecode(const bytea *raw, MemoryContext parent)
 {
 	Size		len = VARSIZE_ANY_EXHDR(raw);
-	MemoryContext ctx;
-	MtrsModel  *m;
+	MtrsModel  *m = MtrsModelNew(parent, len);
+
+	memcpy(m->bytes, VARDATA_ANY(raw), len);
+	MtrsModelFinish(m);
+	return m;
+}
+
+/*
+ * Start a model of len bytes in its own memory context under parent: the
+ * caller fills m->bytes (8-byte aligned, with VARHDRSZ writable bytes in
+ * front of it, so a varlena can be assembled in place) and calls
+ * MtrsModelFinish.
+ */
+MtrsModel *
+MtrsModelNew(MemoryContext parent, Size len)
+{
+	MemoryContext ctx = AllocSetContextCreate(parent, "mtrs model", ALLOCSET_DEFAULT_SIZES);
+	MtrsModel  *m = MemoryContextAllocZero(ctx, sizeof(MtrsModel));
+
+	m->context = ctx;
+	m->size = len;
+	m->bytes = (char *) MemoryContextAllocExtended(ctx, len + MAXIMUM_ALIGNOF, MCXT_ALLOC_HUGE) +
+		MAXIMUM_ALIGNOF;
+	return m;
+}
+
+/* Validate the bytes of a model started by MtrsModelNew and derive its serving data */
+void
+MtrsModelFinish(MtrsModel *m)
+{
 	MtrsFormatStatus status;
 	char		detail[256];
 
-	ctx = AllocSetContextCreate(parent, "mtrs model", ALLOCSET_DEFAULT_SIZES);
-	m = MemoryContextAllocZero(ctx, sizeof(MtrsModel));
-	m->context = ctx;
-	m->size = len;
-	m->bytes = MemoryContextAllocExtended(ctx, Max(len, 1), MCXT_ALLOC_HUGE);
-	memcpy(m->bytes, VARDATA_ANY(raw), len);
-	status = MtrsFormatCheck(&m->v, m->bytes, len, detail, sizeof(detail));
+	status = MtrsFormatCheck(&m->v, m->bytes, m->size, detail, sizeof(detail));
 	if (status != MTRS_FMT_OK)
 	{
-		MemoryContextDelete(ctx);
+		MemoryContextDelete(m->context);
 		report_format_error(status, detail);
 	}
 	derive_serving_data(m);
-	return m;
 }
 
 /* Validate raw model bytes, raising an error if they are invalid */
