@@ -96,8 +96,9 @@ MtrsSourceRelease(MtrsModel *m)
 }
 
 /*
- * Return the source table's oid if it exists and the current user may read
- * it, else InvalidOid.
+ * Return the source table's oid if it exists, still has the recorded
+ * columns and the current user may read it, else InvalidOid (the model is
+ * then served as trained).
  */
 static Oid
 readable_source(const MtrsModel *m)
@@ -108,6 +109,9 @@ readable_source(const MtrsModel *m)
 		return InvalidOid;
 	relid = RangeVarGetRelid(makeRangeVarFromNameList(m->src_names), NoLock, true);
 	if (!OidIsValid(relid) ||
+		get_attnum(relid, m->src_user_col) == InvalidAttrNumber ||
+		get_attnum(relid, m->src_item_col) == InvalidAttrNumber ||
+		get_attnum(relid, m->src_time_col) == InvalidAttrNumber ||
 		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		return InvalidOid;
 	return relid;
