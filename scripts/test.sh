@@ -58,7 +58,7 @@ count "$(grep -Ec '^ok [0-9]+' "$LOGS/tap.log" || true)" "$(grep -Ec '^not ok [0
 [ $tap_rc -eq 0 ] || [ "$(grep -Ec '^not ok [0-9]+' "$LOGS/tap.log" || true)" -gt 0 ] || count 0 1
 
 mtrs_log "checks: documentation and pg_dump"
-missing=$(grep -Eo '(FUNCTION|AGGREGATE|PROCEDURE|VIEW) @extschema@\.[a-z_]+' sql/mtrs.sql | sed 's/.*\.//' | sort -u |
+missing=$(grep -Eo '(FUNCTION|AGGREGATE|PROCEDURE|VIEW) @extschema@\.[a-z_0-9]+' sql/mtrs.sql | sed 's/.*\.//' | sort -u |
           while read -r f; do grep -q "\b$f\b" docs/sql-reference.md || echo "$f"; done)
 if [ -z "$missing" ]; then echo "ok - every SQL function, procedure and view appears in docs/sql-reference.md"; count 1 0
 else echo "not ok - undocumented: $missing"; count 0 1; fi

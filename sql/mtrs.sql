@@ -597,6 +597,71 @@ COMMENT ON FUNCTION @extschema@.mtrs_intent(text, text, real) IS
 
 /* --------------------------------------------------------------- evaluation */
 
+CREATE FUNCTION @extschema@.mtrs_intent_predictions(
+	model text, holdout regclass, text_col text DEFAULT 'text', label_col text DEFAULT 'label')
+RETURNS TABLE(utterance text, gold text[], pred text[])
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF model IS NULL OR holdout IS NULL OR text_col IS NULL OR label_col IS NULL THEN
+		RAISE EXCEPTION 'model, holdout, text_col and label_col must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	RETURN QUERY EXECUTE format(
+		'SELECT t, ARRAY(SELECT btrim(x) FROM unnest(string_to_array(l, %L)) x WHERE btrim(x) <> %L ORDER BY 1), '
+		'       ARRAY(SELECT i.intent FROM %I.mtrs_intent(t, $1) i ORDER BY 1) '
+		'  FROM (SELECT %I::text AS t, array_to_string(ARRAY[%I]::text[], %L) AS l FROM %s '
+		'         WHERE %I IS NOT NULL AND %I IS NOT NULL) s',
+		'#', '', '@extschema@', text_col, label_col, '#', holdout, text_col, label_col)
+		USING model;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_intent_predictions(text, regclass, text, text) IS
+	'the gold and predicted intents (sorted arrays) of every labelled utterance of a table, as mtrs_evaluate and mtrs_intent_report score them';
+
+CREATE FUNCTION @extschema@.mtrs_intent_f1(predictions regclass)
+RETURNS TABLE(intent text, support bigint, predicted bigint, correct bigint,
+              "precision" float8, recall float8, f1 float8)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN QUERY EXECUTE format(
+		'WITH p AS (SELECT gold, pred FROM %s), '
+		'     intents AS (SELECT DISTINCT x FROM p, unnest(gold || pred) x) '
+		'SELECT n.x, count(*) FILTER (WHERE n.x = ANY (gold)), count(*) FILTER (WHERE n.x = ANY (pred)), '
+		'       count(*) FILTER (WHERE n.x = ANY (gold) AND n.x = ANY (pred)), '
+		'       (count(*) FILTER (WHERE n.x = ANY (gold) AND n.x = ANY (pred)))::float8 / '
+		'           nullif(count(*) FILTER (WHERE n.x = ANY (pred)), 0), '
+		'       (count(*) FILTER (WHERE n.x = ANY (gold) AND n.x = ANY (pred)))::float8 / '
+		'           nullif(count(*) FILTER (WHERE n.x = ANY (gold)), 0), '
+		'       2.0::float8 * count(*) FILTER (WHERE n.x = ANY (gold) AND n.x = ANY (pred)) / '
+		'           nullif(count(*) FILTER (WHERE n.x = ANY (gold)) + count(*) FILTER (WHERE n.x = ANY (pred)), 0) '
+		'  FROM intents n, p GROUP BY n.x ORDER BY n.x', predictions);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_intent_f1(regclass) IS
+	'per-intent support, precision, recall and F1 over a table of (gold, pred) intent arrays; F1 is null for an intent never given nor predicted';
+
+CREATE FUNCTION @extschema@.mtrs_intent_report(
+	model text, holdout regclass, text_col text DEFAULT 'text', label_col text DEFAULT 'label')
+RETURNS TABLE(intent text, support bigint, predicted bigint, correct bigint,
+              "precision" float8, recall float8, f1 float8)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF to_regclass('pg_temp.mtrs_report_utt') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_report_utt; END IF;
+	CREATE TEMP TABLE mtrs_report_utt AS
+		SELECT * FROM @extschema@.mtrs_intent_predictions(model, holdout, text_col, label_col);
+	RETURN QUERY SELECT * FROM @extschema@.mtrs_intent_f1('pg_temp.mtrs_report_utt');
+	DROP TABLE pg_temp.mtrs_report_utt;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_intent_report(text, regclass, text, text) IS
+	'per-intent support, precision, recall and F1 of a model on a table of labelled utterances (where macro-F1 is won or lost)';
+
 CREATE FUNCTION @extschema@.mtrs_evaluate(
 	model text,
 	holdout regclass,
@@ -652,6 +717,90 @@ BEGIN
 	END LOOP;
 
 	/* interactions held out: one row per row of the holdout with a user and an item */
+	IF to_regclass('pg_temp.mtrs_eval_rows') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_rows; END IF;
+	IF to_regclass('pg_temp.mtrs_eval_recs') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_recs; END IF;
+	IF to_regclass('pg_temp.mtrs_eval_utt') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_utt; END IF;
+	IF cardinality(tasks) > 0 AND has_ui THEN
+		EXECUTE format('CREATE TEMP TABLE mtrs_eval_rows AS SELECT %I::bigint AS u, %I::bigint AS i, %s AS ev, %s AS r '
+		               'FROM %s WHERE %I IS NOT NULL AND %I IS NOT NULL',
+			user_col, item_col,
+			CASE WHEN event_col IS NULL THEN 'NULL::text' ELSE format('%I::text', event_col) END,
+			CASE WHEN rating_col IS NULL THEN 'NULL::float8' ELSE format('%I::float8', rating_col) END,
+			holdout, user_col, item_col);
+		ANALYZE pg_temp.mtrs_eval_rows;
+
+		/* ranking: Recall@k, NDCG@k over users with held-out items, coverage of the catalog */
+		CREATE TEMP TABLE mtrs_eval_recs AS
+		SELECT g.u, r.item_id, r.rank
+		  FROM (SELECT DISTINCT e.u FROM pg_temp.mtrs_eval_rows e) g,
+		       @extschema@.mtrs_recommend(g.u, mtrs_evaluate.k, model => mtrs_evaluate.model) r;
+		SELECT avg(x.hits::float8 / x.n) AS recall,
+		       avg(x.dcg / (SELECT sum(1.0 / log(2, j + 1)) FROM generate_series(1, least(mtrs_evaluate.k, x.n)) j)) AS ndcg,
+		       (SELECT count(DISTINCT c.item_id) FROM pg_temp.mtrs_eval_recs c)::float8 / greatest(n_items, 1) AS coverage,
+		       count(*) AS users
+		  INTO rec
+		  FROM (SELECT g.u, g.n,
+		               (SELECT count(*) FROM pg_temp.mtrs_eval_recs c
+		                 WHERE c.u = g.u AND c.item_id IN (SELECT e.i FROM pg_temp.mtrs_eval_rows e WHERE e.u = g.u)) AS hits,
+		               (SELECT coalesce(sum(1.0 / log(2, c.rank + 1)), 0) FROM pg_temp.mtrs_eval_recs c
+		                 WHERE c.u = g.u AND c.item_id IN (SELECT e.i FROM pg_temp.mtrs_eval_rows e WHERE e.u = g.u)) AS dcg
+		          FROM (SELECT e.u, count(DISTINCT e.i) AS n FROM pg_temp.mtrs_eval_rows e GROUP BY e.u) g) x;
+		IF rec.users > 0 THEN
+			res := res || jsonb_build_object('ranking', jsonb_build_object(
+				format('recall@%s', k), rec.recall, format('ndcg@%s', k), rec.ndcg,
+				format('coverage@%s', k), rec.coverage, 'users', rec.users));
+		END IF;
+
+		/* event heads: AUC (ties averaged) and log-loss over the held-out (user, item) pairs */
+		IF event_col IS NOT NULL THEN
+			FOREACH t IN ARRAY tasks LOOP
+				CONTINUE WHEN t IN ('ranking', 'rating');
+				WITH pairs AS (
+					SELECT e.u, e.i, bool_or(e.ev = t) AS y FROM pg_temp.mtrs_eval_rows e GROUP BY e.u, e.i),
+				scored AS (
+					SELECT p.y, @extschema@.mtrs_predict(p.u, p.i, t, mtrs_evaluate.model)::float8 AS s FROM pairs p),
+				ranked AS (
+					SELECT s.y, s.s, rank() OVER (ORDER BY s.s) + (count(*) OVER (PARTITION BY s.s) - 1) / 2.0 AS rk
+					  FROM scored s)
+				SELECT count(*) FILTER (WHERE y) AS n1, count(*) FILTER (WHERE NOT y) AS n0,
+				       sum(rk) FILTER (WHERE y) AS rsum,
+				       -avg(CASE WHEN y THEN ln(greatest(s, 1e-7)) ELSE ln(greatest(1 - s, 1e-7)) END) AS logloss
+				  INTO rec FROM ranked;
+				IF rec.n1 > 0 AND rec.n0 > 0 THEN
+					res := res || jsonb_build_object(t, jsonb_build_object(
+						'auc', (rec.rsum - rec.n1 * (rec.n1 + 1) / 2.0) / (rec.n1::float8 * rec.n0),
+						'logloss', rec.logloss, 'pairs', rec.n1 + rec.n0));
+				END IF;
+			END LOOP;
+		END IF;
+
+		/* rating head: RMSE over the held-out rows with a rating */
+		IF rating_col IS NOT NULL AND 'rating' = ANY (tasks) THEN
+			SELECT sqrt(avg((@extschema@.mtrs_predict(e.u, e.i, 'rating', mtrs_evaluate.model) - e.r) ^ 2)) AS rmse,
+			       count(*) AS n
+			  INTO rec FROM pg_temp.mtrs_eval_rows e WHERE e.r IS NOT NULL;
+			IF rec.n > 0 THEN
+				res := res || jsonb_build_object('rating', jsonb_build_object('rmse', rec.rmse, 'rows', rec.n));
+			END IF;
+		END IF;
+	END IF;
+
+	/* intents: exact-match accuracy, macro-F1 over intents, out-of-scope recall */
+	IF text_col IS NOT NULL AND label_col IS NOT NULL THEN
+		CREATE TEMP TABLE mtrs_eval_utt AS
+			SELECT * FROM @extschema@.mtrs_intent_predictions(model, holdout, text_col, label_col);
+		SELECT (SELECT avg((gold = pred)::int) FROM pg_temp.mtrs_eval_utt) AS accuracy,
+		       (SELECT avg(coalesce(f1, 0)) FROM @extschema@.mtrs_intent_f1('pg_temp.mtrs_eval_utt')) AS macro_f1,
+		       (SELECT avg((cardinality(pred) = 0)::int) FROM pg_temp.mtrs_eval_utt WHERE cardinality(gold) = 0) AS oos_recall,
+		       (SELECT count(*) FROM pg_temp.mtrs_eval_utt) AS n
+		  INTO rec;
+		IF rec.n > 0 THEN
+			res := res || jsonb_build_object('intent', jsonb_strip_nulls(jsonb_build_object(
+				'accuracy', rec.accuracy, 'macro_f1', rec.macro_f1, 'oos_recall', rec.oos_recall,
+				'utterances', rec.n)));
+		END IF;
+		DROP TABLE pg_temp.mtrs_eval_utt;
+	END IF;
 	IF to_regclass('pg_temp.mtrs_eval_rows') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_rows; END IF;
 	IF to_regclass('pg_temp.mtrs_eval_recs') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_recs; END IF;
 	IF to_regclass('pg_temp.mtrs_eval_utt') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_utt; END IF;

@@ -49,9 +49,21 @@ CREATE TABLE utt_test (text text, label text);
 INSERT INTO utt_test VALUES ('buy a tablet', 'buy'), ('return my tablet', 'return'), ('hello', '');
 SELECT task, metric, round(value::numeric, 4) AS value
   FROM mtrs_evaluate('talk', 'utt_test', text_col => 'text', label_col => 'label');
+-- per intent: support, predictions and F1; macro-F1 is their mean (a fixed prediction table
+-- checks the arithmetic, the model's report checks the wiring)
+CREATE TABLE fixed_preds (gold text[], pred text[]);
+INSERT INTO fixed_preds VALUES ('{a}', '{a}'), ('{a}', '{b}'), ('{b}', '{b}'), ('{a,b}', '{a}'), ('{}', '{c}');
+SELECT intent, support, predicted, correct, round("precision"::numeric, 4) AS p,
+       round(recall::numeric, 4) AS r, round(f1::numeric, 4) AS f1
+  FROM mtrs_intent_f1('fixed_preds');
+SELECT intent, support, correct FROM mtrs_intent_report('talk', 'utt_test');
+SELECT abs((SELECT avg(coalesce(f1, 0)) FROM mtrs_intent_report('talk', 'utt_test')) -
+           (SELECT value FROM mtrs_evaluate('talk', 'utt_test', text_col => 'text', label_col => 'label', store => false)
+             WHERE metric = 'macro_f1')) < 1e-12 AS macro_f1_is_the_mean;
+SELECT * FROM mtrs_intent_report('talk', 'utt_test', text_col => NULL);
 -- errors
 SELECT * FROM mtrs_evaluate('m', 'test_rows', 0);
 SELECT * FROM mtrs_evaluate('m', 'test_rows', event_col => 'nope');
 SELECT * FROM mtrs_evaluate('missing', 'test_rows');
 DROP EXTENSION mtrs;
-DROP TABLE ev, split, ev_result, utt, utt_test CASCADE;
+DROP TABLE ev, split, ev_result, utt, utt_test, fixed_preds CASCADE;
