@@ -212,38 +212,66 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const I
 }
 
 /*
+ * Score the held-out utterances rows[0..n_rows) of c with the model p:
+ * fill s with their logits and gold intents (palloc'd).
+ */
+static void
+held_out_logits(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows,
+				MtrsRuleSet *s)
+{
+	float	   *z = palloc(sizeof(float) * Max((int64) n_rows * p->n_labels, 1));
+	float	   *h = palloc(sizeof(float) * MtrsTextWidth(p));
+	int32	   *lab_off = palloc(sizeof(int32) * (n_rows + 1));
+	int32	   *lab = palloc(sizeof(int32) * Max(c->lab_off[c->n], 1));
+
+	lab_off[0] = 0;
+	for (int r = 0; r < n_rows; r++)
+	{
+		int			i = rows[r];
+
+		MtrsTextEncode(p, c->tok + c->tok_off[i], c->tok_off[i + 1] - c->tok_off[i], h, NULL);
+		MtrsTextScores(p, h, z + (int64) r * p->n_labels);
+		lab_off[r + 1] = lab_off[r];
+		for (int32 k = c->lab_off[i]; k < c->lab_off[i + 1]; k++)
+			lab[lab_off[r + 1]++] = c->lab[k];
+	}
+	pfree(h);
+	s->n = n_rows;
+	s->n_labels = p->n_labels;
+	s->z = z;
+	s->lab_off = lab_off;
+	s->lab = lab;
+}
+
+/*
  * Choose the decision rule with the best exact-match accuracy on the
- * held-out utterances: a threshold tau in 0.05 .. 0.95 and whether the best
- * intent is always given (top1) or an utterance may get none (only if
+ * held-out utterances s: a threshold tau in 0.05 .. 0.95 and whether the
+ * best intent is always given (top1) or an utterance may get none (only if
  * allow_none: the training data has out-of-scope utterances).  With one,
  * an utterance gets at most its best intent (single-intent training data).
  * Ties go to the rule that allows "none", then to tau nearest 0.5.  Sets
  * *accuracy.
  */
 static float
-tune_threshold(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows,
-			   bool one, bool allow_none, bool *top1, double *accuracy)
+tune_threshold(const MtrsTextParams *p, const MtrsRuleSet *s, bool one, bool allow_none,
+			   bool *top1, double *accuracy)
 {
 	int			hits[2][N_THRESHOLDS] = {{0}};
-	float	   *h = palloc(sizeof(float) * MtrsTextWidth(p));
-	float	   *z = palloc(sizeof(float) * p->n_labels);
+	float	   *prob = palloc(sizeof(float) * p->n_labels);
 	bool	   *gold = palloc(sizeof(bool) * p->n_labels);
 	int			best = N_THRESHOLDS / 2,
 				best_rule = allow_none ? 0 : 1;
 
-	for (int r = 0; r < n_rows; r++)
+	for (int r = 0; r < s->n; r++)
 	{
-		int			i = rows[r];
 		int			arg = 0;
 
-		MtrsTextEncode(p, c->tok + c->tok_off[i], c->tok_off[i + 1] - c->tok_off[i], h, NULL);
-		MtrsTextScores(p, h, z);
-		MtrsTextProbs(p, z, z);
+		MtrsTextProbs(p, s->z + (int64) r * p->n_labels, prob);
 		memset(gold, 0, sizeof(bool) * p->n_labels);
-		for (int32 k = c->lab_off[i]; k < c->lab_off[i + 1]; k++)
-			gold[c->lab[k]] = true;
+		for (int32 k = s->lab_off[r]; k < s->lab_off[r + 1]; k++)
+			gold[s->lab[k]] = true;
 		for (int l = 1; l < p->n_labels; l++)
-			if (z[l] > z[arg])
+			if (prob[l] > prob[arg])
 				arg = l;
 		for (int t = 0; t < N_THRESHOLDS; t++)
 		{
@@ -253,7 +281,7 @@ tune_threshold(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int 
 
 			for (int l = 0; l < p->n_labels; l++)
 			{
-				bool		on = z[l] >= tau && (!one || l == arg);
+				bool		on = prob[l] >= tau && (!one || l == arg);
 
 				any |= on;
 				exact &= (on == gold[l]);
@@ -283,47 +311,10 @@ tune_threshold(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int 
 				best = t;
 			}
 	*top1 = (best_rule == 1);
-	*accuracy = n_rows > 0 ? (double) hits[best_rule][best] / n_rows : 0.0;
-	pfree(h);
-	pfree(z);
+	*accuracy = s->n > 0 ? (double) hits[best_rule][best] / s->n : 0.0;
+	pfree(prob);
 	pfree(gold);
 	return 0.05f * (best + 1);
-}
-
-/*
- * Per-intent offsets for multi-intent data (see mtrs_intentrule.h), tuned
- * on the held-out utterances rows[0..n_rows) with the tuning model p under
- * the chosen threshold and rule; written to offset [n_labels].  Returns the
- * held-out exact-match accuracy with them.
- */
-static double
-tune_offsets(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, float tau,
-			 bool top1, float *offset)
-{
-	float	   *z = palloc(sizeof(float) * (int64) n_rows * p->n_labels);
-	float	   *h = palloc(sizeof(float) * MtrsTextWidth(p));
-	int32	   *lab_off = palloc(sizeof(int32) * (n_rows + 1));
-	int32	   *lab = palloc(sizeof(int32) * Max(c->lab_off[c->n], 1));
-	MtrsRuleSet set = {n_rows, p->n_labels, z, lab_off, lab};
-	int			hits;
-
-	lab_off[0] = 0;
-	for (int r = 0; r < n_rows; r++)
-	{
-		int			i = rows[r];
-
-		MtrsTextEncode(p, c->tok + c->tok_off[i], c->tok_off[i + 1] - c->tok_off[i], h, NULL);
-		MtrsTextScores(p, h, z + (int64) r * p->n_labels);
-		lab_off[r + 1] = lab_off[r];
-		for (int32 k = c->lab_off[i]; k < c->lab_off[i + 1]; k++)
-			lab[lab_off[r + 1]++] = c->lab[k];
-	}
-	hits = MtrsTuneOffsets(&set, tau, top1, offset);
-	pfree(z);
-	pfree(h);
-	pfree(lab_off);
-	pfree(lab);
-	return n_rows > 0 ? (double) hits / n_rows : 0.0;
 }
 
 /* Return the offsets as a JSON array, or null */
@@ -346,21 +337,27 @@ offsets_json(const float *offsets, int n)
  * Choose the decision rule on held-out utterances rows[0..n_rows) of held
  * (whose intents are those of the training corpus c) with the model p:
  * the threshold and top-1 rule, then, on multi-intent training data,
- * per-intent offsets.  Returns the offsets (NULL when none were tuned).
+ * per-intent offsets (mtrs_intentrule.h).  Returns the offsets (NULL when
+ * none were tuned).
  */
 static float *
 choose_rule(const MtrsTextParams *p, const Corpus *c, const Corpus *held, const int32 *rows,
 			int n_rows, const MtrsFitOptions *o, float *tau, bool *top1, double *accuracy)
 {
+	bool		single = MtrsCorpusSingleLabel(c);
 	float	   *offsets = NULL;
+	MtrsRuleSet s;
 
-	*tau = tune_threshold(p, held, rows, n_rows, MtrsCorpusSingleLabel(c), MtrsCorpusHasOutOfScope(c), top1,
-						  accuracy);
-	if (o->per_intent_thresholds && !p->softmax && !MtrsCorpusSingleLabel(c))
+	held_out_logits(p, held, rows, n_rows, &s);
+	*tau = tune_threshold(p, &s, single, MtrsCorpusHasOutOfScope(c), top1, accuracy);
+	if (o->per_intent_thresholds && !p->softmax && !single)
 	{
 		offsets = palloc0(sizeof(float) * c->n_labels);
-		*accuracy = tune_offsets(p, held, rows, n_rows, *tau, *top1, offsets);
+		*accuracy = n_rows > 0 ? (double) MtrsTuneOffsets(&s, *tau, *top1, offsets) / n_rows : 0.0;
 	}
+	pfree((float *) s.z);
+	pfree((int32 *) s.lab_off);
+	pfree((int32 *) s.lab);
 	return offsets;
 }
 
@@ -552,8 +549,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 		MtrsModelDecode(PG_GETARG_BYTEA_PP(0), CurrentMemoryContext);
 	bool		with_items = !PG_ARGISNULL(1) && !PG_ARGISNULL(2);
 	bool		with_utterances = !PG_ARGISNULL(3) && !PG_ARGISNULL(4);
-	bool		with_validation = with_utterances && PG_NARGS() > 7 && !PG_ARGISNULL(6) &&
-		!PG_ARGISNULL(7);
+	bool		with_validation = with_utterances && !PG_ARGISNULL(6) && !PG_ARGISNULL(7);
 	Corpus		vc;
 	MtrsFitOptions o;
 	MtrsTokenizer tok;
@@ -680,7 +676,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 
 	v.t.settings[MTRS_SET_INTENT_THRESHOLD] = tau;
 	v.t.settings[MTRS_SET_INTENT_TOP1] = top1 ? 1.0f : 0.0f;
-	v.t.settings[MTRS_SET_INTENT_ONE] = (c.n > 0 && MtrsCorpusSingleLabel(&c)) ? 1.0f : 0.0f;
+	v.t.settings[MTRS_SET_INTENT_ONE] = MtrsCorpusSingleLabel(&c) ? 1.0f : 0.0f;
 	v.t.settings[MTRS_SET_WORD_NGRAMS] = (float) tok.word_ngrams;
 	v.t.settings[MTRS_SET_CHAR_MIN] = (float) tok.char_min;
 	v.t.settings[MTRS_SET_CHAR_MAX] = (float) tok.char_max;

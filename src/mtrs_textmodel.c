@@ -130,17 +130,6 @@ MtrsTextProbs(const MtrsTextParams *p, const float *z, float *prob)
 		prob[l] = (float) (prob[l] / sum);
 }
 
-/*
- * Write the loss of the logits z against the targets y [n_labels] and its
- * gradient dz [n_labels].  One-vs-all: the sum over intents of the
- * (pos_weight-weighted) binary cross-entropy.  Softmax: the cross-entropy
- * of the softmax against y spread evenly over the utterance's intents,
- * each weighted by its pos_weight; an utterance without intents adds
- * nothing.  Returns the loss.
- */
-static double loss_and_gradient(const MtrsTextParams *p, const float *z, const float *y,
-								float *dz);
-
 /* Fill y [n_labels] with the 0/1 targets of utterance i */
 static void
 targets(const MtrsTextSet *s, int i, int n_labels, float *y)
@@ -166,6 +155,14 @@ bce(float z, float y)
 	return log1p(exp(-fabs(zd))) + (zd > 0 ? zd : 0.0) - zd * y;
 }
 
+/*
+ * Write the loss of the logits z against the targets y [n_labels] and its
+ * gradient dz [n_labels].  One-vs-all: the sum over intents of the
+ * (pos_weight-weighted) binary cross-entropy.  Softmax: the cross-entropy
+ * of the softmax against y spread evenly over the utterance's intents,
+ * each weighted by its pos_weight; an utterance without intents adds
+ * nothing.  Returns the loss.
+ */
 static double
 loss_and_gradient(const MtrsTextParams *p, const float *z, const float *y, float *dz)
 {
