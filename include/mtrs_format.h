@@ -102,6 +102,7 @@ typedef struct MtrsHeader
 #define MTRS_SET_PUNCTUATION	12	/* tokenizer: 1 = punctuation marks are words */
 #define MTRS_SET_INTENT_SOFTMAX	13	/* 1: one softmax over the intents, 0: one-vs-all */
 #define MTRS_SET_INTENT_ONE		14	/* 1: the default rule gives at most one intent */
+#define MTRS_SET_TEXT_MARKS		15	/* tokenizer: 1 = word runs include text start and end */
 #define MTRS_N_SETTINGS			16
 
 /*

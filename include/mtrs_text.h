@@ -25,6 +25,7 @@ typedef struct MtrsTokenizer
 	int			char_min;		/* character n-grams of each word, with boundary marks; */
 	int			char_max;		/* 0 = none */
 	int			punctuation;	/* 1 = each punctuation mark is a word, 0 = a separator */
+	int			text_marks;		/* 1 = word runs include the start and the end of the text */
 } MtrsTokenizer;
 
 #define MTRS_MAX_TOKEN_CHARS	64	/* longer words are cut (their n-grams too) */

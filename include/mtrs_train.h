@@ -100,6 +100,7 @@ typedef struct MtrsFitOptions
 	int			char_min;
 	int			char_max;
 	int			punctuation;
+	int			text_marks;		/* word runs include the start and end of the text */
 	int			max_pool;
 	MtrsIntentLoss intent_loss;
 	MtrsColdItems cold_items;

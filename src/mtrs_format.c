@@ -387,6 +387,7 @@ settings_ok(const MtrsModelView *v, char *detail, size_t detail_len)
 		!setting_in(v, MTRS_SET_CHAR_MIN, 0, MTRS_MAX_TOKEN_CHARS) ||
 		!setting_in(v, MTRS_SET_CHAR_MAX, 0, MTRS_MAX_TOKEN_CHARS) ||
 		!setting_in(v, MTRS_SET_PUNCTUATION, 0, 1) ||
+		!setting_in(v, MTRS_SET_TEXT_MARKS, 0, 1) ||
 		!setting_in(v, MTRS_SET_INTENT_SOFTMAX, 0, 1) ||
 		!setting_in(v, MTRS_SET_INTENT_ONE, 0, 1))
 	{

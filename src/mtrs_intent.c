@@ -25,7 +25,8 @@ PG_FUNCTION_INFO_V1(mtrs_intent);
 
 /* Return a tokenizer with the given settings */
 MtrsTokenizer
-MtrsTokenizerMake(uint32 n_buckets, int word_ngrams, int char_min, int char_max, int punctuation)
+MtrsTokenizerMake(uint32 n_buckets, int word_ngrams, int char_min, int char_max, int punctuation,
+				  int text_marks)
 {
 	MtrsTokenizer t;
 
@@ -34,6 +35,7 @@ MtrsTokenizerMake(uint32 n_buckets, int word_ngrams, int char_min, int char_max,
 	t.char_min = char_min;
 	t.char_max = char_max;
 	t.punctuation = punctuation;
+	t.text_marks = text_marks;
 	return t;
 }
 
@@ -45,7 +47,7 @@ MtrsModelTokenizer(const MtrsModel *m)
 
 	return MtrsTokenizerMake((uint32) m->v.hdr->n_buckets, (int) set[MTRS_SET_WORD_NGRAMS],
 							 (int) set[MTRS_SET_CHAR_MIN], (int) set[MTRS_SET_CHAR_MAX],
-							 (int) set[MTRS_SET_PUNCTUATION]);
+							 (int) set[MTRS_SET_PUNCTUATION], (int) set[MTRS_SET_TEXT_MARKS]);
 }
 
 /* Tokenize a text datum (any server encoding) into at most MTRS_MAX_TEXT_TOKENS buckets */

@@ -29,6 +29,8 @@
 #define SEED_WORD		0x9E3779B1u
 #define SEED_PAIR		0x85EBCA77u
 #define SEED_CHARS		0xC2B2AE3Du
+#define MARK_START		0x5BD1E995u	/* word hash of the start of the text */
+#define MARK_END		0x27D4EB2Fu	/* word hash of its end */
 #define FNV32_PRIME		16777619u
 
 /* Return the 32-bit FNV-1a hash of len bytes */
@@ -261,6 +263,27 @@ emit(uint32_t *out, int n, int max_out, uint32_t h, uint32_t from, uint32_t size
 }
 
 /*
+ * Append the runs of 2 .. ngrams words that end with the word hashed h,
+ * given the hashes of the words before it (hist, newest first, n_hist of
+ * them); returns the new count.
+ */
+static int
+emit_runs(uint32_t *out, int n, int max_out, const uint32_t *hist, int n_hist, int ngrams,
+		  uint32_t h, uint32_t char_from)
+{
+	for (int k = 2; k <= ngrams && k - 1 <= n_hist; k++)
+	{
+		/* the k words ending here: the oldest, seeded by k, then the newer ones */
+		uint32_t	g = hist[k - 2] ^ (SEED_PAIR + (uint32_t) (k - 2) * SEED_WORD);
+
+		for (int b = k - 3; b >= 0; b--)
+			g = MtrsHashCombine(g, hist[b]);
+		n = emit(out, n, max_out, MtrsHashCombine(g, h), 0, char_from);
+	}
+	return n;
+}
+
+/*
  * Turn len bytes of UTF-8 text into at most max_out hashed feature buckets:
  * each word, each run of 2 .. word_ngrams adjacent words and each
  * character n-gram of a word marked with boundaries ("<ab>" for "ab", n in
@@ -286,6 +309,8 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 	uint32_t	char_size = tok->n_buckets - char_from;
 	size_t		i = 0;
 
+	if (tok->text_marks && ngrams > 1)
+		hist[n_hist++] = MARK_START;	/* runs may begin at the start of the text */
 	while (n < max_out)
 	{
 		int32_t		c = -1;
@@ -324,15 +349,7 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 			words += (pass == 0 || cls == CH_SELF);
 			h = hash_chars(SEED_WORD, word + 1, wlen);
 			n = emit(out, n, max_out, h, 0, char_from);
-			for (int k = 2; k <= ngrams && k - 1 <= n_hist; k++)
-			{
-				/* the k words ending here: the oldest, seeded by k, then the newer ones */
-				uint32_t	g = hist[k - 2] ^ (SEED_PAIR + (uint32_t) (k - 2) * SEED_WORD);
-
-				for (int b = k - 3; b >= 0; b--)
-					g = MtrsHashCombine(g, hist[b]);
-				n = emit(out, n, max_out, MtrsHashCombine(g, h), 0, char_from);
-			}
+			n = emit_runs(out, n, max_out, hist, n_hist, ngrams, h, char_from);
 			if (ngrams > 1)
 			{
 				n_hist = n_hist < ngrams - 1 ? n_hist + 1 : n_hist;
@@ -356,7 +373,12 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 			wlen = 0;
 		}
 		if (at_end)
+		{
+			/* ... and end at its end */
+			if (tok->text_marks && words > 0)
+				n = emit_runs(out, n, max_out, hist, n_hist, ngrams, MARK_END, char_from);
 			break;
+		}
 	}
 	return words > 0 ? n : 0;
 }

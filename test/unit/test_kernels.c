@@ -416,7 +416,6 @@ test_topk(void)
 
 /* ----------------------------------------------------------------- hashes */
 
-/* Check FNV-1a against published values and the checksum's sensitivity */
 /* Tokenize a C string into buckets */
 static int
 tokens(const MtrsTokenizer *t, const char *text, uint32_t *out, int max_out)
@@ -434,12 +433,15 @@ same_tokens(const uint32_t *a, int na, const uint32_t *b, int nb)
 static void
 test_tokenizer(void)
 {
-	MtrsTokenizer words = {1u << 20, 1, 0, 0, 0};
-	MtrsTokenizer pairs = {1u << 20, 2, 0, 0, 0};
-	MtrsTokenizer full = {1u << 20, 2, 3, 5, 0};
-	MtrsTokenizer marks = {1u << 20, 1, 0, 0, 1};
-	MtrsTokenizer triples = {1u << 20, 3, 0, 0, 0};
-	MtrsTokenizer hostile = {1u << 20, 1000, 1, 1 << 30, 0};
+	MtrsTokenizer words = {1u << 20, 1, 0, 0, 0, 0};
+	MtrsTokenizer pairs = {1u << 20, 2, 0, 0, 0, 0};
+	MtrsTokenizer full = {1u << 20, 2, 3, 5, 0, 0};
+	MtrsTokenizer marks = {1u << 20, 1, 0, 0, 1, 0};
+	MtrsTokenizer triples = {1u << 20, 3, 0, 0, 0, 0};
+	MtrsTokenizer hostile = {1u << 20, 1000, 1, 1 << 30, 0, 0};
+	MtrsTokenizer ends = {1u << 20, 2, 0, 0, 0, 1};
+	MtrsTokenizer ends3 = {1u << 20, 3, 0, 0, 0, 1};
+	MtrsTokenizer ends1 = {1u << 20, 1, 0, 0, 0, 1};
 	uint32_t	a[4096],
 				b[4096];
 	int			na,
@@ -497,6 +499,24 @@ test_tokenizer(void)
 	check(tokens(&marks, " ?! 。", a, 64) == 0, "punctuation alone is no text");
 	na = tokens(&words, "a b c d e f", a, 64);
 	check(na == 6 && a[0] < (1u << 20), "buckets are below n_buckets");
+	na = tokens(&ends, "play music", a, 64);
+	nb = tokens(&pairs, "play music", b, 64);
+	check(na == 5 && a[0] == b[0] && a[2] == b[1] && a[3] == b[2],
+		  "text_marks: the words and pairs of the text, plus <start> play and music <end>");
+	check(a[1] != a[0] && a[1] != a[3] && a[4] != a[1] && a[4] != a[3],
+		  "text_marks: the start and end runs are features of their own");
+	nb = tokens(&ends, "music play", b, 64);
+	check(nb == 5 && b[1] != a[1] && b[4] != a[4] && b[0] == a[2] && b[2] == a[0],
+		  "text_marks: which word opens and which closes the text matters");
+	na = tokens(&ends, "play", a, 64);
+	check(na == 3 && a[1] != a[2], "text_marks: one word opens and closes the text, differently");
+	check(tokens(&ends3, "a b", a, 64) == 1 + 1 + 3 + 2,
+		  "text_marks with word_ngrams 3: a, <s> a, b, a b, <s> a b, b <e>, a b <e>");
+	na = tokens(&ends1, "play some music", a, 64);
+	nb = tokens(&words, "play some music", b, 64);
+	check(same_tokens(a, na, b, nb), "text_marks without word runs (word_ngrams 1) changes nothing");
+	check(tokens(&ends, "", a, 64) == 0 && tokens(&ends, " , ", a, 64) == 0,
+		  "text_marks: empty text still gives no tokens");
 }
 
 /* The intent head's SGD step moves every parameter by -lr times its finite-difference gradient */
@@ -711,6 +731,7 @@ build_model(size_t *len, MtrsModelView *v)
 	v->t.settings[MTRS_SET_CHAR_MIN] = 3.0f;
 	v->t.settings[MTRS_SET_CHAR_MAX] = 5.0f;
 	v->t.settings[MTRS_SET_PUNCTUATION] = 1.0f;
+	v->t.settings[MTRS_SET_TEXT_MARKS] = 1.0f;
 	v->t.settings[MTRS_SET_INTENT_SOFTMAX] = 0.0f;
 	v->t.settings[MTRS_SET_INTENT_ONE] = 0.0f;
 	MtrsFormatSeal(v);
