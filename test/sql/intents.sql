@@ -117,5 +117,16 @@ SELECT count(*) AS default_rule,
   FROM mtrs_intent('I want to buy a laptop, how do I return my phone', model => 'single_ova');
 SELECT mtrs_train('bad', intents => 'utt', options => '{"intent_loss": "hinge"}');
 SELECT mtrs_train('bad', intents => 'utt', options => '{"word_ngrams": 5}');
+-- text_marks (on by default) is stored with the model and read back when serving: a model
+-- trained without it answers its training sentences with their intents
+SELECT options->>'text_marks' AS text_marks FROM mtrs_model WHERE name = 'talk';
+SELECT mtrs_train('no_marks', intents => 'utt_single',
+                  options => '{"text_epochs": 30, "dim": 16, "buckets": 4096, "text_marks": 0}') > 0 AS trained;
+SELECT options->>'text_marks' AS text_marks,
+       (SELECT count(*) FROM utt_single u
+         WHERE u.label = (SELECT intent FROM mtrs_intent(u.text, model => 'no_marks') LIMIT 1))
+       = (SELECT count(*) FROM utt_single) AS recognises_training_sentences
+  FROM mtrs_model WHERE name = 'no_marks';
+SELECT mtrs_train('bad', intents => 'utt', options => '{"text_marks": 2}');
 DROP EXTENSION mtrs;
 DROP TABLE utt, utt_arr, ev, utt_bad, utt_null, utt_single, utt_check, utt_foreign;
