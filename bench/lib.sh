@@ -17,3 +17,8 @@ bench_setup() {
   fi
   PSQL -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 }
+
+# score_line JSON LABEL: print "LABEL: accuracy A macro-F1 F" from a shared scorer's JSON output
+score_line() {
+  /usr/bin/python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print("%s: accuracy %.4f macro-F1 %.4f" % (sys.argv[2], j["accuracy"], j["macro_f1"]))' "$1" "$2"
+}

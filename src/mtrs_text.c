@@ -285,7 +285,8 @@ emit_runs(uint32_t *out, int n, int max_out, const uint32_t *hist, int n_hist, i
 
 /*
  * Turn len bytes of UTF-8 text into at most max_out hashed feature buckets:
- * each word, each run of 2 .. word_ngrams adjacent words and each
+ * each word, each run of 2 .. word_ngrams adjacent words (with text_marks,
+ * the start and the end of the text count as words in these runs) and each
  * character n-gram of a word marked with boundaries ("<ab>" for "ab", n in
  * [char_min, char_max]; see MtrsCharBucketsFrom).  Returns the number of
  * buckets written; text with no word (only white space and punctuation)

@@ -8,7 +8,7 @@
 # mtrs_intent in SQL and scores all out-of-fold predictions with the shared scorer.
 # No test utterance is used: this is how text defaults are chosen (CAIS's valid split has
 # 1-3 utterances of its rarest intents, too few to choose by macro-F1).
-# bench/intent/ft_cv.py runs fastText on the same folds.
+# bench/intent/fasttext_seeds.py runs fastText on the same folds.
 # Uses the server in PGHOST/PGPORT if PGHOST is set, else a throw-away cluster.
 # Output: bench/out/intent-cv-DATASET/{gold.tsv,pred.txt,score.json}
 set -Eeuo pipefail
@@ -49,5 +49,4 @@ PSQL -d $DB -At <<SQL > /dev/null
 \copy (SELECT pred FROM oof ORDER BY n) TO '$OUT/pred.txt' WITH (FORMAT csv, DELIMITER E'\t', QUOTE E'\x01')
 SQL
 /usr/bin/python3 "$SHARED/bench/intent/score.py" "$OUT/gold.tsv" "$OUT/pred.txt" --json "$OUT/score.json" --quiet > /dev/null
-/usr/bin/python3 -c "import json, sys; j = json.load(open(sys.argv[1])); print('%s %s %d-fold: accuracy %.4f macro-F1 %.4f' % (sys.argv[2], sys.argv[3], int(sys.argv[4]), j['accuracy'], j['macro_f1']))" \
-  "$OUT/score.json" "$NAME" "$OPTIONS" "$FOLDS" | tee "$OUT/summary.txt"
+score_line "$OUT/score.json" "$NAME $OPTIONS $FOLDS-fold" | tee "$OUT/summary.txt"

@@ -4,21 +4,21 @@
 # Usage (as root):  bash bench/intent/spread.sh DATASET [N]
 # mtrs: bench/intent/intents.sh DATASET with default options and seeds 42 (the default),
 # 1 .. N-1; fastText: the shared baseline's chosen configuration retrained with -seed 0
-# (the published baseline) .. N-1 (bench/intent/ft_cv.py). Prints every run and the
+# (the published baseline) .. N-1 (bench/intent/fasttext_seeds.py). Prints every run and the
 # medians; output also in bench/out/intent-spread-DATASET.txt.
 set -Eeuo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 NAME=${1:?dataset: snips, mixsnips or cais}
 N=${2:-11}
+source "$ROOT/bench/lib.sh"
 OUT=$ROOT/bench/out/intent-spread-$NAME.txt
 mkdir -p "$ROOT/bench/out"
 : > "$OUT"
 for s in 42 $(seq 1 $((N - 1))); do
   bash "$ROOT/bench/intent/intents.sh" "$NAME" "{\"seed\": $s}" test > /dev/null 2>&1
-  /usr/bin/python3 -c "import json, sys; j = json.load(open(sys.argv[1])); print('mtrs %s test seed %s: accuracy %.4f macro-F1 %.4f' % (sys.argv[2], sys.argv[3], j['accuracy'], j['macro_f1']))" \
-    "$ROOT/bench/out/intent-$NAME-test/score.json" "$NAME" "$s" | tee -a "$OUT"
+  score_line "$ROOT/bench/out/intent-$NAME-test/score.json" "mtrs $NAME test seed $s" | tee -a "$OUT"
 done
-/usr/bin/python3 "$ROOT/bench/intent/ft_cv.py" "$NAME" test --seeds "$(seq -s, 0 $((N - 1)))" | tee -a "$OUT"
+/usr/bin/python3 "$ROOT/bench/intent/fasttext_seeds.py" "$NAME" test --seeds "$(seq -s, 0 $((N - 1)))" | tee -a "$OUT"
 /usr/bin/python3 - "$OUT" <<'PY' | tee -a "$OUT"
 import re, statistics, sys
 runs = {}

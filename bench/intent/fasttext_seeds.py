@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """fastText on the folds of bench/intent/cv.sh, and on the test split over seeds.
 
-  ft_cv.py DATASET cv   [--seeds 0,1,2] [--folds 5]
-  ft_cv.py DATASET test [--seeds 0,1,...]
+  fasttext_seeds.py DATASET cv   [--seeds 0,1,2] [--folds 5]
+  fasttext_seeds.py DATASET test [--seeds 0,1,...]
 
 Uses the configuration the shared baseline chose on valid (summary.json of
 ../shared/bench/intent/run_fasttext.py, run first into $INTENT_RUNS, default
