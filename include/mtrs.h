@@ -92,6 +92,7 @@ extern struct MtrsTokenizer MtrsTokenizerMake(uint32 n_buckets, int word_ngrams,
 extern struct MtrsTokenizer MtrsModelTokenizer(const MtrsModel *m);
 extern int	MtrsTokenizeText(const struct MtrsTokenizer *t, text *txt, uint32 *out);
 extern struct MtrsTextParams MtrsModelTextParams(const MtrsModel *m);
+extern int	MtrsModelTextRows(const MtrsModel *m, text *txt, uint32 *out, int *n_features);
 extern bool MtrsEncodeText(const MtrsModel *m, text *txt, float *out);
 
 /* mtrs_cache.c */

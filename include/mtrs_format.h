@@ -22,6 +22,10 @@
  *	                             n_tasks + n_labels (task names, then labels)
  *	char  str_data[strings_len]  NUL-terminated, non-empty UTF-8 names
  *	(padding to 8)
+ *	uint32 vocab[n_vocab]        with MTRS_FLAG_VOCAB: the text buckets that
+ *	                             have an embedding row (row r is bucket
+ *	                             vocab[r]), strictly ascending, < n_buckets
+ *	(padding to 8)
  *	float params[n_params]       tensors in MTRS_TENSORS order
  *	(padding to 8)
  *	uint64 checksum              MtrsChecksum() of every byte before it
@@ -45,7 +49,10 @@
 
 #define MTRS_MAGIC			0x5352544Du	/* "MTRS" as little-endian bytes */
 #define MTRS_MAGIC_SWAPPED	0x4D545253u	/* the same, written on the other byte order */
-#define MTRS_FORMAT_VERSION	1
+#define MTRS_FORMAT_VERSION	2	/* 2: MTRS_FLAG_VOCAB; 1 is read too */
+
+/* Bits of MtrsHeader.flags */
+#define MTRS_FLAG_VOCAB		0x0001	/* word_emb holds only the rows of vocab[] */
 
 /* Components a model carries (bits of MtrsHeader.kind) */
 #define MTRS_KIND_INTERACTIONS	0x0001	/* users, items, ranking and event heads */
@@ -71,19 +78,20 @@ typedef struct MtrsHeader
 	uint32_t	magic;			/* MTRS_MAGIC */
 	uint16_t	version;		/* MTRS_FORMAT_VERSION: older accepted, newer refused */
 	uint16_t	kind;			/* MTRS_KIND_* bits */
-	uint32_t	flags;			/* reserved, zero */
+	uint32_t	flags;			/* MTRS_FLAG_* bits; zero in version 1 */
 	int32_t		dim;			/* embedding width shared by every component */
 	int32_t		text_width;		/* width of the utterance encoding: dim or 2 dim; 0 = no text */
 	int32_t		n_users;
 	int32_t		n_items;
 	int32_t		n_tasks;		/* task heads over interactions */
 	int32_t		n_labels;		/* intent labels */
-	int32_t		n_buckets;		/* hashed text buckets */
+	int32_t		n_buckets;		/* hashed text buckets (the hash space) */
 	int32_t		strings_len;	/* bytes of str_data */
 	int32_t		head_dim;		/* width of each head's private factors, 0 = none */
 	int64_t		n_params;		/* floats in the parameter block */
 	int64_t		n_history;		/* (user, item) pairs seen in training */
-	int64_t		reserved[8];
+	int64_t		n_vocab;		/* rows of word_emb with MTRS_FLAG_VOCAB, else 0 */
+	int64_t		reserved[7];
 } MtrsHeader;
 
 /* Scalars a model keeps for serving (indices into the settings tensor) */
@@ -116,13 +124,20 @@ typedef struct MtrsHeader
 	X(user_bias, (int64_t) (h)->n_tasks,   (h)->n_users)	/* per task */ \
 	X(task_w,    (int64_t) (h)->n_tasks,   (h)->dim)	/* head scaling */ \
 	X(task_b,    (int64_t) 1,              (h)->n_tasks) \
-	X(word_emb,  (int64_t) (h)->n_buckets, (h)->dim)	/* sparse rows */ \
+	X(word_emb,  MtrsWordRows(h),          (h)->dim)	/* bucket or vocab rows */ \
 	X(label_w,   (int64_t) (h)->n_labels,  (h)->text_width) \
 	X(label_b,   (int64_t) 1,              (h)->n_labels) \
 	X(settings,  (int64_t) 1,              MTRS_N_SETTINGS)	/* MTRS_SET_* */ \
 	X(task_parent, (int64_t) 1,            (h)->n_tasks)	/* conditioning task, -1 = none */ \
 	X(head_user, (int64_t) (h)->n_tasks * (h)->n_users, (h)->head_dim)	/* private, per task */ \
 	X(head_item, (int64_t) (h)->n_tasks * (h)->n_items, (h)->head_dim)	/* private, per task */
+
+/* Rows of word_emb: one per vocabulary bucket, or (no vocabulary) per bucket */
+static inline int64_t
+MtrsWordRows(const MtrsHeader *h)
+{
+	return (h->flags & MTRS_FLAG_VOCAB) ? h->n_vocab : (int64_t) h->n_buckets;
+}
 
 /* Pointers to every tensor inside a parameter block */
 typedef struct MtrsTensors
@@ -145,6 +160,7 @@ typedef struct MtrsModelView
 	int32_t    *hist_items;
 	int32_t    *str_off;
 	char	   *str_data;
+	uint32_t   *vocab;			/* [n_vocab], NULL without MTRS_FLAG_VOCAB */
 	float	   *params;
 	MtrsTensors t;
 	uint64_t   *checksum;
@@ -168,7 +184,7 @@ typedef enum MtrsFormatStatus
 /* mtrs_format.c */
 extern int	MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int text_width, int head_dim,
 						   int n_users, int n_items, int64_t n_history, int n_tasks,
-						   int n_labels, int n_buckets, int strings_len);
+						   int n_labels, int n_buckets, int64_t n_vocab, int strings_len);
 extern size_t MtrsFormatSize(const MtrsHeader *hdr);
 extern void MtrsFormatLayout(MtrsModelView *view, void *buf);
 extern void MtrsFormatSeal(MtrsModelView *view);

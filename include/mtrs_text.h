@@ -35,6 +35,8 @@ typedef struct MtrsTokenizer
 extern int	MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len,
 						 uint32_t *out, int max_out);
 extern uint32_t MtrsCharBucketsFrom(const MtrsTokenizer *tok);
+extern int64_t MtrsVocabLowerBound(const uint32_t *vocab, int64_t n, uint32_t bucket);
+extern int	MtrsVocabMap(const uint32_t *vocab, int64_t n_vocab, uint32_t *tok, int n);
 extern uint32_t MtrsHashFnv1a(const void *data, size_t len);
 extern uint32_t MtrsHashCombine(uint32_t h, uint32_t next);
 extern uint32_t MtrsHashBucket(uint32_t h, uint32_t n_buckets);

@@ -283,7 +283,7 @@ option_defaults(MtrsFitOptions *o)
 	o->sharing = MTRS_SHARING_HARD;
 	o->text_epochs = 10;
 	o->text_lr = 0.5;
-	o->buckets = 1 << 17;
+	o->buckets = MTRS_MAX_BUCKETS;
 	o->word_ngrams = 3;
 	o->char_min = 3;
 	o->char_max = 5;

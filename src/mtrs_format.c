@@ -33,6 +33,7 @@ typedef struct Sections
 	uint64_t	hist_items;
 	uint64_t	str_off;
 	uint64_t	str_data;
+	uint64_t	vocab;
 	uint64_t	params;
 	uint64_t	checksum;
 	uint64_t	total;
@@ -63,7 +64,8 @@ compute_sections(const MtrsHeader *h, Sections *s)
 		((h->kind & MTRS_KIND_INTERACTIONS) ? 8 * ((uint64_t) h->n_users + 1) : 0);
 	s->str_off = ALIGN8(s->hist_items + 4 * (uint64_t) h->n_history);
 	s->str_data = s->str_off + 4 * n_strings;
-	s->params = ALIGN8(s->str_data + (uint64_t) h->strings_len);
+	s->vocab = ALIGN8(s->str_data + (uint64_t) h->strings_len);
+	s->params = ALIGN8(s->vocab + 4 * (uint64_t) h->n_vocab);
 	s->checksum = ALIGN8(s->params + 4 * (uint64_t) h->n_params);
 	s->total = s->checksum + 8;
 }
@@ -113,6 +115,12 @@ header_shapes_ok(const MtrsHeader *h, char *detail, size_t detail_len)
 		set_detail(detail, detail_len, "Model kind %u is not valid.", (unsigned) h->kind);
 		return 0;
 	}
+	if ((h->flags & ~MTRS_FLAG_VOCAB) != 0 || (h->flags != 0 && (h->version < 2 || !text)))
+	{
+		set_detail(detail, detail_len, "Flags %u are not valid for format version %u and kind %u.",
+				   (unsigned) h->flags, (unsigned) h->version, (unsigned) h->kind);
+		return 0;
+	}
 	if (!field_ok("dim", h->dim, 1, MTRS_MAX_DIM, detail, detail_len) ||
 		!field_ok("text_width", h->text_width, text ? h->dim : 0, text ? 2 * h->dim : 0,
 				  detail, detail_len) ||
@@ -123,6 +131,8 @@ header_shapes_ok(const MtrsHeader *h, char *detail, size_t detail_len)
 		!field_ok("n_tasks", h->n_tasks, inter, inter ? MTRS_MAX_TASKS : 0, detail, detail_len) ||
 		!field_ok("n_labels", h->n_labels, intent, intent ? MTRS_MAX_LABELS : 0, detail, detail_len) ||
 		!field_ok("n_buckets", h->n_buckets, text, text ? MTRS_MAX_BUCKETS : 0, detail, detail_len) ||
+		!field_ok("n_vocab", h->n_vocab, 0, (h->flags & MTRS_FLAG_VOCAB) ? h->n_buckets : 0,
+				  detail, detail_len) ||
 		!field_ok("strings_len", h->strings_len, 2 * ((int64_t) h->n_tasks + h->n_labels),
 				  MTRS_MAX_STRINGS_LEN, detail, detail_len))
 		return 0;
@@ -143,7 +153,7 @@ header_shapes_ok(const MtrsHeader *h, char *detail, size_t detail_len)
 int
 MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int text_width, int head_dim,
 			   int n_users, int n_items, int64_t n_history, int n_tasks,
-			   int n_labels, int n_buckets, int strings_len)
+			   int n_labels, int n_buckets, int64_t n_vocab, int strings_len)
 {
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->magic = MTRS_MAGIC;
@@ -158,6 +168,11 @@ MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int text_width, int head_dim,
 	hdr->n_tasks = n_tasks;
 	hdr->n_labels = n_labels;
 	hdr->n_buckets = n_buckets;
+	if (n_vocab >= 0 && (kind & MTRS_KIND_TEXT))
+	{
+		hdr->flags = MTRS_FLAG_VOCAB;
+		hdr->n_vocab = n_vocab;
+	}
 	hdr->strings_len = strings_len;
 	if (kind < 0 || kind > 0xFFFF || !header_shapes_ok(hdr, NULL, 0))
 		return -1;
@@ -203,6 +218,7 @@ MtrsFormatLayout(MtrsModelView *view, void *buf)
 	view->hist_items = (int32_t *) (b + s.hist_items);
 	view->str_off = (int32_t *) (b + s.str_off);
 	view->str_data = b + s.str_data;
+	view->vocab = (h->flags & MTRS_FLAG_VOCAB) ? (uint32_t *) (b + s.vocab) : NULL;
 	view->params = (float *) (b + s.params);
 	view->checksum = (uint64_t *) (b + s.checksum);
 
@@ -220,10 +236,13 @@ MtrsFormatSeal(MtrsModelView *view)
 	char	   *base = (char *) view->hdr;
 	char	   *hist_end = (char *) (view->hist_items + view->hdr->n_history);
 	char	   *str_end = view->str_data + view->hdr->strings_len;
+	char	   *vocab = base + ALIGN8((uint64_t) (str_end - base));
+	char	   *vocab_end = vocab + 4 * view->hdr->n_vocab;
 	char	   *params_end = (char *) (view->params + view->hdr->n_params);
 
 	memset(hist_end, 0, (char *) view->str_off - hist_end);
-	memset(str_end, 0, (char *) view->params - str_end);
+	memset(str_end, 0, vocab - str_end);
+	memset(vocab_end, 0, (char *) view->params - vocab_end);
 	memset(params_end, 0, (char *) view->checksum - params_end);
 	*view->checksum = MtrsChecksum(base, (char *) view->checksum - base);
 }
@@ -301,6 +320,19 @@ strings_ok(const MtrsModelView *v, char *detail, size_t detail_len)
 		{
 			set_detail(detail, detail_len, "The labels are not strictly ascending at position %d.",
 					   i - h->n_tasks);
+			return 0;
+		}
+	return 1;
+}
+
+/* Check the vocabulary: strictly ascending buckets below n_buckets */
+static int
+vocab_ok(const MtrsModelView *v, char *detail, size_t detail_len)
+{
+	for (int64_t r = 0; v->vocab != NULL && r < v->hdr->n_vocab; r++)
+		if (v->vocab[r] >= (uint32_t) v->hdr->n_buckets || (r > 0 && v->vocab[r - 1] >= v->vocab[r]))
+		{
+			set_detail(detail, detail_len, "The vocabulary is invalid at row %lld.", (long long) r);
 			return 0;
 		}
 	return 1;
@@ -445,10 +477,9 @@ MtrsFormatCheck(MtrsModelView *view, void *buf, size_t len,
 				   (unsigned) h->version, (unsigned) MTRS_FORMAT_VERSION);
 		return MTRS_FMT_NEWER_VERSION;
 	}
-	if (h->version == 0 || h->flags != 0)
+	if (h->version == 0)
 	{
-		set_detail(detail, detail_len, "Format version %u, flags %u or a reserved field is not valid.",
-				   (unsigned) h->version, (unsigned) h->flags);
+		set_detail(detail, detail_len, "%s", "Format version 0 is not valid.");
 		return MTRS_FMT_BAD_HEADER;
 	}
 	for (int i = 0; i < (int) (sizeof(h->reserved) / sizeof(h->reserved[0])); i++)
@@ -487,6 +518,7 @@ MtrsFormatCheck(MtrsModelView *view, void *buf, size_t len,
 		!ids_ok(view->item_ids, h->n_items, "item", detail, detail_len) ||
 		!history_ok(view, detail, detail_len) ||
 		!strings_ok(view, detail, detail_len) ||
+		!vocab_ok(view, detail, detail_len) ||
 		!params_ok(view, detail, detail_len) ||
 		!parents_ok(view, detail, detail_len) ||
 		!settings_ok(view, detail, detail_len))

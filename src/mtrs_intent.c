@@ -82,21 +82,42 @@ MtrsModelTextParams(const MtrsModel *m)
 	p.pos_weight = NULL;
 	tok = MtrsModelTokenizer(m);
 	p.char_from = tok.char_max > 0 ? MtrsCharBucketsFrom(&tok) : 0;
+	if (m->v.vocab != NULL && p.char_from > 0)
+		p.char_from = (uint32) MtrsVocabLowerBound(m->v.vocab, m->v.hdr->n_vocab, p.char_from);
 	p.softmax = (m->v.t.settings[MTRS_SET_INTENT_SOFTMAX] != 0.0f);
 	return p;
 }
 
 /*
+ * Tokenize text the way model m was trained and turn the buckets into its
+ * token embedding rows (out [MTRS_MAX_TEXT_TOKENS]), dropping features the
+ * model never saw.  Returns the rows; *n_features gets the features the
+ * text has, seen or not (0: no words).
+ */
+int
+MtrsModelTextRows(const MtrsModel *m, text *txt, uint32 *out, int *n_features)
+{
+	MtrsTokenizer tok = MtrsModelTokenizer(m);
+	int			n = MtrsTokenizeText(&tok, txt, out);
+
+	*n_features = n;
+	if (m->v.vocab != NULL)
+		n = MtrsVocabMap(m->v.vocab, m->v.hdr->n_vocab, out, n);
+	return n;
+}
+
+/*
  * Encode text into the item embedding space (the mean of its token
- * embeddings) into out [dim]; returns false when the text has no words.
+ * embeddings) into out [dim]; returns false when the text has no word the
+ * model saw in training.
  */
 bool
 MtrsEncodeText(const MtrsModel *m, text *txt, float *out)
 {
 	uint32	   *toks = palloc(sizeof(uint32) * MTRS_MAX_TEXT_TOKENS);
-	MtrsTokenizer tok = MtrsModelTokenizer(m);
 	MtrsTextParams p = MtrsModelTextParams(m);
-	int			n = MtrsTokenizeText(&tok, txt, toks);
+	int			n_features;
+	int			n = MtrsModelTextRows(m, txt, toks, &n_features);
 	float	   *h = palloc(sizeof(float) * 2 * p.dim);
 
 	if (n > 0)
@@ -134,7 +155,9 @@ cmp_scored(const void *a, const void *b)
  * default the rule tuned in training: its threshold, and, if held-out data
  * showed it is better, at least the best intent.  With an explicit
  * threshold, exactly the intents reaching it.  No rows when none does (out
- * of scope), for a NULL utterance, or for text without words.
+ * of scope), for a NULL utterance, or for text without words.  Features
+ * the model never saw are ignored; text with none it saw is scored by the
+ * biases alone (the intents' prior).
  */
 Datum
 mtrs_intent(PG_FUNCTION_ARGS)
@@ -145,13 +168,13 @@ mtrs_intent(PG_FUNCTION_ARGS)
 	const MtrsHeader *h = m->v.hdr;
 	const float *set = m->v.t.settings;
 	float		tau;
-	MtrsTokenizer tok;
 	MtrsTextParams p;
 	uint32		toks[MTRS_MAX_TEXT_TOKENS];
 	float		enc[2 * MTRS_MAX_DIM];
 	float	   *z;
 	Scored	   *hits;
 	int			n,
+				n_features,
 				n_hits = 0;
 
 	if (!(h->kind & MTRS_KIND_INTENT))
@@ -167,9 +190,8 @@ mtrs_intent(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	tok = MtrsModelTokenizer(m);
-	n = MtrsTokenizeText(&tok, PG_GETARG_TEXT_PP(0), toks);
-	if (n == 0)
+	n = MtrsModelTextRows(m, PG_GETARG_TEXT_PP(0), toks, &n_features);
+	if (n_features == 0)
 		PG_RETURN_NULL();
 	p = MtrsModelTextParams(m);
 	z = palloc(sizeof(float) * h->n_labels);

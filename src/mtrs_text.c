@@ -5,6 +5,10 @@
  *	  into hashed word, word-run and character n-gram buckets; FNV-1a;
  *	  and a fast 64-bit checksum for model bytes.
  *
+ * A vocabulary is the sorted list of the buckets a model saw in training;
+ * its rows are the model's token embeddings, and buckets outside it are
+ * dropped when text is served (MtrsVocabMap).
+ *
  * Tokenizing: UTF-8 is decoded (invalid bytes are skipped), letters of the
  * scripts that have case are folded to lower case (Latin, Greek, Cyrillic,
  * Armenian, full-width Latin), white space separates words, punctuation
@@ -251,6 +255,49 @@ MtrsCharBucketsFrom(const MtrsTokenizer *tok)
 {
 	return (tok->char_max > 0 && tok->n_buckets >= 2) ? tok->n_buckets - tok->n_buckets / 2 :
 		tok->n_buckets;
+}
+
+/*
+ * Return the first row of the sorted vocabulary vocab[0..n) whose bucket
+ * is not below bucket (n when every bucket is below it).
+ */
+int64_t
+MtrsVocabLowerBound(const uint32_t *vocab, int64_t n, uint32_t bucket)
+{
+	int64_t		lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int64_t		mid = lo + (hi - lo) / 2;
+
+		if (vocab[mid] < bucket)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Replace the buckets tok[0..n) by their rows in the sorted vocabulary
+ * vocab[0..n_vocab), in place and in order, dropping the buckets the
+ * vocabulary does not have (features never seen in training).  Returns
+ * how many remain.
+ */
+int
+MtrsVocabMap(const uint32_t *vocab, int64_t n_vocab, uint32_t *tok, int n)
+{
+	int			kept = 0;
+
+	for (int j = 0; j < n; j++)
+	{
+		int64_t		r = MtrsVocabLowerBound(vocab, n_vocab, tok[j]);
+
+		if (r < n_vocab && vocab[r] == tok[j])
+			tok[kept++] = (uint32_t) r;
+	}
+	return kept;
 }
 
 /* Append bucket from + h mod size if there is room; returns the new count */

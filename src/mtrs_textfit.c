@@ -85,14 +85,14 @@ positive_weights(const Corpus *c, double balance)
 }
 
 /*
- * Draw the parameters: small uniform token embeddings (at most 1/dim, and
+ * Draw the parameters: n_emb small uniform token embeddings (at most 1/dim, and
  * no larger than the typical entry of the item embeddings item texts are
  * mapped onto, so the noise never drowns those targets), zero head, prior
  * biases.
  */
 static void
 init_params(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows,
-			int64 n_buckets, uint64 seed, const Items *it, const float *item_emb)
+			int64 n_emb, uint64 seed, const Items *it, const float *item_emb)
 {
 	uint64		rng = seed ^ 0x5DEECE66Dull;
 	double	   *freq = palloc0(sizeof(double) * Max(p->n_labels, 1));
@@ -115,7 +115,7 @@ init_params(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows,
 		if (cnt > 0)
 			scale = Min(scale, sqrt(ss / cnt));
 	}
-	for (int64 i = 0; i < n_buckets * p->dim; i++)
+	for (int64 i = 0; i < n_emb * p->dim; i++)
 		p->emb[i] = (float) ((2.0 * NnRandUniform(&rng) - 1.0) * scale);
 	if (p->n_labels == 0)
 		return;
@@ -209,6 +209,79 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const I
 	}
 	pfree(order);
 	pfree(scratch);
+}
+
+/*
+ * Return the vocabulary (palloc'd, ascending, *n_vocab buckets): every
+ * bucket of the utterances rows[0..n_rows) of c and of the texts of the
+ * items with trained embeddings in it (if given).
+ */
+static uint32 *
+build_vocab(const Corpus *c, const int32 *rows, int n_rows, const Items *it, uint32 n_buckets,
+			int64 *n_vocab)
+{
+	uint64	   *seen = palloc0_array(uint64, n_buckets / 64 + 1);
+	uint32	   *vocab;
+	int64		n = 0;
+
+#define MARK(b) (n += !(seen[(b) / 64] & (1ull << ((b) % 64))), seen[(b) / 64] |= 1ull << ((b) % 64))
+	for (int r = 0; r < n_rows; r++)
+		for (int32 j = c->tok_off[rows[r]]; j < c->tok_off[rows[r] + 1]; j++)
+			MARK(c->tok[j]);
+	for (int b = 0; it != NULL && b < it->n; b++)
+		if (it->warm[b])
+			for (int32 j = it->tok_off[b]; j < it->tok_off[b + 1]; j++)
+				MARK(it->tok[j]);
+#undef MARK
+	vocab = palloc(sizeof(uint32) * Max(n, 1));
+	*n_vocab = 0;
+	for (uint32 b = 0; b < n_buckets; b++)
+		if (seen[b / 64] & (1ull << (b % 64)))
+			vocab[(*n_vocab)++] = b;
+	pfree(seen);
+	return vocab;
+}
+
+/*
+ * Re-express n texts (buckets tok, offsets tok_off [n + 1]) in the rows of
+ * vocab, dropping the buckets it does not have: new palloc'd arrays.
+ */
+static void
+map_texts(const uint32 *vocab, int64 n_vocab, int n, const int32 *tok_off, const uint32 *tok,
+		  int32 **out_off, uint32 **out_tok)
+{
+	int32	   *off = palloc(sizeof(int32) * (n + 1));
+	uint32	   *t = palloc(sizeof(uint32) * Max(n > 0 ? tok_off[n] : 0, 1));
+
+	off[0] = 0;
+	for (int i = 0; i < n; i++)
+	{
+		int			len = tok_off[i + 1] - tok_off[i];
+
+		memcpy(t + off[i], tok + tok_off[i], sizeof(uint32) * len);
+		off[i + 1] = off[i] + MtrsVocabMap(vocab, n_vocab, t + off[i], len);
+	}
+	*out_off = off;
+	*out_tok = t;
+}
+
+/* Return a copy of c whose tokens are rows of vocab (labels shared) */
+static Corpus
+corpus_in_vocab(const Corpus *c, const uint32 *vocab, int64 n_vocab)
+{
+	Corpus		m = *c;
+
+	map_texts(vocab, n_vocab, c->n, c->tok_off, c->tok, &m.tok_off, &m.tok);
+	return m;
+}
+
+/* Return the first row of vocab holding a character n-gram (0 = none) */
+static uint32
+char_rows_from(const MtrsTokenizer *tok, const uint32 *vocab, int64 n_vocab)
+{
+	if (tok->char_max == 0)
+		return 0;
+	return (uint32) MtrsVocabLowerBound(vocab, n_vocab, MtrsCharBucketsFrom(tok));
 }
 
 /*
@@ -375,7 +448,7 @@ static void
 cold_from_centroids(const Items *it, MtrsModelView *v)
 {
 	int			dim = v->hdr->dim;
-	int64		nb = v->hdr->n_buckets;
+	int64		nb = MtrsWordRows(v->hdr);
 	int32	   *slot = palloc_extended(sizeof(int32) * nb, MCXT_ALLOC_HUGE);
 	int32		n_slots = 0;
 	float	   *sum;
@@ -449,7 +522,7 @@ held_out(int i, const MtrsFitOptions *o)
  */
 static char *
 begin_model(const MtrsModel *old, const Corpus *c, const Items *it, int dim, int text_width,
-			int n_buckets, Size *size, MtrsModelView *v)
+			int n_buckets, int64 n_vocab, Size *size, MtrsModelView *v)
 {
 	MtrsHeader	h;
 	int			kind = MTRS_KIND_TEXT | (c->n_labels > 0 ? MTRS_KIND_INTENT : 0);
@@ -476,7 +549,7 @@ begin_model(const MtrsModel *old, const Corpus *c, const Items *it, int dim, int
 	for (int l = 0; l < c->n_labels; l++)
 		slen += strlen(c->labels[l]) + 1;
 	if (MtrsHeaderInit(&h, kind, dim, text_width, head_dim, n_users, n_items, n_history,
-					   n_tasks, c->n_labels, n_buckets, slen) != 0)
+					   n_tasks, c->n_labels, n_buckets, n_vocab, slen) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("model would exceed the maximum model size of %zu bytes", MTRS_MAX_MODEL_SIZE),
@@ -553,8 +626,12 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	Corpus		vc;
 	MtrsFitOptions o;
 	MtrsTokenizer tok;
-	Corpus		c;
-	Items		items;
+	Corpus		c,
+				fc;
+	Items		items,
+				fi;
+	uint32	   *vocab;
+	int64		n_vocab;
 	int32	   *train_rows,
 			   *val_rows;
 	int			n_train = 0,
@@ -593,8 +670,27 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	if (with_items)
 		MtrsBuildItems(PG_GETARG_ARRAYTYPE_P(1), PG_GETARG_ARRAYTYPE_P(2), &tok, old, &items);
 
+	train_rows = palloc(sizeof(int32) * Max(c.n, 1));
+	val_rows = palloc(sizeof(int32) * Max(c.n, 1));
+	for (int i = 0; i < c.n; i++)
+		train_rows[i] = i;
+
+	/*
+	 * The vocabulary: every feature of the utterances and of the texts of
+	 * the items with trained embeddings.  Only its buckets get a row; text
+	 * is read in its rows from here on (fc, fi), features outside it are
+	 * dropped.
+	 */
+	vocab = build_vocab(&c, train_rows, c.n, with_items ? &items : NULL, tok.n_buckets, &n_vocab);
+	fc = corpus_in_vocab(&c, vocab, n_vocab);
+	if (with_items)
+	{
+		fi = items;
+		map_texts(vocab, n_vocab, items.n, items.tok_off, items.tok, &fi.tok_off, &fi.tok);
+	}
 	buf = begin_model(old, &c, with_items ? &items : NULL, dim, o.max_pool ? 2 * dim : dim,
-					  o.buckets, &size, &v);
+					  o.buckets, n_vocab, &size, &v);
+	memcpy(v.vocab, vocab, sizeof(uint32) * n_vocab);
 	p.dim = dim;
 	p.n_labels = c.n_labels;
 	p.max_pool = o.max_pool;
@@ -602,13 +698,11 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	p.label_w = v.t.label_w;
 	p.label_b = v.t.label_b;
 	p.pos_weight = positive_weights(&c, o.balance);
-	p.char_from = tok.char_max > 0 ? MtrsCharBucketsFrom(&tok) : 0;
+	p.char_from = char_rows_from(&tok, vocab, n_vocab);
 	if (o.intent_loss == MTRS_INTENT_LOSS_AUTO)
 		o.intent_loss = MtrsCorpusSingleLabel(&c) ? MTRS_INTENT_LOSS_SOFTMAX : MTRS_INTENT_LOSS_OVA;
 	p.softmax = (o.intent_loss == MTRS_INTENT_LOSS_SOFTMAX);
 
-	train_rows = palloc(sizeof(int32) * Max(c.n, 1));
-	val_rows = palloc(sizeof(int32) * Max(c.n, 1));
 	for (int i = 0; i < c.n; i++)
 	{
 		if (!with_validation && c.n >= MIN_VALIDATION && held_out(i, &o))
@@ -619,23 +713,34 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	initStringInfo(&log);
 	if (n_val > 0 && n_train > 0)
 	{
-		/* choose the decision rule on the held-out part, then train on everything */
-		init_params(&p, &c, train_rows, n_train, o.buckets, (uint64) o.seed, NULL, NULL);
-		train(&p, &c, train_rows, n_train, NULL, NULL, &o, "tuning", NULL);
-		offsets = choose_rule(&p, &c, &c, val_rows, n_val, &o, &tau, &top1, &val_acc);
+		/*
+		 * choose the decision rule on the held-out part, read in the
+		 * vocabulary of the rest (a subset of the full one, so its rows fit
+		 * the model's), then train on everything
+		 */
+		int64		n_tune;
+		uint32	   *tune_vocab = build_vocab(&c, train_rows, n_train, NULL, tok.n_buckets, &n_tune);
+		Corpus		tc = corpus_in_vocab(&c, tune_vocab, n_tune);
+		MtrsTextParams tp = p;
+
+		tp.char_from = char_rows_from(&tok, tune_vocab, n_tune);
+		init_params(&tp, &tc, train_rows, n_train, n_tune, (uint64) o.seed, NULL, NULL);
+		train(&tp, &tc, train_rows, n_train, NULL, NULL, &o, "tuning", NULL);
+		offsets = choose_rule(&tp, &tc, &tc, val_rows, n_val, &o, &tau, &top1, &val_acc);
 		for (int i = 0; i < c.n; i++)
 			train_rows[i] = i;
 		n_train = c.n;
 	}
-	init_params(&p, &c, train_rows, n_train, o.buckets, (uint64) o.seed,
-				with_items ? &items : NULL, v.t.item_emb);
-	train(&p, &c, train_rows, n_train, with_items ? &items : NULL, v.t.item_emb, &o, "training",
+	init_params(&p, &fc, train_rows, n_train, n_vocab, (uint64) o.seed,
+				with_items ? &fi : NULL, v.t.item_emb);
+	train(&p, &fc, train_rows, n_train, with_items ? &fi : NULL, v.t.item_emb, &o, "training",
 		  &log);
 
 	/* given held-out utterances: choose the decision rule on them with the final model */
 	if (with_validation)
 	{
 		MtrsBuildCorpus(PG_GETARG_ARRAYTYPE_P(6), PG_GETARG_ARRAYTYPE_P(7), &tok, &c, &vc);
+		vc = corpus_in_vocab(&vc, vocab, n_vocab);
 		if (vc.n == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -645,7 +750,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 		for (int i = 0; i < vc.n; i++)
 			val_rows[i] = i;
 		n_val = vc.n;
-		offsets = choose_rule(&p, &c, &vc, val_rows, n_val, &o, &tau, &top1, &val_acc);
+		offsets = choose_rule(&p, &fc, &vc, val_rows, n_val, &o, &tau, &top1, &val_acc);
 	}
 
 	/* the per-intent offsets become part of the head's biases */
@@ -661,17 +766,16 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	{
 		float	   *h = palloc(sizeof(float) * 2 * dim);
 
-		for (int b = 0; b < items.n; b++)
-			if (!items.warm[b])
+		for (int b = 0; b < fi.n; b++)
+			if (!fi.warm[b])
 			{
-				MtrsTextEncode(&p, items.tok + items.tok_off[b], items.tok_off[b + 1] - items.tok_off[b],
-							   h, NULL);
-				memcpy(v.t.item_emb + (int64) items.text_item[b] * dim, h, sizeof(float) * dim);
+				MtrsTextEncode(&p, fi.tok + fi.tok_off[b], fi.tok_off[b + 1] - fi.tok_off[b], h, NULL);
+				memcpy(v.t.item_emb + (int64) fi.text_item[b] * dim, h, sizeof(float) * dim);
 				n_cold++;
 			}
 		pfree(h);
 		if (n_cold > 0 && o.cold_items == MTRS_COLD_CENTROID)
-			cold_from_centroids(&items, &v);
+			cold_from_centroids(&fi, &v);
 	}
 
 	v.t.settings[MTRS_SET_INTENT_THRESHOLD] = tau;
@@ -697,10 +801,10 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 		psprintf("{\"options\": %s, \"utterances\": %d, \"intents\": %d, \"threshold\": %.2f, "
 				 "\"always_best_intent\": %s, \"validation_utterances\": %d, "
 				 "\"validation_accuracy\": %s, \"intent_offsets\": %s, \"item_texts\": %d, "
-				 "\"text_only_items\": %d, \"training_log\": [%s]}",
+				 "\"text_only_items\": %d, \"vocabulary\": " INT64_FORMAT ", \"training_log\": [%s]}",
 				 MtrsFitOptionsToJson(&o), c.n, c.n_labels, tau, top1 ? "true" : "false", n_val,
 				 val_acc >= 0 ? psprintf("%.4f", val_acc) : "null", offsets_json(offsets, c.n_labels),
-				 with_items ? items.n : 0, n_cold, log.data));
+				 with_items ? items.n : 0, n_cold, n_vocab, log.data));
 
 	out = palloc_extended(VARHDRSZ + size, MCXT_ALLOC_HUGE);
 	SET_VARSIZE(out, VARHDRSZ + size);

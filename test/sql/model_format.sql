@@ -25,7 +25,7 @@ SELECT mtrs_fit(user_id, item_id, event, ts) IS NULL AS empty_is_null FROM fmt_e
 SELECT mtrs_model_describe('\x00'::bytea);
 SELECT mtrs_model_describe(overlay(w placing '\x504b0304'::bytea from 1)) FROM fmt_model;
 SELECT mtrs_model_describe(overlay(w placing '\x5352544d'::bytea from 1)) FROM fmt_model;
-SELECT mtrs_model_describe(set_byte(w, 4, 2)) FROM fmt_model;
+SELECT mtrs_model_describe(set_byte(w, 4, 3)) FROM fmt_model;
 SELECT mtrs_model_describe(set_byte(w, 12, 200)) FROM fmt_model;
 SELECT mtrs_model_describe(substring(w from 1 for length(w) - 1)) FROM fmt_model;
 SELECT mtrs_model_describe(substring(w from 1 for 200)) FROM fmt_model;

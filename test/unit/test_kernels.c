@@ -618,6 +618,23 @@ test_intent_offsets(void)
 	check(MtrsRuleHits(&set, 0.5f, 1, offset) == after, "the tuned offsets give the hits reported");
 }
 
+/* The vocabulary: lower bounds and mapping buckets to rows, unknown ones dropped */
+static void
+test_vocab(void)
+{
+	const uint32_t vocab[] = {3, 9, 10, 40};
+	uint32_t	tok[] = {10, 4, 3, 40, 41, 9, 10, 0};
+	uint32_t	none[] = {5, 6};
+
+	check(MtrsVocabLowerBound(vocab, 4, 0) == 0 && MtrsVocabLowerBound(vocab, 4, 9) == 1 &&
+		  MtrsVocabLowerBound(vocab, 4, 11) == 3 && MtrsVocabLowerBound(vocab, 4, 41) == 4 &&
+		  MtrsVocabLowerBound(vocab, 0, 7) == 0, "lower bounds in a sorted vocabulary");
+	check(MtrsVocabMap(vocab, 4, tok, 8) == 5 && tok[0] == 2 && tok[1] == 0 && tok[2] == 3 &&
+		  tok[3] == 1 && tok[4] == 2, "buckets become rows in order, unknown ones dropped");
+	check(MtrsVocabMap(vocab, 4, none, 2) == 0, "text with no known bucket keeps nothing");
+	check(MtrsVocabMap(vocab, 0, tok, 5) == 0, "an empty vocabulary knows nothing");
+}
+
 /* The item-text regression step follows the finite-difference gradient */
 static void
 test_text_regression(void)
@@ -688,9 +705,13 @@ test_hashes(void)
 
 /* ----------------------------------------------------------- model format */
 
-/* Build a small valid model with 3 users, 4 items, tasks and labels */
+/*
+ * Build a small valid model with 3 users, 4 items, tasks and labels, and
+ * 16 text buckets: with a vocabulary of 3 of them (format 2), or (dense)
+ * a row for each as format 1 wrote them.
+ */
 static void *
-build_model(size_t *len, MtrsModelView *v)
+build_model_as(size_t *len, MtrsModelView *v, int dense)
 {
 	const char *names[] = {"ranking", "clicked", "book_flight", "play_music"};
 	MtrsHeader	h;
@@ -701,8 +722,10 @@ build_model(size_t *len, MtrsModelView *v)
 
 	for (int i = 0; i < 4; i++)
 		slen += (int) strlen(names[i]) + 1;
-	if (MtrsHeaderInit(&h, MTRS_KIND_ALL, 8, 16, 2, 3, 4, 5, 2, 2, 16, slen) != 0)
+	if (MtrsHeaderInit(&h, MTRS_KIND_ALL, 8, 16, 2, 3, 4, 5, 2, 2, 16, dense ? -1 : 3, slen) != 0)
 		return NULL;
+	if (dense)
+		h.version = 1;
 	*len = MtrsFormatSize(&h);
 	buf = calloc(1, *len);
 	memcpy(buf, &h, sizeof(h));
@@ -724,6 +747,12 @@ build_model(size_t *len, MtrsModelView *v)
 		strcpy(v->str_data + off, names[i]);
 		off += (int) strlen(names[i]) + 1;
 	}
+	if (!dense)
+	{
+		v->vocab[0] = 1;
+		v->vocab[1] = 7;
+		v->vocab[2] = 12;
+	}
 	NnRandNormalFill(v->params, h.n_params, 0.1f, &rng);
 	v->t.task_parent[0] = -1.0f;
 	v->t.task_parent[1] = 0.0f;
@@ -736,6 +765,12 @@ build_model(size_t *len, MtrsModelView *v)
 	v->t.settings[MTRS_SET_INTENT_ONE] = 0.0f;
 	MtrsFormatSeal(v);
 	return buf;
+}
+
+static void *
+build_model(size_t *len, MtrsModelView *v)
+{
+	return build_model_as(len, v, 0);
 }
 
 /* Validate a copy of a model after a change; return the status */
@@ -853,6 +888,36 @@ damage_names(char *b)
 	MtrsFormatSeal(&v);
 }
 
+static void
+damage_vocab(char *b)
+{
+	MtrsModelView v;
+
+	MtrsFormatLayout(&v, b);
+	v.vocab[2] = 7;				/* a bucket twice */
+	MtrsFormatSeal(&v);
+}
+
+static void
+damage_vocab_range(char *b)
+{
+	MtrsModelView v;
+
+	MtrsFormatLayout(&v, b);
+	v.vocab[2] = 16;			/* beyond n_buckets */
+	MtrsFormatSeal(&v);
+}
+
+static void
+damage_flags_v1(char *b)
+{
+	MtrsModelView v;
+
+	MtrsFormatLayout(&v, b);
+	v.hdr->version = 1;			/* format 1 has no vocabulary */
+	MtrsFormatSeal(&v);
+}
+
 /* Check a round trip and each kind of damaged input */
 static void
 test_format(void)
@@ -905,11 +970,27 @@ test_format(void)
 		  "tokenizer setting out of range: bad content");
 	check(check_copy(model, len, len, damage_names, detail) == MTRS_FMT_BAD_CONTENT,
 		  "duplicate task name: bad content");
+	check(check_copy(model, len, len, damage_vocab, detail) == MTRS_FMT_BAD_CONTENT &&
+		  strstr(detail, "vocabulary is invalid at row 2") != NULL,
+		  "a vocabulary bucket twice: bad content");
+	check(check_copy(model, len, len, damage_vocab_range, detail) == MTRS_FMT_BAD_CONTENT,
+		  "a vocabulary bucket beyond n_buckets: bad content");
+	check(check_copy(model, len, len, damage_flags_v1, detail) == MTRS_FMT_BAD_HEADER,
+		  "a vocabulary in a format 1 model: bad header");
+	check(v.vocab != NULL && v.hdr->n_vocab == 3 && MtrsWordRows(v.hdr) == 3,
+		  "a format 2 model has 3 token rows, one per vocabulary bucket");
+	free(model);
+	model = build_model_as(&len, &v, 1);
+	check(model != NULL && MtrsFormatCheck(&w, model, len, detail, sizeof(detail)) == MTRS_FMT_OK &&
+		  w.vocab == NULL && MtrsWordRows(w.hdr) == 16,
+		  "a format 1 model (a row per bucket, no vocabulary) is still read");
 
 	check(MtrsHeaderInit(&h, MTRS_KIND_INTERACTIONS, 1024, 0, 0, MTRS_MAX_USERS, MTRS_MAX_ITEMS,
-						 0, 1, 0, 0, 2) == -1, "shapes beyond 1 GB are refused by the writer");
-	check(MtrsHeaderInit(&h, MTRS_KIND_INTENT, 8, 8, 0, 0, 0, 0, 0, 1, 0, 2) == -1,
+						 0, 1, 0, 0, -1, 2) == -1, "shapes beyond 1 GB are refused by the writer");
+	check(MtrsHeaderInit(&h, MTRS_KIND_INTENT, 8, 8, 0, 0, 0, 0, 0, 1, 0, -1, 2) == -1,
 		  "an intent model without text is refused");
+	check(MtrsHeaderInit(&h, MTRS_KIND_TEXT, 8, 8, 0, 0, 0, 0, 0, 0, 16, 17, 0) == -1,
+		  "a vocabulary larger than the hash space is refused");
 	free(model);
 }
 
@@ -961,6 +1042,7 @@ main(void)
 	test_fold_in();
 	test_topk();
 	test_hashes();
+	test_vocab();
 	test_tokenizer();
 	test_text_gradients(0, 0, 0);
 	test_text_gradients(0, 4, 0);	/* token 5 is a character n-gram, tokens 2 words */
