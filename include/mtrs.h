@@ -45,6 +45,8 @@ typedef struct MtrsModel
 	float	   *popularity;		/* [n_items] training pairs per item */
 	float	   *scores;			/* [n_items] scratch for one request */
 	float	   *scratch;		/* [n_items] more scratch */
+	uint64	   *vocab_table;	/* [vocab_cap] bucket -> row (MtrsVocabTableBuild), or NULL */
+	int64		vocab_cap;
 	/* fold-in of fresh interactions from the model's source table (mtrs_source.c) */
 	char	   *src_table;		/* qualified name recorded by mtrs_train, or NULL */
 	struct List *src_names;		/* src_table parsed once */

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * mtrs_text.h
- *	  Hashing for mtrs: FNV-1a for text tokens and n-grams, and the
- *	  checksum of the model format.
+ *	  Hashing for mtrs: FNV-1a for text tokens and n-grams, the tokenizer,
+ *	  vocabularies of hashed features, and the checksum of the model format.
  *
  * Plain C: no PostgreSQL headers.
  *
@@ -36,7 +36,10 @@ extern int	MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len,
 						 uint32_t *out, int max_out);
 extern uint32_t MtrsCharBucketsFrom(const MtrsTokenizer *tok);
 extern int64_t MtrsVocabLowerBound(const uint32_t *vocab, int64_t n, uint32_t bucket);
-extern int	MtrsVocabMap(const uint32_t *vocab, int64_t n_vocab, uint32_t *tok, int n);
+extern int64_t MtrsVocabTableSize(int64_t n_vocab);
+extern void MtrsVocabTableBuild(const uint32_t *vocab, int64_t n_vocab, uint64_t *table,
+								int64_t cap);
+extern int	MtrsVocabMap(const uint64_t *table, int64_t cap, uint32_t *tok, int n);
 extern uint32_t MtrsHashFnv1a(const void *data, size_t len);
 extern uint32_t MtrsHashCombine(uint32_t h, uint32_t next);
 extern uint32_t MtrsHashBucket(uint32_t h, uint32_t n_buckets);

@@ -4,7 +4,7 @@
  *	  The text encoder and the multi-label intent head: an utterance is
  *	  encoded as the mean of its hashed word-feature embeddings plus the
  *	  mean of its character n-gram embeddings (when the tokenizer makes
- *	  n-grams: buckets from char_from on), optionally
+ *	  n-grams: rows from char_from on), optionally
  *	  followed by their per-dimension maximum (which keeps the evidence of
  *	  each clause of a long, multi-intent utterance); intent l scores
  *	  z_l = <label_w[l], h> + label_b[l] with one sigmoid per intent
@@ -41,11 +41,11 @@ typedef struct MtrsTextParams
 	int			dim;
 	int			n_labels;
 	int			max_pool;		/* 1: the encoding is the mean, then the max */
-	float	   *emb;			/* [n_buckets][dim] */
+	float	   *emb;			/* [rows][dim]: one per vocabulary bucket */
 	float	   *label_w;		/* [n_labels][dim] */
 	float	   *label_b;		/* [n_labels] */
 	const float *pos_weight;	/* [n_labels] weight of positive examples, NULL = 1 */
-	uint32_t	char_from;		/* buckets from here on are character n-grams; 0 = none */
+	uint32_t	char_from;		/* rows from here on are character n-grams; 0 = none */
 	int			softmax;		/* 1: one softmax over the intents instead of one-vs-all */
 } MtrsTextParams;
 

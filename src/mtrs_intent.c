@@ -102,7 +102,7 @@ MtrsModelTextRows(const MtrsModel *m, text *txt, uint32 *out, int *n_features)
 
 	*n_features = n;
 	if (m->v.vocab != NULL)
-		n = MtrsVocabMap(m->v.vocab, m->v.hdr->n_vocab, out, n);
+		n = MtrsVocabMap(m->vocab_table, m->vocab_cap, out, n);
 	return n;
 }
 

@@ -20,6 +20,7 @@
 #include <math.h>
 
 #include "mtrs.h"
+#include "mtrs_text.h"
 #include "mtrs_nn.h"
 
 /* Raise the error that matches a format status */
@@ -105,6 +106,13 @@ derive_serving_data(MtrsModel *m)
 									  m->v.t.item_emb + (int64) i * h->dim, h->dim));
 	for (int64 k = 0; k < h->n_history; k++)
 		m->popularity[m->v.hist_items[k]] += 1.0f;
+	if (m->v.vocab != NULL)
+	{
+		m->vocab_cap = MtrsVocabTableSize(h->n_vocab);
+		m->vocab_table = MemoryContextAllocExtended(m->context, sizeof(uint64) * m->vocab_cap,
+													MCXT_ALLOC_HUGE);
+		MtrsVocabTableBuild(m->v.vocab, h->n_vocab, m->vocab_table, m->vocab_cap);
+	}
 }
 
 /*

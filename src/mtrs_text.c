@@ -280,22 +280,72 @@ MtrsVocabLowerBound(const uint32_t *vocab, int64_t n, uint32_t bucket)
 }
 
 /*
- * Replace the buckets tok[0..n) by their rows in the sorted vocabulary
- * vocab[0..n_vocab), in place and in order, dropping the buckets the
- * vocabulary does not have (features never seen in training).  Returns
- * how many remain.
+ * Return the capacity of the lookup table of a vocabulary of n_vocab
+ * buckets: a power of two at least twice n_vocab (so most lookups probe
+ * one entry), at least 16.
+ */
+int64_t
+MtrsVocabTableSize(int64_t n_vocab)
+{
+	int64_t		cap = 16;
+
+	while (cap < 2 * n_vocab)
+		cap *= 2;
+	return cap;
+}
+
+/* Return the first entry to probe for bucket b in a table of capacity cap */
+static inline int64_t
+table_home(uint32_t b, int64_t cap)
+{
+	return (int64_t) (((uint64_t) b * 0x9E3779B97F4A7C15ull) >> 32) & (cap - 1);
+}
+
+/*
+ * Fill table [cap] (cap from MtrsVocabTableSize) for the vocabulary
+ * vocab[0..n_vocab): open addressing with linear probing, each entry
+ * (bucket + 1) << 32 | row, 0 when empty, so one lookup usually reads one
+ * 8-byte entry.
+ */
+void
+MtrsVocabTableBuild(const uint32_t *vocab, int64_t n_vocab, uint64_t *table, int64_t cap)
+{
+	memset(table, 0, sizeof(uint64_t) * cap);
+	for (int64_t r = 0; r < n_vocab; r++)
+	{
+		int64_t		k = table_home(vocab[r], cap);
+
+		while (table[k] != 0)
+			k = (k + 1) & (cap - 1);
+		table[k] = ((uint64_t) vocab[r] + 1) << 32 | (uint64_t) r;
+	}
+}
+
+/*
+ * Replace the buckets tok[0..n) by their vocabulary rows, looked up in
+ * table [cap] (MtrsVocabTableBuild), in place and in order, dropping the
+ * buckets the vocabulary does not have (features never seen in training).
+ * Returns how many remain.
  */
 int
-MtrsVocabMap(const uint32_t *vocab, int64_t n_vocab, uint32_t *tok, int n)
+MtrsVocabMap(const uint64_t *table, int64_t cap, uint32_t *tok, int n)
 {
 	int			kept = 0;
 
 	for (int j = 0; j < n; j++)
 	{
-		int64_t		r = MtrsVocabLowerBound(vocab, n_vocab, tok[j]);
+		uint64_t	key = (uint64_t) tok[j] + 1;
 
-		if (r < n_vocab && vocab[r] == tok[j])
-			tok[kept++] = (uint32_t) r;
+		for (int64_t k = table_home(tok[j], cap);; k = (k + 1) & (cap - 1))
+		{
+			if (table[k] == 0)
+				break;
+			if ((table[k] >> 32) == key)
+			{
+				tok[kept++] = (uint32_t) table[k];
+				break;
+			}
+		}
 	}
 	return kept;
 }

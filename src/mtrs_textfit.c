@@ -7,7 +7,8 @@
  *
  * Utterances are tokenized in UTF-8 (mtrs_text.c: words, runs of words,
  * punctuation marks and character n-grams, hashed into buckets), gathered
- * by mtrs_textdata.c, encoded from their token embeddings and scored
+ * by mtrs_textdata.c, read in the rows of the model's vocabulary (the
+ * buckets the training texts have; others are dropped), encoded from their token embeddings and scored
  * one-vs-all or by a softmax (mtrs_textmodel.c), so an utterance can carry
  * several intents, or none (out of scope).  Item texts are encoded the same
  * way and regressed onto the trained embeddings of the items that have
@@ -252,15 +253,19 @@ map_texts(const uint32 *vocab, int64 n_vocab, int n, const int32 *tok_off, const
 {
 	int32	   *off = palloc(sizeof(int32) * (n + 1));
 	uint32	   *t = palloc(sizeof(uint32) * Max(n > 0 ? tok_off[n] : 0, 1));
+	int64		cap = MtrsVocabTableSize(n_vocab);
+	uint64	   *table = palloc_extended(sizeof(uint64) * cap, MCXT_ALLOC_HUGE);
 
+	MtrsVocabTableBuild(vocab, n_vocab, table, cap);
 	off[0] = 0;
 	for (int i = 0; i < n; i++)
 	{
 		int			len = tok_off[i + 1] - tok_off[i];
 
 		memcpy(t + off[i], tok + tok_off[i], sizeof(uint32) * len);
-		off[i + 1] = off[i] + MtrsVocabMap(vocab, n_vocab, t + off[i], len);
+		off[i + 1] = off[i] + MtrsVocabMap(table, cap, t + off[i], len);
 	}
+	pfree(table);
 	*out_off = off;
 	*out_tok = t;
 }

@@ -21,6 +21,8 @@
 #include "mtrs_nn.h"
 #include "mtrs_textmodel.h"
 
+#define PREFETCH_AHEAD	4		/* token rows requested ahead of their use */
+
 /* Return the width of the encoding: dim (mean) or 2 dim (mean, then max) */
 int
 MtrsTextWidth(const MtrsTextParams *p)
@@ -69,7 +71,17 @@ MtrsTextEncode(const MtrsTextParams *p, const uint32_t *tok, int n, float *h, in
 	memset(h, 0, sizeof(float) * MtrsTextWidth(p));
 	part_scales(p, tok, n, scale);
 	for (int j = 0; j < n; j++)
+	{
+		/* the rows are scattered over a large table: ask for a later one early */
+		if (j + PREFETCH_AHEAD < n)
+		{
+			const char *next = (const char *) (p->emb + (int64_t) tok[j + PREFETCH_AHEAD] * dim);
+
+			for (int b = 0; b < dim * (int) sizeof(float); b += 64)
+				__builtin_prefetch(next + b);
+		}
 		NnAxpy(h, token_scale(p, tok[j], scale), p->emb + (int64_t) tok[j] * dim, dim);
+	}
 	if (p->max_pool && n > 0)
 	{
 		float	   *mx = h + dim;

@@ -618,6 +618,20 @@ test_intent_offsets(void)
 	check(MtrsRuleHits(&set, 0.5f, 1, offset) == after, "the tuned offsets give the hits reported");
 }
 
+/* Looks up the rows of buckets in a table built for vocab[0..n) */
+static int
+map_with_table(const uint32_t *vocab, int64_t n, uint32_t *tok, int n_tok)
+{
+	int64_t		cap = MtrsVocabTableSize(n);
+	uint64_t   *table = malloc(sizeof(uint64_t) * cap);
+	int			kept;
+
+	MtrsVocabTableBuild(vocab, n, table, cap);
+	kept = MtrsVocabMap(table, cap, tok, n_tok);
+	free(table);
+	return kept;
+}
+
 /* The vocabulary: lower bounds and mapping buckets to rows, unknown ones dropped */
 static void
 test_vocab(void)
@@ -625,14 +639,36 @@ test_vocab(void)
 	const uint32_t vocab[] = {3, 9, 10, 40};
 	uint32_t	tok[] = {10, 4, 3, 40, 41, 9, 10, 0};
 	uint32_t	none[] = {5, 6};
+	uint32_t   *big = malloc(sizeof(uint32_t) * 5000);
+	uint64_t	rng = 5;
+	int			agree = 1;
 
 	check(MtrsVocabLowerBound(vocab, 4, 0) == 0 && MtrsVocabLowerBound(vocab, 4, 9) == 1 &&
 		  MtrsVocabLowerBound(vocab, 4, 11) == 3 && MtrsVocabLowerBound(vocab, 4, 41) == 4 &&
 		  MtrsVocabLowerBound(vocab, 0, 7) == 0, "lower bounds in a sorted vocabulary");
-	check(MtrsVocabMap(vocab, 4, tok, 8) == 5 && tok[0] == 2 && tok[1] == 0 && tok[2] == 3 &&
+	check(MtrsVocabTableSize(0) == 16 && MtrsVocabTableSize(8) == 16 && MtrsVocabTableSize(9) == 32,
+		  "a lookup table has room for twice the vocabulary");
+	check(map_with_table(vocab, 4, tok, 8) == 5 && tok[0] == 2 && tok[1] == 0 && tok[2] == 3 &&
 		  tok[3] == 1 && tok[4] == 2, "buckets become rows in order, unknown ones dropped");
-	check(MtrsVocabMap(vocab, 4, none, 2) == 0, "text with no known bucket keeps nothing");
-	check(MtrsVocabMap(vocab, 0, tok, 5) == 0, "an empty vocabulary knows nothing");
+	check(map_with_table(vocab, 4, none, 2) == 0, "text with no known bucket keeps nothing");
+	check(map_with_table(vocab, 0, tok, 5) == 0, "an empty vocabulary knows nothing");
+
+	/* 5000 buckets of 2^24 (a table with collisions): every lookup agrees with a search */
+	big[0] = 0;
+	for (int i = 1; i < 5000; i++)
+		big[i] = big[i - 1] + 1 + (uint32_t) (NnRandNext(&rng) % 6000);
+	for (int i = 0; i < 20000 && agree; i++)
+	{
+		uint32_t	b = i % 2 ? big[NnRandNext(&rng) % 5000] : (uint32_t) (NnRandNext(&rng) % (1u << 24));
+		uint32_t	a[1] = {b};
+		int64_t		r = MtrsVocabLowerBound(big, 5000, b);
+		int			found = r < 5000 && big[r] == b;
+		int			na = map_with_table(big, 5000, a, 1);
+
+		agree = na == found && (!found || a[0] == (uint32_t) r);
+	}
+	check(agree, "the table finds exactly the vocabulary's buckets, at their rows");
+	free(big);
 }
 
 /* The item-text regression step follows the finite-difference gradient */
