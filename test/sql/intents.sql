@@ -128,5 +128,18 @@ SELECT options->>'text_marks' AS text_marks,
        = (SELECT count(*) FROM utt_single) AS recognises_training_sentences
   FROM mtrs_model WHERE name = 'no_marks';
 SELECT mtrs_train('bad', intents => 'utt', options => '{"text_marks": 2}');
+-- the vocabulary: only the features of the training utterances get an embedding row (far
+-- fewer than the 2^24 buckets of the hash space), and features never seen are ignored, so
+-- texts made only of them are scored by the biases alone: the same scores for each, and
+-- still one intent by default (the top-1 rule of single-intent data)
+SELECT mtrs_train('vocab', intents => 'utt_single', options => '{"text_epochs": 30, "dim": 16}') > 0 AS trained;
+SELECT (format->>'n_buckets')::int AS buckets, (format->>'n_vocab')::int BETWEEN 500 AND 5000 AS vocabulary_rows,
+       (mtrs_last_fit()->'text'->>'vocabulary') = format->>'n_vocab' AS vocabulary_reported
+  FROM mtrs_model WHERE name = 'vocab';
+SELECT (SELECT array_agg(round(score::numeric, 6) ORDER BY intent)
+          FROM mtrs_intent('zqxj vwkp', model => 'vocab', threshold => 0)) =
+       (SELECT array_agg(round(score::numeric, 6) ORDER BY intent)
+          FROM mtrs_intent('ŋŋŋ ꙮ', model => 'vocab', threshold => 0)) AS unseen_texts_score_alike,
+       (SELECT count(*) FROM mtrs_intent('zqxj vwkp', model => 'vocab')) AS default_rows;
 DROP EXTENSION mtrs;
 DROP TABLE utt, utt_arr, ev, utt_bad, utt_null, utt_single, utt_check, utt_foreign;
