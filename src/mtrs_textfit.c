@@ -8,8 +8,8 @@
  * Utterances are tokenized in UTF-8 (mtrs_text.c: words, runs of words,
  * punctuation marks and character n-grams, hashed into buckets), gathered
  * by mtrs_textdata.c, read in the rows of the model's vocabulary (the
- * buckets the training texts have; others are dropped), encoded from their token embeddings and scored
- * one-vs-all or by a softmax (mtrs_textmodel.c), so an utterance can carry
+ * buckets the training texts have; others are dropped), encoded from
+ * their token embeddings and scored one-vs-all or by a softmax (mtrs_textmodel.c), so an utterance can carry
  * several intents, or none (out of scope).  Item texts are encoded the same
  * way and regressed onto the trained embeddings of the items that have
  * interactions; items that have text but no interactions join the catalog
@@ -86,8 +86,8 @@ positive_weights(const Corpus *c, double balance)
 }
 
 /*
- * Draw the parameters: n_emb small uniform token embeddings (at most 1/dim, and
- * no larger than the typical entry of the item embeddings item texts are
+ * Draw the parameters: n_emb small uniform token embeddings (at most
+ * 1/dim, and no larger than the typical entry of the item embeddings item texts are
  * mapped onto, so the noise never drowns those targets), zero head, prior
  * biases.
  */
@@ -217,6 +217,12 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const I
  * bucket of the utterances rows[0..n_rows) of c and of the texts of the
  * items with trained embeddings in it (if given).
  */
+static inline bool
+bit_is_set(const uint64 *bits, uint32 b)
+{
+	return (bits[b / 64] >> (b % 64)) & 1;
+}
+
 static uint32 *
 build_vocab(const Corpus *c, const int32 *rows, int n_rows, const Items *it, uint32 n_buckets,
 			int64 *n_vocab)
@@ -225,19 +231,19 @@ build_vocab(const Corpus *c, const int32 *rows, int n_rows, const Items *it, uin
 	uint32	   *vocab;
 	int64		n = 0;
 
-#define MARK(b) (n += !(seen[(b) / 64] & (1ull << ((b) % 64))), seen[(b) / 64] |= 1ull << ((b) % 64))
 	for (int r = 0; r < n_rows; r++)
 		for (int32 j = c->tok_off[rows[r]]; j < c->tok_off[rows[r] + 1]; j++)
-			MARK(c->tok[j]);
+			seen[c->tok[j] / 64] |= 1ull << (c->tok[j] % 64);
 	for (int b = 0; it != NULL && b < it->n; b++)
 		if (it->warm[b])
 			for (int32 j = it->tok_off[b]; j < it->tok_off[b + 1]; j++)
-				MARK(it->tok[j]);
-#undef MARK
+				seen[it->tok[j] / 64] |= 1ull << (it->tok[j] % 64);
+	for (uint32 b = 0; b < n_buckets; b++)
+		n += bit_is_set(seen, b);
 	vocab = palloc(sizeof(uint32) * Max(n, 1));
 	*n_vocab = 0;
 	for (uint32 b = 0; b < n_buckets; b++)
-		if (seen[b / 64] & (1ull << (b % 64)))
+		if (bit_is_set(seen, b))
 			vocab[(*n_vocab)++] = b;
 	pfree(seen);
 	return vocab;
