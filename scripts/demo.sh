@@ -31,7 +31,7 @@ CREATE INDEX ON shop_events (user_id);	-- serving folds in new interactions by u
 \timing on
 SELECT mtrs_train('shop', 'shop_events', intents => 'shop_utterances',
                   items => 'shop_items', item_text_cols => ARRAY['title', 'title_zh', 'category'],
-                  options => '{"iterations": 8, "text_epochs": 30, "buckets": 16384}') AS model_id;
+                  options => '{"iterations": 8, "text_epochs": 30}') AS model_id;
 \timing off
 SELECT name, version, active, tasks, intents, n_users, n_items, pg_size_pretty(size_bytes) AS size
   FROM mtrs_model;
@@ -99,7 +99,7 @@ SQL
 mtrs_log "lifecycle: a worse recipe is refused, a retrain of the current recipe is activated"
 demo_sql <<'SQL'
 SET client_min_messages = notice;
-CALL mtrs_retrain('shop', options => '{"dim": 2, "iterations": 8, "text_epochs": 30, "buckets": 16384}');
+CALL mtrs_retrain('shop', options => '{"dim": 2, "iterations": 8, "text_epochs": 30}');
 CALL mtrs_retrain('shop');
 SELECT name, version, active, size, headline_metrics FROM mtrs_models ORDER BY version;
 SQL
