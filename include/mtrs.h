@@ -47,6 +47,7 @@ typedef struct MtrsModel
 	float	   *scratch;		/* [n_items] more scratch */
 	uint64	   *vocab_table;	/* [vocab_cap] bucket -> row (MtrsVocabTableBuild), or NULL */
 	int64		vocab_cap;
+	uint32		char_rows_from;	/* first token row of a character n-gram (MtrsCharRowsFrom) */
 	/* fold-in of fresh interactions from the model's source table (mtrs_source.c) */
 	char	   *src_table;		/* qualified name recorded by mtrs_train, or NULL */
 	struct List *src_names;		/* src_table parsed once */

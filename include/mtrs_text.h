@@ -36,6 +36,7 @@ extern int	MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len,
 						 uint32_t *out, int max_out);
 extern uint32_t MtrsCharBucketsFrom(const MtrsTokenizer *tok);
 extern int64_t MtrsVocabLowerBound(const uint32_t *vocab, int64_t n, uint32_t bucket);
+extern uint32_t MtrsCharRowsFrom(const MtrsTokenizer *tok, const uint32_t *vocab, int64_t n_vocab);
 extern int64_t MtrsVocabTableSize(int64_t n_vocab);
 extern void MtrsVocabTableBuild(const uint32_t *vocab, int64_t n_vocab, uint64_t *table,
 								int64_t cap);

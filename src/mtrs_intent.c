@@ -71,8 +71,6 @@ MtrsTextParams
 MtrsModelTextParams(const MtrsModel *m)
 {
 	MtrsTextParams p;
-	MtrsTokenizer tok;
-
 	p.dim = m->v.hdr->dim;
 	p.n_labels = m->v.hdr->n_labels;
 	p.max_pool = (m->v.hdr->text_width == 2 * m->v.hdr->dim);
@@ -80,10 +78,7 @@ MtrsModelTextParams(const MtrsModel *m)
 	p.label_w = m->v.t.label_w;
 	p.label_b = m->v.t.label_b;
 	p.pos_weight = NULL;
-	tok = MtrsModelTokenizer(m);
-	p.char_from = tok.char_max > 0 ? MtrsCharBucketsFrom(&tok) : 0;
-	if (m->v.vocab != NULL && p.char_from > 0)
-		p.char_from = (uint32) MtrsVocabLowerBound(m->v.vocab, m->v.hdr->n_vocab, p.char_from);
+	p.char_from = m->char_rows_from;
 	p.softmax = (m->v.t.settings[MTRS_SET_INTENT_SOFTMAX] != 0.0f);
 	return p;
 }

@@ -106,6 +106,12 @@ derive_serving_data(MtrsModel *m)
 									  m->v.t.item_emb + (int64) i * h->dim, h->dim));
 	for (int64 k = 0; k < h->n_history; k++)
 		m->popularity[m->v.hist_items[k]] += 1.0f;
+	if (h->kind & MTRS_KIND_TEXT)
+	{
+		MtrsTokenizer tok = MtrsModelTokenizer(m);
+
+		m->char_rows_from = MtrsCharRowsFrom(&tok, m->v.vocab, h->n_vocab);
+	}
 	if (m->v.vocab != NULL)
 	{
 		m->vocab_cap = MtrsVocabTableSize(h->n_vocab);

@@ -280,6 +280,22 @@ MtrsVocabLowerBound(const uint32_t *vocab, int64_t n, uint32_t bucket)
 }
 
 /*
+ * Return the first embedding row of a character n-gram for text tokenized
+ * by tok: with the sorted vocabulary vocab[0..n_vocab) the first row whose
+ * bucket is one (rows keep the buckets' order), without one (vocab NULL: a
+ * row per bucket) MtrsCharBucketsFrom; 0 when tok makes no n-grams.
+ */
+uint32_t
+MtrsCharRowsFrom(const MtrsTokenizer *tok, const uint32_t *vocab, int64_t n_vocab)
+{
+	if (tok->char_max == 0)
+		return 0;
+	if (vocab == NULL)
+		return MtrsCharBucketsFrom(tok);
+	return (uint32_t) MtrsVocabLowerBound(vocab, n_vocab, MtrsCharBucketsFrom(tok));
+}
+
+/*
  * Return the capacity of the lookup table of a vocabulary of n_vocab
  * buckets: a power of two at least twice n_vocab (so most lookups probe
  * one entry), at least 16.

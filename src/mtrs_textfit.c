@@ -286,15 +286,6 @@ corpus_in_vocab(const Corpus *c, const uint32 *vocab, int64 n_vocab)
 	return m;
 }
 
-/* Return the first row of vocab holding a character n-gram (0 = none) */
-static uint32
-char_rows_from(const MtrsTokenizer *tok, const uint32 *vocab, int64 n_vocab)
-{
-	if (tok->char_max == 0)
-		return 0;
-	return (uint32) MtrsVocabLowerBound(vocab, n_vocab, MtrsCharBucketsFrom(tok));
-}
-
 /*
  * Score the held-out utterances rows[0..n_rows) of c with the model p:
  * fill s with their logits and gold intents (palloc'd).
@@ -709,7 +700,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	p.label_w = v.t.label_w;
 	p.label_b = v.t.label_b;
 	p.pos_weight = positive_weights(&c, o.balance);
-	p.char_from = char_rows_from(&tok, vocab, n_vocab);
+	p.char_from = MtrsCharRowsFrom(&tok, vocab, n_vocab);
 	if (o.intent_loss == MTRS_INTENT_LOSS_AUTO)
 		o.intent_loss = MtrsCorpusSingleLabel(&c) ? MTRS_INTENT_LOSS_SOFTMAX : MTRS_INTENT_LOSS_OVA;
 	p.softmax = (o.intent_loss == MTRS_INTENT_LOSS_SOFTMAX);
@@ -734,7 +725,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 		Corpus		tc = corpus_in_vocab(&c, tune_vocab, n_tune);
 		MtrsTextParams tp = p;
 
-		tp.char_from = char_rows_from(&tok, tune_vocab, n_tune);
+		tp.char_from = MtrsCharRowsFrom(&tok, tune_vocab, n_tune);
 		init_params(&tp, &tc, train_rows, n_train, n_tune, (uint64) o.seed, NULL, NULL);
 		train(&tp, &tc, train_rows, n_train, NULL, NULL, &o, "tuning", NULL);
 		offsets = choose_rule(&tp, &tc, &tc, val_rows, n_val, &o, &tau, &top1, &val_acc);

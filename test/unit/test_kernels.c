@@ -640,6 +640,8 @@ test_vocab(void)
 	uint32_t	tok[] = {10, 4, 3, 40, 41, 9, 10, 0};
 	uint32_t	none[] = {5, 6};
 	uint32_t   *big = malloc(sizeof(uint32_t) * 5000);
+	int64_t		cap = MtrsVocabTableSize(5000);
+	uint64_t   *table = malloc(sizeof(uint64_t) * cap);
 	uint64_t	rng = 5;
 	int			agree = 1;
 
@@ -657,17 +659,24 @@ test_vocab(void)
 	big[0] = 0;
 	for (int i = 1; i < 5000; i++)
 		big[i] = big[i - 1] + 1 + (uint32_t) (NnRandNext(&rng) % 6000);
+	MtrsVocabTableBuild(big, 5000, table, cap);
 	for (int i = 0; i < 20000 && agree; i++)
 	{
 		uint32_t	b = i % 2 ? big[NnRandNext(&rng) % 5000] : (uint32_t) (NnRandNext(&rng) % (1u << 24));
 		uint32_t	a[1] = {b};
 		int64_t		r = MtrsVocabLowerBound(big, 5000, b);
 		int			found = r < 5000 && big[r] == b;
-		int			na = map_with_table(big, 5000, a, 1);
+		int			na = MtrsVocabMap(table, cap, a, 1);
 
 		agree = na == found && (!found || a[0] == (uint32_t) r);
 	}
 	check(agree, "the table finds exactly the vocabulary's buckets, at their rows");
+	check(MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 3, 5, 1, 1}, big, 5000) ==
+		  (uint32_t) MtrsVocabLowerBound(big, 5000, 1u << 23) &&
+		  MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 3, 5, 1, 1}, NULL, 0) == 1u << 23 &&
+		  MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 0, 0, 1, 1}, big, 5000) == 0,
+		  "the first n-gram row: in a vocabulary, without one, and without n-grams");
+	free(table);
 	free(big);
 }
 
