@@ -1,8 +1,24 @@
 # bench/lib.sh -- sourced by the benchmark scripts.
 #
+# bench_packages PKG...: install the Debian packages a benchmark needs beyond scripts/test.sh's
+# (the shared scorers' Python libraries, the fastText baseline) if any is missing, with
+# apt-get update then apt-get install -y; MTRS_SKIP_APT=1 skips it.
+#
 # bench_setup OUT_DIR DB: create OUT_DIR afresh (writable by the server for COPY TO), define
 # PSQL for the server in PGHOST/PGPORT if PGHOST is set, else start a throw-away cluster
 # (scripts/lib.sh; stopped on exit), and create the empty database DB.
+bench_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] || [ "${MTRS_SKIP_APT:-0}" = 1 ] && return 0
+  echo "installing ${missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+    --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 bench_setup() {
   local out=$1 db=$2
   rm -rf "$out"

@@ -75,6 +75,9 @@ def main():
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--folds", type=int, default=5)
     a = ap.parse_args()
+    if not os.path.exists(FT):
+        sys.exit("fasttext_seeds.py: %s not found; install Debian's fasttext package "
+                 "(bench/intent/spread.sh does)" % FT)
     runs = os.environ.get("INTENT_RUNS", os.path.join(ROOT, "bench", "out", "ftruns"))
     summary = os.path.join(runs, "fasttext", a.dataset, "summary.json")
     if not os.path.exists(summary):

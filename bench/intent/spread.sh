@@ -11,6 +11,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 NAME=${1:?dataset: snips, mixsnips or cais}
 N=${2:-11}
 source "$ROOT/bench/lib.sh"
+bench_packages fasttext
 OUT=$ROOT/bench/out/intent-spread-$NAME.txt
 mkdir -p "$ROOT/bench/out"
 : > "$OUT"

@@ -21,6 +21,7 @@ DATA=$SHARED/data/splits/ml-100k
 OUT=$ROOT/bench/out/ml100k-$SPLIT
 DB=mtrs_bench
 source "$ROOT/bench/lib.sh"
+bench_packages python3-numpy python3-pandas python3-scipy
 bench_setup "$OUT" "$DB"
 
 PSQL -q -d $DB <<SQL
