@@ -63,6 +63,7 @@ typedef struct MtrsModel
 extern int	mtrs_blas_threads;
 extern char *mtrs_default_model;
 extern bool mtrs_fold_in;
+extern int	mtrs_max_training_memory;
 
 /* mtrs_model.c */
 extern MtrsModel *MtrsModelDecode(const bytea *raw, MemoryContext parent);

@@ -115,7 +115,7 @@ typedef struct MtrsFitOptions
 	bool		progress;		/* per-iteration NOTICE instead of DEBUG1 */
 } MtrsFitOptions;
 
-/* mtrs_train.c */
+/* mtrs_fitdata.c, mtrs_train.c */
 extern MtrsFitData *MtrsFitDataCreate(MemoryContext context);
 extern void MtrsFitDataAdd(MtrsFitData *d, int64 user, int64 item, const char *event,
 						   double ts, float rating);
@@ -124,6 +124,15 @@ extern bytea *MtrsFitDataSerialize(const MtrsFitData *d);
 extern MtrsFitData *MtrsFitDataDeserialize(const bytea *raw, MemoryContext context);
 extern void MtrsFitOptionsParse(MtrsFitOptions *o, const char *json);
 extern char *MtrsFitOptionsToJson(const MtrsFitOptions *o);
-extern bytea *MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log);
+extern bytea *MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log,
+					   double *memory);
+extern void MtrsCheckTrainingMemory(double bytes, const char *what, bool known);
+
+/*
+ * Bytes per collected row that building the training pairs allocates (its
+ * arrays are sized by rows: user ids, pair users, items, ratings, events,
+ * times, confidences, the item order and the distinct item ids)
+ */
+#define MTRS_PAIR_BYTES_PER_ROW 56
 
 #endif							/* MTRS_TRAIN_H */

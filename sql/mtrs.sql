@@ -463,7 +463,7 @@ BEGIN
 		fit := @extschema@.mtrs_last_fit();
 		src := jsonb_build_object('table', interactions::text, 'user_col', user_col,
 			'item_col', item_col, 'event_col', event_col, 'time_col', time_col,
-			'rating_col', rating_col, 'rows', fit->'rows');
+			'rating_col', rating_col, 'rows', fit->'rows', 'memory_bytes', fit->'memory_bytes');
 	END IF;
 	IF intents IS NOT NULL THEN
 		SELECT u.texts, u.labels INTO texts, labels

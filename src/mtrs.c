@@ -31,6 +31,7 @@ PG_MODULE_MAGIC;
 int			mtrs_blas_threads = 1;
 char	   *mtrs_default_model = NULL;
 bool		mtrs_fold_in = true;
+int			mtrs_max_training_memory = 4 * 1024 * 1024;	/* kB */
 
 void		_PG_init(void);
 
@@ -82,6 +83,14 @@ _PG_init(void)
 							 true,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("mtrs.max_training_memory",
+							"Sets the maximum memory one training run may allocate for its data and model.",
+							"Training cannot spill to disk: a run that would need more stops with an "
+							"error before it allocates the memory.",
+							&mtrs_max_training_memory,
+							4 * 1024 * 1024, 1024, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("mtrs");
 	set_blas_threads(mtrs_blas_threads);
 }

@@ -150,19 +150,20 @@ mtrs_fit_finalfn(PG_FUNCTION_ARGS)
 	MtrsFitOptions o;
 	StringInfoData log;
 	bytea	   *model;
+	double		memory;
 
 	agg_context(fcinfo);
 	if (d == NULL || d->n == 0)
 		PG_RETURN_NULL();
 	MtrsFitOptionsParse(&o, d->options);
 	initStringInfo(&log);
-	model = MtrsTrain(d, &o, &log);
+	model = MtrsTrain(d, &o, &log, &memory);
 	if (last_fit != NULL)
 		pfree(last_fit);
 	last_fit = MemoryContextStrdup(TopMemoryContext,
 								   psprintf("{\"options\": %s, \"rows\": " INT64_FORMAT
-											", \"training_log\": [%s]}",
-											MtrsFitOptionsToJson(&o), d->n, log.data));
+											", \"memory_bytes\": %.0f, \"training_log\": [%s]}",
+											MtrsFitOptionsToJson(&o), d->n, memory, log.data));
 	PG_RETURN_BYTEA_P(model);
 }
 

@@ -24,6 +24,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
+#include "mtrs.h"
 #include "mtrs_text.h"
 #include "mtrs_train.h"
 
@@ -51,11 +52,52 @@ MtrsFitDataCreate(MemoryContext context)
 	return d;
 }
 
-/* Make room for at least extra more rows */
+/* Format bytes for a message or a setting, rounded up: "850MB", "3.2GB" (GB: one decimal) */
+static char *
+pretty_bytes(double bytes, bool setting)
+{
+	const char *sep = setting ? "" : " ";
+
+	if (bytes >= 1024.0 * 1024 * 1024)
+		return psprintf("%.1f%sGB", ceil(bytes * 10 / (1024.0 * 1024 * 1024)) / 10, sep);
+	return psprintf("%.0f%sMB", ceil(bytes / (1024.0 * 1024)), sep);
+}
+
+/*
+ * Fail if a training run would allocate more than mtrs.max_training_memory:
+ * bytes is what the run needs (what: for what), in all if known (the hint
+ * then suggests a limit), else so far.  Called before the memory is
+ * allocated.
+ */
+void
+MtrsCheckTrainingMemory(double bytes, const char *what, bool known)
+{
+	double		limit = (double) mtrs_max_training_memory * 1024.0;
+
+	if (bytes <= limit)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("training needs more memory than \"mtrs.max_training_memory\" allows"),
+			 errdetail("%s need at least %s; the limit is %s.", what, pretty_bytes(bytes, false),
+					   pretty_bytes(limit, false)),
+			 known ?
+			 errhint("Raise the limit for this session (SET mtrs.max_training_memory = '%s') "
+					 "if the server has the memory, or train on fewer interactions.",
+					 pretty_bytes(bytes * 1.25, true)) :
+			 errhint("Raise the limit for this session if the server has the memory "
+					 "(SET mtrs.max_training_memory = ...), or train on fewer interactions.")));
+}
+
+/*
+ * Make room for at least extra more rows, within the training memory
+ * limit: the rows themselves plus what building pairs from them will take
+ */
 static void
 reserve_rows(MtrsFitData *d, int64 extra)
 {
 	int64		need = d->n + extra;
+	int64		cap = d->cap;
 
 	if (need <= d->cap)
 		return;
@@ -65,8 +107,12 @@ reserve_rows(MtrsFitData *d, int64 extra)
 				 errmsg("too many interactions for one model"),
 				 errdetail("At most " INT64_FORMAT " rows can be collected.",
 						   (int64) (MaxAllocHugeSize / sizeof(MtrsFitRow)) / 2)));
-	while (d->cap < need)
-		d->cap *= 2;
+	while (cap < need)
+		cap *= 2;
+	MtrsCheckTrainingMemory((double) cap * sizeof(MtrsFitRow) +
+							(double) need * MTRS_PAIR_BYTES_PER_ROW,
+							psprintf("The " INT64_FORMAT " interactions collected so far", need), false);
+	d->cap = cap;
 	d->rows = repalloc_huge(d->rows, sizeof(MtrsFitRow) * d->cap);
 }
 

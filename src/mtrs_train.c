@@ -270,6 +270,54 @@ report_iteration(Trainer *tr, StringInfo log, int iter, double rank_total, doubl
 	appendStringInfoString(log, "}}");
 }
 
+/* Return the number of tasks of the model: ranking, one per event, rating */
+static int
+count_tasks(const MtrsFitData *d, bool rating)
+{
+	return 1 + d->n_events + (rating ? 1 : 0);
+}
+
+/* Fill in the model's header (its size: MtrsFormatSize) */
+static void
+model_header(const Trainer *tr, const MtrsFitData *d, bool rating, MtrsHeader *h)
+{
+	const MtrsPairs *p = &tr->p;
+	int			slen = (int) strlen(MTRS_TASK_RANKING) + 1 + (rating ? (int) strlen(MTRS_TASK_RATING) + 1 : 0);
+
+	for (int e = 0; e < d->n_events; e++)
+		slen += (int) strlen(d->event_names[e]) + 1;
+	if (MtrsHeaderInit(h, MTRS_KIND_INTERACTIONS, tr->dim, 0, tr->o->head_dim, p->n_users, p->n_items, p->n,
+					   count_tasks(d, rating), 0, 0, -1, slen) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("model would exceed the maximum model size of %zu bytes", MTRS_MAX_MODEL_SIZE),
+				 errhint("Lower the \"dim\" option or train on fewer users and items.")));
+}
+
+/*
+ * Return the bytes the whole run needs, checked against
+ * mtrs.max_training_memory before the heads and the model are allocated:
+ * the collected rows and the pairs (allocated by now, in ctx), every head's
+ * two per-pair arrays, one head fit's residuals, and the model twice (its
+ * buffer and the returned copy).
+ */
+static double
+check_memory(const Trainer *tr, const MtrsFitData *d, bool rating, MemoryContext ctx)
+{
+	MtrsHeader	h;
+	double		pairs = (double) Max(tr->p.n, 1);
+	double		need;
+
+	model_header(tr, d, rating, &h);
+	need = (double) d->cap * sizeof(MtrsFitRow) + (double) MemoryContextMemAllocated(ctx, true) +
+		(count_tasks(d, rating) - 1) * 2.0 * sizeof(float) * pairs + sizeof(float) * pairs +
+		2.0 * (double) MtrsFormatSize(&h);
+	MtrsCheckTrainingMemory(need, psprintf("The " INT64_FORMAT " interactions (" INT64_FORMAT
+										   " user-item pairs, %d users, %d items)",
+										   d->n, tr->p.n, tr->p.n_users, tr->p.n_items), true);
+	return need;
+}
+
 /* Lay out the model's header, ids, history and names in a new aligned buffer */
 static char *
 begin_model(Trainer *tr, const MtrsFitData *d, bool rating, Size *size)
@@ -277,19 +325,11 @@ begin_model(Trainer *tr, const MtrsFitData *d, bool rating, Size *size)
 	MtrsPairs  *p = &tr->p;
 	MtrsModelView *v = &tr->v;
 	MtrsHeader	h;
-	int			n_tasks = 1 + d->n_events + (rating ? 1 : 0);
-	int			slen = (int) strlen(MTRS_TASK_RANKING) + 1 + (rating ? (int) strlen(MTRS_TASK_RATING) + 1 : 0);
+	int			n_tasks = count_tasks(d, rating);
 	int			off = 0;
 	char	   *buf;
 
-	for (int e = 0; e < d->n_events; e++)
-		slen += (int) strlen(d->event_names[e]) + 1;
-	if (MtrsHeaderInit(&h, MTRS_KIND_INTERACTIONS, tr->dim, 0, tr->o->head_dim, p->n_users, p->n_items, p->n,
-					   n_tasks, 0, 0, -1, slen) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("model would exceed the maximum model size of %zu bytes", MTRS_MAX_MODEL_SIZE),
-				 errhint("Lower the \"dim\" option or train on fewer users and items.")));
+	model_header(tr, d, rating, &h);
 	*size = MtrsFormatSize(&h);
 	buf = palloc_extended(*size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	memcpy(buf, &h, sizeof(h));
@@ -370,7 +410,7 @@ linearize_heads(Trainer *tr)
  * Appends the body of a JSON array of per-iteration records to log, if given.
  */
 bytea *
-MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log)
+MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log, double *memory)
 {
 	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "mtrs training",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -389,6 +429,7 @@ MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log)
 	tr->dim = o->dim;
 	MtrsPairsBuild(d, o, &tr->p);
 	rating = has_ratings(&tr->p);
+	*memory = check_memory(tr, d, rating, ctx);
 	buf = begin_model(tr, d, rating, &size);
 	tr->n_heads = MtrsHeadsPlan(tr->heads, &tr->p, d, rating);
 	for (int h = 0; h < tr->n_heads; h++)

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(54);
+SELECT plan(56);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -103,6 +103,19 @@ SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"progress": 
                  'option "progress" must be true or false', 'train: bad progress');
 SELECT lives_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"dim": 2, "iterations": 1, "progress": false}')$$,
                 'train: one row is enough');
+-- training memory: the configured limit, while collecting rows and once the pairs are known
+CREATE TEMP TABLE mem_events AS
+SELECT g % 500 AS user_id, g % 97 AS item_id, 'view'::text AS event, timestamptz '2026-01-01' AS ts
+  FROM generate_series(1, 20000) g;
+SET mtrs.max_training_memory = '1MB';
+SELECT throws_ok($$SELECT mtrs_train('m', 'mem_events')$$, '53400',
+                 'training needs more memory than "mtrs.max_training_memory" allows',
+                 'train: rows beyond the memory limit');
+SELECT throws_ok($$SELECT mtrs_fit(user_id, user_id, 'view', timestamptz '2026-01-01', '{"dim": 256, "iterations": 1}'::jsonb)
+                     FROM generate_series(1, 300) user_id$$, '53400',
+                 'training needs more memory than "mtrs.max_training_memory" allows',
+                 'fit: a model beyond the memory limit');
+RESET mtrs.max_training_memory;
 -- mtrs_recommend_for
 SELECT throws_ok($$SELECT * FROM mtrs_recommend_for(NULL, 3, model => 'm')$$, '22004',
                  'history must not be null', 'session: null history');

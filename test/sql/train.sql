@@ -100,6 +100,28 @@ SELECT count(*) AS n FROM mtrs_recommend(1000, 5);
 ALTER TABLE live RENAME COLUMN seen_at TO ts;
 SELECT count(*) AS n, bool_and(item_id NOT IN (101, 103, 105)) AS fold_in_again
   FROM mtrs_recommend(1000, 5);
+-- memory: a run that would need more than mtrs.max_training_memory stops before it
+-- allocates it (while collecting rows, or once the pairs are known), and the active model stays
+SHOW mtrs.max_training_memory;
+SELECT (source->>'memory_bytes')::bigint BETWEEN 10000 AND 10000000 AS memory_recorded,
+       (mtrs_last_fit()->>'memory_bytes')::bigint > 0 AS last_fit_memory
+  FROM mtrs_model WHERE name = 'shop' AND active;
+CREATE TABLE many_events AS
+SELECT g % 500 AS user_id, g % 97 AS item_id, 'view'::text AS event,
+       timestamptz '2026-01-01' + g * interval '1 minute' AS ts
+  FROM generate_series(1, 20000) g;
+CREATE TABLE wide_events AS
+SELECT g AS user_id, g AS item_id, 'view'::text AS event, timestamptz '2026-01-01' AS ts
+  FROM generate_series(1, 300) g;
+SELECT version AS active_before FROM mtrs_model WHERE name = 'shop' AND active;
+SET mtrs.max_training_memory = '1MB';
+SELECT mtrs_train('shop', 'many_events');
+SELECT mtrs_train('shop', 'wide_events', options => '{"dim": 256, "iterations": 1}');
+SELECT count(*) AS versions, max(version) FILTER (WHERE active) AS active_after
+  FROM mtrs_model WHERE name = 'shop';
+SET mtrs.max_training_memory = '64MB';
+SELECT mtrs_train('shop', 'wide_events', options => '{"dim": 256, "iterations": 1}') IS NOT NULL AS trained;
+RESET mtrs.max_training_memory;
 RESET mtrs.default_model;
 DROP EXTENSION mtrs;
-DROP TABLE "Shop Events", empty_events, big_events, live;
+DROP TABLE "Shop Events", empty_events, big_events, live, many_events, wide_events;

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# bench/recsys/scale.sh -- training time and memory as interactions grow.
+#
+# Usage (as root):  bash bench/recsys/scale.sh [N ...]      (default: 100000 1000000 10000000)
+# For each N, generates a synthetic shop in SQL (deterministic, setseed): N / 50 users and
+# max(1000, N / 200) items in 20 taste groups (a user picks from their group 70 % of the
+# time, else from the whole catalog, popularity skewed), every row a "view", 30 % of them
+# also a "click" and 5 % a "purchase" row, times over 90 days. Then trains
+# mtrs_train('scale', 'events') with default options in a fresh backend and records the
+# wall time of mtrs_train, the seconds the training log reports (the iterations), the
+# memory the run accounted for (source->'memory_bytes', what mtrs.max_training_memory is
+# checked against), the backend's peak resident memory (VmHWM in /proc) and the model
+# size, and, for the largest N, how long one call of mtrs_recommend takes (median of 200
+# warm calls).
+# Uses the server in PGHOST/PGPORT if PGHOST is set, else starts a throw-away cluster.
+# Output: bench/out/scale/results.txt (one line per N).
+set -Eeuo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SIZES=${*:-100000 1000000 10000000}
+OUT=$ROOT/bench/out/scale
+DB=mtrs_bench_scale
+source "$ROOT/bench/lib.sh"
+bench_setup "$OUT" "$DB"
+PSQL -q -d $DB -c "CREATE EXTENSION mtrs"
+
+printf '%-12s %9s %8s %8s %9s %9s %12s %8s %9s\n' interactions rows users items train_s iter_s accounted_MB peak_MB model_MB |
+  tee "$OUT/results.txt"
+for N in $SIZES; do
+  U=$((N / 50)); I=$((N / 200 > 1000 ? N / 200 : 1000))
+  PSQL -q -d $DB > /dev/null <<SQL
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS events;
+SELECT mtrs_drop_model('scale') WHERE EXISTS (SELECT 1 FROM mtrs_model WHERE name = 'scale');
+SELECT setseed(0.5);
+CREATE UNLOGGED TABLE events AS
+WITH base AS (
+  SELECT u AS user_id,
+         CASE WHEN random() < 0.7
+              THEN (u % 20) + 20 * floor(($I / 20) * random() ^ 2)::bigint
+              ELSE floor($I * random() ^ 3)::bigint END AS item_id,
+         timestamptz '2026-01-01' + random() * interval '90 days' AS ts,
+         random() AS r
+    FROM generate_series(1, $N) g, LATERAL (SELECT 1 + (g::bigint * 7919) % $U AS u) x)
+SELECT user_id, item_id, 'view'::text AS event, ts FROM base
+UNION ALL SELECT user_id, item_id, 'click', ts + interval '1 minute' FROM base WHERE r < 0.30
+UNION ALL SELECT user_id, item_id, 'purchase', ts + interval '2 minutes' FROM base WHERE r < 0.05;
+CREATE INDEX ON events (user_id);	-- serving looks up a user's fresh interactions
+ANALYZE events;
+SQL
+  ROWS=$(PSQL -d $DB -Atc "SELECT count(*) FROM events")
+  # a fresh backend: its peak resident memory is the training's
+  RES=$(PSQL -q -d $DB -At <<'SQL' | tail -1
+SET client_min_messages = warning;
+SELECT pg_backend_pid() AS pid \gset
+SELECT clock_timestamp() AS t0 \gset
+SELECT mtrs_train('scale', 'events') IS NOT NULL AS trained \gset
+SELECT round(extract(epoch FROM clock_timestamp() - :'t0')::numeric, 2) AS train_s \gset
+\setenv MTRS_PID :pid
+\! awk '/VmHWM/ {printf "%.0f\n", $2 / 1024}' /proc/$MTRS_PID/status > /tmp/mtrs_scale_hwm
+SELECT :'train_s', training_log->-1->>'seconds', n_users, n_items,
+       round((source->>'memory_bytes')::numeric / 1048576), round(size_bytes / 1048576.0, 1)
+  FROM mtrs_model WHERE name = 'scale' AND active;
+SQL
+)
+  IFS='|' read -r TRAIN_S ITER_S NU NI ACC_MB MODEL_MB <<< "$RES"
+  printf '%-12s %9s %8s %8s %9s %9s %12s %8s %9s\n' "$N" "$ROWS" "$NU" "$NI" "$TRAIN_S" "$ITER_S" \
+    "$ACC_MB" "$(cat /tmp/mtrs_scale_hwm)" "$MODEL_MB" | tee -a "$OUT/results.txt"
+done
+rm -f /tmp/mtrs_scale_hwm
+
+# serving on the largest model: one warm backend, 200 calls for random users
+PSQL -q -d $DB -At <<SQL | tee -a "$OUT/results.txt"
+SELECT count(*) > 0 FROM mtrs_recommend(1, 10) \g /dev/null
+CREATE TEMP TABLE t (ms float8);
+DO \$\$
+DECLARE t0 timestamptz; u bigint;
+BEGIN
+  PERFORM setseed(0.1);
+  FOR i IN 1..200 LOOP
+    u := 1 + floor(random() * $U)::bigint;
+    t0 := clock_timestamp();
+    PERFORM count(*) FROM mtrs_recommend(u, 10);
+    INSERT INTO t VALUES (extract(epoch FROM clock_timestamp() - t0) * 1000);
+  END LOOP;
+END \$\$;
+SELECT 'mtrs_recommend(user, 10) on the largest model: median ' ||
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 3) || ' ms, p95 ' ||
+       round(percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)::numeric, 3) || ' ms' FROM t;
+SQL
