@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * mtrs_fitdata.c
- *	  Collect interaction rows for training (append, merge, serialize) and
- *	  parse training options.
+ *	  Collect interaction rows for training (append, merge, serialize),
+ *	  hold a run to mtrs.max_training_memory, and parse training options.
  *
  * The rows are raw (ids stay bigints, events are indices into a small
  * name table), so merging the states of parallel workers is an append and
