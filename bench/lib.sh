@@ -12,11 +12,12 @@ bench_packages() {
   for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
-  [ ${#missing[@]} -eq 0 ] || [ "${MTRS_SKIP_APT:-0}" = 1 ] && return 0
+  if [ ${#missing[@]} -eq 0 ] || [ "${MTRS_SKIP_APT:-0}" = 1 ]; then
+    return 0
+  fi
   echo "installing ${missing[*]}" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-    --no-install-recommends "${missing[@]}" >/dev/null
+  source "$ROOT/scripts/lib.sh"
+  mtrs_apt_install "${missing[@]}"
 }
 
 bench_setup() {

@@ -33,6 +33,13 @@ typedef struct MtrsPairs
 	double		last_ts;		/* newest time of all */
 } MtrsPairs;
 
+/*
+ * Bytes per collected row that MtrsPairsBuild allocates (its arrays are
+ * sized by rows: user ids, pair users, items, ratings, events, times,
+ * confidences, the item order and the distinct item ids)
+ */
+#define MTRS_PAIR_BYTES_PER_ROW 56
+
 /* mtrs_pairs.c */
 extern void MtrsPairsBuild(MtrsFitData *d, const MtrsFitOptions *o, MtrsPairs *p);
 extern double MtrsRecencyWeight(double age_days, double half_life_days);

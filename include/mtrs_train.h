@@ -128,11 +128,4 @@ extern bytea *MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log,
 					   double *memory);
 extern void MtrsCheckTrainingMemory(double bytes, const char *what, bool known);
 
-/*
- * Bytes per collected row that building the training pairs allocates (its
- * arrays are sized by rows: user ids, pair users, items, ratings, events,
- * times, confidences, the item order and the distinct item ids)
- */
-#define MTRS_PAIR_BYTES_PER_ROW 56
-
 #endif							/* MTRS_TRAIN_H */

@@ -1,5 +1,6 @@
 # scripts/lib.sh -- shared steps of the demo and test commands (sourced, not run).
 #
+# mtrs_apt_install    apt-get update, then install the given Debian packages
 # mtrs_setup          install Debian packages (unless MTRS_SKIP_APT=1), build, install
 # mtrs_cluster_start  make and start a throw-away PostgreSQL 15 cluster owned by
 #                     the postgres OS user (unix socket in a private directory,
@@ -27,13 +28,18 @@ mtrs_require_root() {
   fi
 }
 
+# mtrs_apt_install PKG...: apt-get update, then apt-get install -y the packages
+mtrs_apt_install() {
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 mtrs_setup() {
   mtrs_require_root
   if [ "${MTRS_SKIP_APT:-0}" != 1 ]; then
     mtrs_log "installing Debian packages"
-    apt-get -o DPkg::Lock::Timeout=600 update -qq
     # shellcheck disable=SC2086
-    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $MTRS_PACKAGES >/dev/null
+    mtrs_apt_install $MTRS_PACKAGES
   fi
   mtrs_log "building and installing mtrs"
   make -s -C "$MTRS_ROOT" clean PG_CONFIG=$PG_CONFIG >/dev/null

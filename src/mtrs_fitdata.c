@@ -25,6 +25,7 @@
 #include "utils/numeric.h"
 
 #include "mtrs.h"
+#include "mtrs_pairs.h"
 #include "mtrs_text.h"
 #include "mtrs_train.h"
 

@@ -295,44 +295,41 @@ model_header(const Trainer *tr, const MtrsFitData *d, bool rating, MtrsHeader *h
 }
 
 /*
- * Return the bytes the whole run needs, checked against
- * mtrs.max_training_memory before the heads and the model are allocated:
- * the collected rows and the pairs (allocated by now, in ctx), every head's
- * two per-pair arrays, one head fit's residuals, and the model twice (its
- * buffer and the returned copy).
+ * Return the bytes the whole run needs (the model's header: h), checked
+ * against mtrs.max_training_memory before the heads and the model are
+ * allocated: the collected rows and the pairs (allocated by now, in ctx),
+ * every head's two per-pair arrays, one head fit's residuals, and the
+ * model twice (its buffer and the returned copy).
  */
 static double
-check_memory(const Trainer *tr, const MtrsFitData *d, bool rating, MemoryContext ctx)
+check_memory(const Trainer *tr, const MtrsFitData *d, bool rating, const MtrsHeader *h,
+			 MemoryContext ctx)
 {
-	MtrsHeader	h;
 	double		pairs = (double) Max(tr->p.n, 1);
 	double		need;
 
-	model_header(tr, d, rating, &h);
 	need = (double) d->cap * sizeof(MtrsFitRow) + (double) MemoryContextMemAllocated(ctx, true) +
 		(count_tasks(d, rating) - 1) * 2.0 * sizeof(float) * pairs + sizeof(float) * pairs +
-		2.0 * (double) MtrsFormatSize(&h);
+		2.0 * (double) MtrsFormatSize(h);
 	MtrsCheckTrainingMemory(need, psprintf("The " INT64_FORMAT " interactions (" INT64_FORMAT
 										   " user-item pairs, %d users, %d items)",
 										   d->n, tr->p.n, tr->p.n_users, tr->p.n_items), true);
 	return need;
 }
 
-/* Lay out the model's header, ids, history and names in a new aligned buffer */
+/* Lay out the model (header h), its ids, history and names in a new aligned buffer */
 static char *
-begin_model(Trainer *tr, const MtrsFitData *d, bool rating, Size *size)
+begin_model(Trainer *tr, const MtrsFitData *d, bool rating, const MtrsHeader *h, Size *size)
 {
 	MtrsPairs  *p = &tr->p;
 	MtrsModelView *v = &tr->v;
-	MtrsHeader	h;
 	int			n_tasks = count_tasks(d, rating);
 	int			off = 0;
 	char	   *buf;
 
-	model_header(tr, d, rating, &h);
-	*size = MtrsFormatSize(&h);
+	*size = MtrsFormatSize(h);
 	buf = palloc_extended(*size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	memcpy(buf, &h, sizeof(h));
+	memcpy(buf, h, sizeof(*h));
 	MtrsFormatLayout(v, buf);
 	memcpy(v->user_ids, p->user_ids, sizeof(int64) * p->n_users);
 	memcpy(v->item_ids, p->item_ids, sizeof(int64) * p->n_items);
@@ -417,6 +414,7 @@ MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log, double *memor
 	MemoryContext old = MemoryContextSwitchTo(ctx);
 	Trainer    *tr = palloc0(sizeof(Trainer));
 	uint64		rng = (uint64) o->seed;
+	MtrsHeader	header;
 	Size		size;
 	char	   *buf;
 	bytea	   *out;
@@ -429,8 +427,9 @@ MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log, double *memor
 	tr->dim = o->dim;
 	MtrsPairsBuild(d, o, &tr->p);
 	rating = has_ratings(&tr->p);
-	*memory = check_memory(tr, d, rating, ctx);
-	buf = begin_model(tr, d, rating, &size);
+	model_header(tr, d, rating, &header);
+	*memory = check_memory(tr, d, rating, &header, ctx);
+	buf = begin_model(tr, d, rating, &header, &size);
 	tr->n_heads = MtrsHeadsPlan(tr->heads, &tr->p, d, rating);
 	for (int h = 0; h < tr->n_heads; h++)
 		MtrsHeadInit(&tr->heads[h], &tr->p, &tr->v, &rng);
