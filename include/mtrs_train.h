@@ -120,8 +120,9 @@ extern MtrsFitData *MtrsFitDataCreate(MemoryContext context);
 extern void MtrsFitDataAdd(MtrsFitData *d, int64 user, int64 item, const char *event,
 						   double ts, float rating);
 extern void MtrsFitDataMerge(MtrsFitData *into, const MtrsFitData *from);
-extern bytea *MtrsFitDataSerialize(const MtrsFitData *d);
-extern MtrsFitData *MtrsFitDataDeserialize(const bytea *raw, MemoryContext context);
+extern Size MtrsFitDataFlatSize(const MtrsFitData *d);
+extern void MtrsFitDataFlatten(const MtrsFitData *d, bytea *out, Size size);
+extern void MtrsFitDataAppendFlat(MtrsFitData *into, const char *p, Size len);
 extern void MtrsFitOptionsParse(MtrsFitOptions *o, const char *json);
 extern char *MtrsFitOptionsToJson(const MtrsFitOptions *o);
 extern bytea *MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log,

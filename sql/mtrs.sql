@@ -228,64 +228,48 @@ COMMENT ON FUNCTION @extschema@.mtrs_cache_stats() IS
 
 /* ----------------------------------------------------------------- training */
 
-CREATE FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz)
-RETURNS internal AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
-CREATE FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz, real)
-RETURNS internal AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
-CREATE FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz, jsonb)
-RETURNS internal AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
-CREATE FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz, real, jsonb)
-RETURNS internal AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
-CREATE FUNCTION @extschema@.mtrs_fit_combine(internal, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'mtrs_fit_combine' LANGUAGE C PARALLEL SAFE;
-CREATE FUNCTION @extschema@.mtrs_fit_serialize(internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.mtrs_fit_deserialize(bytea, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'mtrs_fit_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.mtrs_fit_finalfn(internal)
+CREATE FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz, real)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz, jsonb)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz, real, jsonb)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_combine(bytea, bytea)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_combine' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_finalfn(bytea)
 RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_finalfn' LANGUAGE C PARALLEL SAFE;
 
-COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz) IS
+COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz) IS
 	'transition function of mtrs_fit: collects one interaction';
-COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz, real) IS
+COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz, real) IS
 	'transition function of mtrs_fit: collects one interaction with a rating';
-COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz, jsonb) IS
+COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz, jsonb) IS
 	'transition function of mtrs_fit: collects one interaction, with training options';
-COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(internal, bigint, bigint, text, timestamptz, real, jsonb) IS
+COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz, real, jsonb) IS
 	'transition function of mtrs_fit: collects one interaction with a rating, with training options';
-COMMENT ON FUNCTION @extschema@.mtrs_fit_combine(internal, internal) IS
+COMMENT ON FUNCTION @extschema@.mtrs_fit_combine(bytea, bytea) IS
 	'combine function of mtrs_fit: appends the rows of two partial states';
-COMMENT ON FUNCTION @extschema@.mtrs_fit_serialize(internal) IS
-	'serialize function of mtrs_fit (parallel aggregation)';
-COMMENT ON FUNCTION @extschema@.mtrs_fit_deserialize(bytea, internal) IS
-	'deserialize function of mtrs_fit (parallel aggregation)';
-COMMENT ON FUNCTION @extschema@.mtrs_fit_finalfn(internal) IS
+COMMENT ON FUNCTION @extschema@.mtrs_fit_finalfn(bytea) IS
 	'final function of mtrs_fit: trains the model and returns its bytes';
 
 CREATE AGGREGATE @extschema@.mtrs_fit(user_id bigint, item_id bigint, event text, ts timestamptz) (
-	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = internal, SSPACE = 1048576,
+	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = bytea, SSPACE = 1048576,
 	FINALFUNC = @extschema@.mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
-	COMBINEFUNC = @extschema@.mtrs_fit_combine,
-	SERIALFUNC = @extschema@.mtrs_fit_serialize, DESERIALFUNC = @extschema@.mtrs_fit_deserialize,
-	PARALLEL = SAFE);
+	COMBINEFUNC = @extschema@.mtrs_fit_combine, PARALLEL = SAFE);
 CREATE AGGREGATE @extschema@.mtrs_fit(user_id bigint, item_id bigint, event text, ts timestamptz, rating real) (
-	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = internal, SSPACE = 1048576,
+	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = bytea, SSPACE = 1048576,
 	FINALFUNC = @extschema@.mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
-	COMBINEFUNC = @extschema@.mtrs_fit_combine,
-	SERIALFUNC = @extschema@.mtrs_fit_serialize, DESERIALFUNC = @extschema@.mtrs_fit_deserialize,
-	PARALLEL = SAFE);
+	COMBINEFUNC = @extschema@.mtrs_fit_combine, PARALLEL = SAFE);
 CREATE AGGREGATE @extschema@.mtrs_fit(user_id bigint, item_id bigint, event text, ts timestamptz, options jsonb) (
-	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = internal, SSPACE = 1048576,
+	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = bytea, SSPACE = 1048576,
 	FINALFUNC = @extschema@.mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
-	COMBINEFUNC = @extschema@.mtrs_fit_combine,
-	SERIALFUNC = @extschema@.mtrs_fit_serialize, DESERIALFUNC = @extschema@.mtrs_fit_deserialize,
-	PARALLEL = SAFE);
+	COMBINEFUNC = @extschema@.mtrs_fit_combine, PARALLEL = SAFE);
 CREATE AGGREGATE @extschema@.mtrs_fit(user_id bigint, item_id bigint, event text, ts timestamptz, rating real, options jsonb) (
-	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = internal, SSPACE = 1048576,
+	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = bytea, SSPACE = 1048576,
 	FINALFUNC = @extschema@.mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
-	COMBINEFUNC = @extschema@.mtrs_fit_combine,
-	SERIALFUNC = @extschema@.mtrs_fit_serialize, DESERIALFUNC = @extschema@.mtrs_fit_deserialize,
-	PARALLEL = SAFE);
+	COMBINEFUNC = @extschema@.mtrs_fit_combine, PARALLEL = SAFE);
 
 COMMENT ON AGGREGATE @extschema@.mtrs_fit(bigint, bigint, text, timestamptz) IS
 	'train a multi-task model over interaction rows (user, item, event, time); returns the model bytes';

@@ -8,9 +8,16 @@
  *			   [, rating real] [, options jsonb]) -> bytea
  *
  * Rows with a NULL user, item, event or time are skipped; a NULL rating
- * means the row has none.  The state is internal with serialize and
- * deserialize functions, and combining is an append, so parallel plans
- * train exactly the model a serial plan trains.
+ * means the row has none.
+ *
+ * The state type is bytea, not internal, so that Citus can split the
+ * aggregate into per-shard partial states and a combine (it ships every
+ * row to the coordinator for an internal state).  Within one process the
+ * state is an expanded object (utils/expandeddatum.h) that the executor
+ * adopts without copying, so collecting a row is an append; it becomes a
+ * flat bytea (MtrsFitDataFlatten) only to travel between processes, and a
+ * flat state is checked when it is read back.  Combining is an append, so
+ * parallel plans train exactly the model a serial plan trains.
  *
  * IDENTIFICATION
  *	  src/mtrs_agg.c
@@ -24,6 +31,7 @@
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "utils/builtins.h"
+#include "utils/expandeddatum.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -33,8 +41,6 @@
 
 PG_FUNCTION_INFO_V1(mtrs_fit_transfn);
 PG_FUNCTION_INFO_V1(mtrs_fit_combine);
-PG_FUNCTION_INFO_V1(mtrs_fit_serialize);
-PG_FUNCTION_INFO_V1(mtrs_fit_deserialize);
 PG_FUNCTION_INFO_V1(mtrs_fit_finalfn);
 PG_FUNCTION_INFO_V1(mtrs_last_fit);
 
@@ -43,13 +49,103 @@ static char *last_fit = NULL;
 
 /* Return the aggregate memory context, or fail outside an aggregate */
 static MemoryContext
-agg_context(FunctionCallInfo fcinfo)
+agg_context(FunctionCallInfo fcinfo, const char *function)
 {
 	MemoryContext ctx;
 
 	if (!AggCheckCallContext(fcinfo, &ctx))
-		elog(ERROR, "aggregate function called in non-aggregate context");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s can only be called by an aggregate", function),
+				 errhint("Train with the mtrs_fit aggregate or with mtrs_train.")));
 	return ctx;
+}
+
+/* The aggregate's state: the collected rows as an expanded bytea */
+typedef struct FitState
+{
+	ExpandedObjectHeader hdr;
+	MtrsFitData *d;				/* lives in hdr.eoh_context */
+} FitState;
+
+static Size
+fit_state_flat_size(ExpandedObjectHeader *eohptr)
+{
+	return MtrsFitDataFlatSize(((FitState *) eohptr)->d);
+}
+
+static void
+fit_state_flatten_into(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
+{
+	MtrsFitDataFlatten(((FitState *) eohptr)->d, (bytea *) result, allocated_size);
+}
+
+static const ExpandedObjectMethods fit_state_methods = {
+	fit_state_flat_size,
+	fit_state_flatten_into
+};
+
+/* The state behind datum if it is one of ours (read-only or read-write), else NULL */
+static FitState *
+our_state(Datum datum)
+{
+	if (VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(datum)))
+	{
+		ExpandedObjectHeader *eoh = DatumGetEOHP(datum);
+
+		if (eoh->eoh_methods == &fit_state_methods)
+			return (FitState *) eoh;
+	}
+	return NULL;
+}
+
+/* A new empty state in its own memory context under aggctx */
+static FitState *
+new_state(MemoryContext aggctx)
+{
+	MemoryContext ctx = AllocSetContextCreate(aggctx, "mtrs_fit state", ALLOCSET_DEFAULT_SIZES);
+	FitState   *s = MemoryContextAlloc(ctx, sizeof(FitState));
+
+	EOH_init_header(&s->hdr, &fit_state_methods, ctx);
+	s->d = MtrsFitDataCreate(ctx);
+	return s;
+}
+
+/* Append the rows of the state in datum (ours, or a flat bytea) to s */
+static void
+append_state(FitState *s, Datum datum)
+{
+	FitState   *other = our_state(datum);
+	bytea	   *flat;
+
+	if (other != NULL)
+	{
+		MtrsFitDataMerge(s->d, other->d);
+		return;
+	}
+	flat = DatumGetByteaPP(datum);
+	MtrsFitDataAppendFlat(s->d, VARDATA_ANY(flat), VARSIZE_ANY_EXHDR(flat));
+}
+
+/*
+ * The state in argument 0, to add rows to: itself if this aggregate owns
+ * it (a read-write pointer to our state in aggctx), else a new state with
+ * its rows (the executor then frees the old value)
+ */
+static FitState *
+writable_state(FunctionCallInfo fcinfo, MemoryContext aggctx)
+{
+	FitState   *s;
+
+	if (PG_ARGISNULL(0))
+		return new_state(aggctx);
+	s = our_state(PG_GETARG_DATUM(0));
+	if (s != NULL && VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0))) &&
+		MemoryContextGetParent(s->hdr.eoh_context) == aggctx)
+		return s;
+	s = new_state(aggctx);
+	append_state(s, PG_GETARG_DATUM(0));
+	return s;
 }
 
 /* Read the optional rating and options arguments (positions 5 and 6) */
@@ -88,15 +184,13 @@ optional_args(FunctionCallInfo fcinfo, MtrsFitData *d, float *rating)
 Datum
 mtrs_fit_transfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo);
-	MtrsFitData *d = PG_ARGISNULL(0) ? NULL : (MtrsFitData *) PG_GETARG_POINTER(0);
+	FitState   *s = writable_state(fcinfo, agg_context(fcinfo, "mtrs_fit_transfn"));
+	MtrsFitData *d = s->d;
 	float		rating;
 
-	if (d == NULL)
-		d = MtrsFitDataCreate(ctx);
 	optional_args(fcinfo, d, &rating);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
-		PG_RETURN_POINTER(d);
+		PG_RETURN_DATUM(EOHPGetRWDatum(&s->hdr));
 	if (TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(4)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
@@ -106,54 +200,50 @@ mtrs_fit_transfn(PG_FUNCTION_ARGS)
 	MtrsFitDataAdd(d, PG_GETARG_INT64(1), PG_GETARG_INT64(2),
 				   text_to_cstring(PG_GETARG_TEXT_PP(3)),
 				   (double) PG_GETARG_TIMESTAMPTZ(4) / (double) USECS_PER_DAY, rating);
-	PG_RETURN_POINTER(d);
+	PG_RETURN_DATUM(EOHPGetRWDatum(&s->hdr));
 }
 
 /* Merge two partial states (an append) */
 Datum
 mtrs_fit_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext ctx = agg_context(fcinfo);
-	MtrsFitData *a = PG_ARGISNULL(0) ? NULL : (MtrsFitData *) PG_GETARG_POINTER(0);
-	MtrsFitData *b = PG_ARGISNULL(1) ? NULL : (MtrsFitData *) PG_GETARG_POINTER(1);
+	MemoryContext ctx = agg_context(fcinfo, "mtrs_fit_combine");
+	FitState   *s;
 
-	if (b == NULL)
-		PG_RETURN_POINTER(a);
-	if (a == NULL)
-		a = MtrsFitDataCreate(ctx);
-	MtrsFitDataMerge(a, b);
-	PG_RETURN_POINTER(a);
-}
-
-/* Serialize a partial state for a parallel worker's output */
-Datum
-mtrs_fit_serialize(PG_FUNCTION_ARGS)
-{
-	agg_context(fcinfo);
-	PG_RETURN_BYTEA_P(MtrsFitDataSerialize((MtrsFitData *) PG_GETARG_POINTER(0)));
-}
-
-/* Rebuild a partial state from its serialized form */
-Datum
-mtrs_fit_deserialize(PG_FUNCTION_ARGS)
-{
-	MemoryContext ctx = agg_context(fcinfo);
-
-	PG_RETURN_POINTER(MtrsFitDataDeserialize(PG_GETARG_BYTEA_PP(0), ctx));
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	s = writable_state(fcinfo, ctx);
+	append_state(s, PG_GETARG_DATUM(1));
+	PG_RETURN_DATUM(EOHPGetRWDatum(&s->hdr));
 }
 
 /* Train on the collected rows; NULL when there were none */
 Datum
 mtrs_fit_finalfn(PG_FUNCTION_ARGS)
 {
-	MtrsFitData *d = PG_ARGISNULL(0) ? NULL : (MtrsFitData *) PG_GETARG_POINTER(0);
+	MemoryContext ctx = agg_context(fcinfo, "mtrs_fit_finalfn");
+	FitState   *s;
+	MtrsFitData *d;
 	MtrsFitOptions o;
 	StringInfoData log;
 	bytea	   *model;
 	double		memory;
 
-	agg_context(fcinfo);
-	if (d == NULL || d->n == 0)
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	/* ours even through a read-only pointer: FINALFUNC_MODIFY = READ_WRITE */
+	s = our_state(PG_GETARG_DATUM(0));
+	if (s == NULL)
+	{
+		s = new_state(ctx);
+		append_state(s, PG_GETARG_DATUM(0));
+	}
+	d = s->d;
+	if (d->n == 0)
 		PG_RETURN_NULL();
 	MtrsFitOptionsParse(&o, d->options);
 	initStringInfo(&log);

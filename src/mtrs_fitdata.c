@@ -1,12 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * mtrs_fitdata.c
- *	  Collect interaction rows for training (append, merge, serialize),
+ *	  Collect interaction rows for training (append, merge, the flat form
+ *	  that travels between processes and its checks),
  *	  hold a run to mtrs.max_training_memory, and parse training options.
  *
  * The rows are raw (ids stay bigints, events are indices into a small
- * name table), so merging the states of parallel workers is an append and
- * serializing is a copy.  The trainer sorts the rows first, so the model
+ * name table), so merging the states of parallel workers or Citus shards
+ * is an append, and the flat form that travels between them is a copy
+ * (checked when read back: it may come from anywhere).  The trainer sorts the rows first, so the model
  * does not depend on scan order or on the number of workers.
  *
  * IDENTIFICATION
@@ -30,15 +32,20 @@
 #include "mtrs_train.h"
 
 #define FITDATA_MAGIC	0x5449464Du	/* "MFIT" */
+#define FITDATA_VERSION 1
 
-/* Serialized header of MtrsFitData */
+/*
+ * Header of the flat form of MtrsFitData, followed by n_events names of
+ * NAMEDATALEN bytes, options_len bytes of options (no terminator) and n
+ * rows (unaligned)
+ */
 typedef struct FitDataHeader
 {
 	uint32		magic;
 	int32		n_events;
 	int64		n;
 	int32		options_len;	/* -1 = no options */
-	int32		pad;
+	int32		version;
 } FitDataHeader;
 
 /* Create empty training data whose rows live in context */
@@ -195,78 +202,124 @@ MtrsFitDataMerge(MtrsFitData *into, const MtrsFitData *from)
 		into->options = MemoryContextStrdup(into->context, from->options);
 }
 
-/* Serialize training data into one bytea (for parallel aggregation) */
-bytea *
-MtrsFitDataSerialize(const MtrsFitData *d)
+/*
+ * Bytes of the flat form of d, varlena header included: the state that
+ * travels between processes (parallel workers, Citus shards).  Fails
+ * when it would not fit in one bytea.
+ */
+Size
+MtrsFitDataFlatSize(const MtrsFitData *d)
 {
-	FitDataHeader h = {FITDATA_MAGIC, d->n_events, d->n, -1, 0};
-	Size		names = (Size) d->n_events * NAMEDATALEN;
 	Size		size;
-	bytea	   *out;
-	char	   *p;
 
-	if (d->options != NULL)
-		h.options_len = (int32) strlen(d->options);
-	size = add_size(add_size(VARHDRSZ + sizeof(h), names),
-					add_size(Max(h.options_len, 0), mul_size(sizeof(MtrsFitRow), d->n)));
+	size = add_size(add_size(VARHDRSZ + sizeof(FitDataHeader), (Size) d->n_events * NAMEDATALEN),
+					add_size(d->options != NULL ? strlen(d->options) : 0,
+							 mul_size(sizeof(MtrsFitRow), d->n)));
 	if (size > MaxAllocSize)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("partial training state of %zu bytes is too large to pass between processes", size),
-				 errhint("Disable parallel query for this statement: SET max_parallel_workers_per_gather = 0.")));
-	out = palloc(size);
+				 errdetail("A partial state of the mtrs_fit aggregate holds at most %zu interactions.",
+						   (MaxAllocSize - VARHDRSZ - sizeof(FitDataHeader)) / sizeof(MtrsFitRow)),
+				 errhint("Disable parallel query for this statement (SET max_parallel_workers_per_gather = 0), "
+						 "or split the table into more partitions or shards.")));
+	return size;
+}
+
+/* Write the flat form of d into out, which has MtrsFitDataFlatSize(d) bytes */
+void
+MtrsFitDataFlatten(const MtrsFitData *d, bytea *out, Size size)
+{
+	FitDataHeader h = {FITDATA_MAGIC, d->n_events, d->n, -1, FITDATA_VERSION};
+	char	   *p = VARDATA(out);
+
+	Assert(size == MtrsFitDataFlatSize(d));
+	if (d->options != NULL)
+		h.options_len = (int32) strlen(d->options);
 	SET_VARSIZE(out, size);
-	p = VARDATA(out);
 	memcpy(p, &h, sizeof(h));
 	p += sizeof(h);
-	memcpy(p, d->event_names, names);
-	p += names;
+	memcpy(p, d->event_names, (Size) d->n_events * NAMEDATALEN);
+	p += (Size) d->n_events * NAMEDATALEN;
 	if (h.options_len > 0)
 		memcpy(p, d->options, h.options_len);
 	p += Max(h.options_len, 0);
 	memcpy(p, d->rows, sizeof(MtrsFitRow) * d->n);
-	return out;
 }
 
-/* Rebuild training data from MtrsFitDataSerialize's output */
-MtrsFitData *
-MtrsFitDataDeserialize(const bytea *raw, MemoryContext context)
+/* Reject a flat state; detail says what is wrong with it */
+static void
+invalid_state(const char *detail)
 {
-	const char *p = VARDATA_ANY(raw);
-	Size		len = VARSIZE_ANY_EXHDR(raw);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("value is not a valid mtrs_fit state"),
+			 errdetail_internal("%s", detail),
+			 errhint("States of the mtrs_fit aggregate come from mtrs_fit itself, "
+					 "from the same version of mtrs.")));
+}
+
+/*
+ * Append the rows of a flat state (len bytes at p, from MtrsFitDataFlatten
+ * or from anywhere: they are checked) to into.  Checked: magic, version,
+ * counts against the exact size, event names, each row's event index,
+ * time and rating.
+ */
+void
+MtrsFitDataAppendFlat(MtrsFitData *into, const char *p, Size len)
+{
 	FitDataHeader h;
-	MtrsFitData *d;
-	Size		need;
+	int16		map[MTRS_MAX_EVENTS];
+	const char *rows;
 
 	if (len < sizeof(h))
-		elog(ERROR, "invalid partial training state");
+		invalid_state("It is shorter than the header.");
 	memcpy(&h, p, sizeof(h));
-	if (h.magic != FITDATA_MAGIC || h.n_events < 0 || h.n_events > MTRS_MAX_EVENTS || h.n < 0 ||
-		h.options_len < -1)
-		elog(ERROR, "invalid partial training state");
-	need = sizeof(h) + (Size) h.n_events * NAMEDATALEN + Max(h.options_len, 0) +
-		sizeof(MtrsFitRow) * (Size) h.n;
-	if (need != len)
-		elog(ERROR, "invalid partial training state");
+	if (h.magic != FITDATA_MAGIC)
+		invalid_state("It does not start with the mtrs_fit state's magic number.");
+	if (h.version != FITDATA_VERSION)
+		invalid_state(psprintf("It has version %d; this version of mtrs reads version %d.",
+							   h.version, FITDATA_VERSION));
+	if (h.n_events < 0 || h.n_events > MTRS_MAX_EVENTS || h.n < 0 || h.options_len < -1 ||
+		(uint64) h.n > (len - sizeof(h)) / sizeof(MtrsFitRow) ||
+		len != sizeof(h) + (Size) h.n_events * NAMEDATALEN + Max(h.options_len, 0) +
+		sizeof(MtrsFitRow) * (Size) h.n)
+		invalid_state("Its counts do not match its size.");
 	p += sizeof(h);
-	d = MtrsFitDataCreate(context);
-	d->n_events = h.n_events;
-	memcpy(d->event_names, p, (Size) h.n_events * NAMEDATALEN);
-	p += (Size) h.n_events * NAMEDATALEN;
+	for (int e = 0; e < h.n_events; e++, p += NAMEDATALEN)
+	{
+		if (memchr(p, '\0', NAMEDATALEN) == NULL)
+			invalid_state("An event name is not terminated.");
+		map[e] = (int16) event_index(into, p);
+	}
 	if (h.options_len >= 0)
 	{
-		d->options = MemoryContextAlloc(context, h.options_len + 1);
-		memcpy(d->options, p, h.options_len);
-		d->options[h.options_len] = '\0';
+		if (memchr(p, '\0', h.options_len) != NULL)
+			invalid_state("Its options contain a zero byte.");
+		if (into->options == NULL)
+		{
+			into->options = MemoryContextAlloc(into->context, h.options_len + 1);
+			memcpy(into->options, p, h.options_len);
+			into->options[h.options_len] = '\0';
+		}
+		p += h.options_len;
 	}
-	p += Max(h.options_len, 0);
-	reserve_rows(d, h.n);
-	memcpy(d->rows, p, sizeof(MtrsFitRow) * h.n);
-	d->n = h.n;
-	for (int64 i = 0; i < d->n; i++)
-		if (d->rows[i].event < 0 || d->rows[i].event >= d->n_events)
-			elog(ERROR, "invalid partial training state");
-	return d;
+	rows = p;
+	reserve_rows(into, h.n);
+	for (int64 i = 0; i < h.n; i++)
+	{
+		MtrsFitRow *r = &into->rows[into->n];
+
+		memcpy(r, rows + i * sizeof(MtrsFitRow), sizeof(MtrsFitRow));
+		if (r->event < 0 || r->event >= h.n_events)
+			invalid_state(psprintf("Row " INT64_FORMAT " has event index %d of %d.",
+								   i, r->event, h.n_events));
+		if (!isfinite(r->ts) || isinf(r->rating))
+			invalid_state(psprintf("Row " INT64_FORMAT " has a time or a rating that is not finite.", i));
+		r->event = map[r->event];
+		r->pad = 0;
+		into->n++;
+	}
 }
 
 /* ---------------------------------------------------------------- options */

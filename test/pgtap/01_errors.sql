@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(56);
+SELECT plan(58);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -83,6 +83,13 @@ SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), '{"dimm": 4}'::jsonb)$$,
                  'unrecognized training option "dimm"', 'misspelled option');
 SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), '{"dim": 100000}'::jsonb)$$, '22023',
                  'option "dim" must be an integer between 1 and 1024', 'absurd dim');
+-- partial states (bytea) from elsewhere are checked; the support functions need an aggregate
+CREATE AGGREGATE pg_temp.fit_from_states(bytea) (SFUNC = mtrs_fit_combine, STYPE = bytea,
+	FINALFUNC = mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE);
+SELECT throws_ok($$SELECT pg_temp.fit_from_states('\x4d4649540000'::bytea)$$, '22P03',
+                 'value is not a valid mtrs_fit state', 'truncated partial state');
+SELECT throws_ok($$SELECT mtrs_fit_transfn(NULL, 1, 2, 'view', now())$$, '0A000',
+                 'mtrs_fit_transfn can only be called by an aggregate', 'support function outside an aggregate');
 
 -- mtrs_train
 CREATE TEMP TABLE tr_events (user_id bigint, item_id bigint, event text, ts timestamptz, note text);
