@@ -59,6 +59,7 @@ extern float NnSigmoid(float x);
 
 /* mtrs_nn.c: vector helpers written for the auto-vectorizer */
 extern float NnDot(const float *a, const float *b, int n);
+extern float NnDot3(const float *a, const float *b, const float *c, int n);
 extern void NnAxpy(float *y, float alpha, const float *x, int n);
 extern void NnScores(float *scores, const float *table, const float *q, int rows, int dim);
 

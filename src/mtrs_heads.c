@@ -196,14 +196,12 @@ MtrsHeadInit(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, uint64 *rng)
 }
 
 /* Return the embedding term <p_u * w, q_i> of a head */
+#define LINEARIZE_PREFETCH 8	/* pairs ahead whose item row is prefetched */
+
 static inline float
 embedding_term(const float *w, const float *pu, const float *qi, int dim)
 {
-	float		s = 0.0f;
-
-	for (int j = 0; j < dim; j++)
-		s += pu[j] * w[j] * qi[j];
-	return s;
+	return NnDot3(pu, w, qi, dim);
 }
 
 /*
@@ -222,6 +220,14 @@ MtrsHeadLinearize(MtrsHead *h, const MtrsPairs *p, const MtrsModelView *v)
 		float		z,
 					y;
 
+		/* pairs come in user order: ask ahead for the item row, read at random */
+		if (k + LINEARIZE_PREFETCH < p->n)
+		{
+			const char *row = (const char *) (v->t.item_emb + (int64) p->pi[k + LINEARIZE_PREFETCH] * dim);
+
+			for (int b = 0; b < dim * (int) sizeof(float); b += 64)
+				__builtin_prefetch(row + b);
+		}
 		if (!is_member(h, p, k))
 		{
 			h->s[k] = 0.0f;

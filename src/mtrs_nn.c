@@ -196,6 +196,27 @@ NnDot(const float *a, const float *b, int n)
 	return s;
 }
 
+/*
+ * Return sum a[i] b[i] c[i] over [n], in eight interleaved partial sums:
+ * independent chains the vectorizer can run side by side (one chain waits
+ * for each add in turn; the training heads call this once per pair and
+ * head).  The order of the additions differs from NnDot's.
+ */
+float
+NnDot3(const float *a, const float *b, const float *c, int n)
+{
+	float		acc[8] = {0};
+	float		s = 0.0f;
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		for (int l = 0; l < 8; l++)
+			acc[l] += a[i + l] * b[i + l] * c[i + l];
+	for (; i < n; i++)
+		s += a[i] * b[i] * c[i];
+	return s + (((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])));
+}
+
 /* Add alpha x to y, both [n] */
 void
 NnAxpy(float *y, float alpha, const float *x, int n)
@@ -305,6 +326,12 @@ NnFoldIn(const float *gram, const float *table, int dim, const int *rows,
  * Solve a x = b for a symmetric positive definite a [dim][dim] (upper
  * triangle read) by Cholesky factorization in place; b [dim] receives x.
  * Returns 0, or -1 if a is not positive definite (a and b then undefined).
+ *
+ * Right-looking: once row j of R is known, it is subtracted from the rows
+ * below it, so every inner loop runs over contiguous memory and
+ * vectorizes.  Each element still receives its updates in the order
+ * j = 0, 1, ..., so the result is the same as the textbook dot-product
+ * form's, only faster.
  */
 int
 NnCholeskySolve(double *a, double *b, int dim)
@@ -313,30 +340,29 @@ NnCholeskySolve(double *a, double *b, int dim)
 	for (int j = 0; j < dim; j++)
 	{
 		double	   *rj = a + (int64_t) j * dim;
-		double		s = rj[j];
 
-		for (int k = 0; k < j; k++)
-			s -= a[(int64_t) k * dim + j] * a[(int64_t) k * dim + j];
-		if (!(s > 0.0))
+		if (!(rj[j] > 0.0))
 			return -1;
-		rj[j] = sqrt(s);
+		rj[j] = sqrt(rj[j]);
+		for (int i = j + 1; i < dim; i++)
+			rj[i] = rj[i] / rj[j];
 		for (int i = j + 1; i < dim; i++)
 		{
-			double		t = rj[i];
+			double	   *ri = a + (int64_t) i * dim;
+			double		f = rj[i];
 
-			for (int k = 0; k < j; k++)
-				t -= a[(int64_t) k * dim + j] * a[(int64_t) k * dim + i];
-			rj[i] = t / rj[j];
+			for (int k = i; k < dim; k++)
+				ri[k] -= f * rj[k];
 		}
 	}
-	/* solve R^T y = b, then R x = y */
-	for (int i = 0; i < dim; i++)
+	/* solve R^T y = b (a column of R at a time), then R x = y */
+	for (int k = 0; k < dim; k++)
 	{
-		double		t = b[i];
+		const double *rk = a + (int64_t) k * dim;
 
-		for (int k = 0; k < i; k++)
-			t -= a[(int64_t) k * dim + i] * b[k];
-		b[i] = t / a[(int64_t) i * dim + i];
+		b[k] = b[k] / rk[k];
+		for (int i = k + 1; i < dim; i++)
+			b[i] -= rk[i] * b[k];
 	}
 	for (int i = dim - 1; i >= 0; i--)
 	{

@@ -315,6 +315,97 @@ test_least_squares(void)
 	check(NnCholeskySolve(bad, rhs, 2) == -1, "cholesky refuses an indefinite matrix");
 }
 
+/* The textbook (dot-product) Cholesky solve, the reference for NnCholeskySolve */
+static int
+cholesky_reference(double *a, double *b, int dim)
+{
+	for (int j = 0; j < dim; j++)
+	{
+		double		s = a[j * dim + j];
+
+		for (int k = 0; k < j; k++)
+			s -= a[k * dim + j] * a[k * dim + j];
+		if (!(s > 0.0))
+			return -1;
+		a[j * dim + j] = sqrt(s);
+		for (int i = j + 1; i < dim; i++)
+		{
+			double		t = a[j * dim + i];
+
+			for (int k = 0; k < j; k++)
+				t -= a[k * dim + j] * a[k * dim + i];
+			a[j * dim + i] = t / a[j * dim + j];
+		}
+	}
+	for (int i = 0; i < dim; i++)
+	{
+		double		t = b[i];
+
+		for (int k = 0; k < i; k++)
+			t -= a[k * dim + i] * b[k];
+		b[i] = t / a[i * dim + i];
+	}
+	for (int i = dim - 1; i >= 0; i--)
+	{
+		double		t = b[i];
+
+		for (int k = i + 1; k < dim; k++)
+			t -= a[i * dim + k] * b[k];
+		b[i] = t / a[i * dim + i];
+	}
+	return 0;
+}
+
+/*
+ * At the size training uses (64, and an odd 67), the vectorized solve
+ * gives exactly the textbook form's result; NnDot3 matches a double sum
+ */
+static void
+test_solve_and_dot_sizes(void)
+{
+	enum
+	{
+		R = 200, DMAX = 67
+	};
+	static float x[R * DMAX];
+	static double a[DMAX * DMAX],
+				a2[DMAX * DMAX],
+				b[DMAX],
+				b2[DMAX];
+	uint64_t	rng = 5;
+	int			sizes[2] = {64, 67};
+	int			same = 1;
+	double		worst = 0.0;
+
+	for (int z = 0; z < 2; z++)
+	{
+		int			d = sizes[z];
+		float		gram[DMAX * DMAX] = {0};
+
+		fill_uniform(x, R * d, &rng);
+		NnGramAccumulate(gram, x, R, d, 1.0f);
+		for (int i = 0; i < d; i++)
+			for (int j = 0; j < d; j++)
+				a[i * d + j] = a2[i * d + j] = gram[(i < j ? i : j) * d + (i < j ? j : i)] + (i == j ? 3.0 : 0.0);
+		for (int i = 0; i < d; i++)
+			b[i] = b2[i] = NnRandUniform(&rng) - 0.5;
+		same &= NnCholeskySolve(a, b, d) == 0 && cholesky_reference(a2, b2, d) == 0 &&
+			memcmp(b, b2, sizeof(double) * d) == 0;
+	}
+	check(same, "cholesky solve at 64 and 67 equals the textbook form bit for bit");
+
+	for (int n = 0; n <= DMAX; n += (n < 9 ? 1 : 29))
+	{
+		double		ref = 0.0;
+
+		fill_uniform(x, 3 * DMAX, &rng);
+		for (int i = 0; i < n; i++)
+			ref += (double) x[i] * x[DMAX + i] * x[2 * DMAX + i];
+		worst = fmax(worst, fabs(ref - NnDot3(x, x + DMAX, x + 2 * DMAX, n)));
+	}
+	check(worst < 1e-5, "three-way dot product equals a double sum (n = 0..9, 38, 67)");
+}
+
 /* ----------------------------------------------------------------- top-k */
 
 /* Order for qsort: score descending, then index ascending */
@@ -1084,6 +1175,7 @@ main(void)
 	test_loss_gradients();
 	test_optimizers();
 	test_least_squares();
+	test_solve_and_dot_sizes();
 	test_fold_in();
 	test_topk();
 	test_hashes();
