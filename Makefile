@@ -40,3 +40,8 @@ unitcheck: test/unit/test_kernels
 
 # Rebuild every object when a header changes (PGXS does not track headers).
 $(OBJS): $(wildcard include/*.h)
+
+# The kernels' flags, for bench/kernels/run.sh
+.PHONY: print-kernel-flags
+print-kernel-flags:
+	@echo $(KERNEL_FLAGS)

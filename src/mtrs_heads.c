@@ -196,7 +196,24 @@ MtrsHeadInit(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, uint64 *rng)
 }
 
 /* Return the embedding term <p_u * w, q_i> of a head */
-#define LINEARIZE_PREFETCH 8	/* pairs ahead whose item row is prefetched */
+#define ROW_PREFETCH	8		/* pairs ahead whose item row is prefetched */
+
+/*
+ * Pairs come in user order, so a pass over them reads item rows at random
+ * (50,000 items of 64 floats are 12.8 MB): ask for the row of pair k +
+ * ROW_PREFETCH while pair k is computed
+ */
+static inline void
+prefetch_item_row(const MtrsPairs *p, const MtrsModelView *v, int64 k, int dim)
+{
+	if (k + ROW_PREFETCH < p->n)
+	{
+		const char *row = (const char *) (v->t.item_emb + (int64) p->pi[k + ROW_PREFETCH] * dim);
+
+		for (int b = 0; b < dim * (int) sizeof(float); b += 64)
+			__builtin_prefetch(row + b);
+	}
+}
 
 static inline float
 embedding_term(const float *w, const float *pu, const float *qi, int dim)
@@ -220,14 +237,7 @@ MtrsHeadLinearize(MtrsHead *h, const MtrsPairs *p, const MtrsModelView *v)
 		float		z,
 					y;
 
-		/* pairs come in user order: ask ahead for the item row, read at random */
-		if (k + LINEARIZE_PREFETCH < p->n)
-		{
-			const char *row = (const char *) (v->t.item_emb + (int64) p->pi[k + LINEARIZE_PREFETCH] * dim);
-
-			for (int b = 0; b < dim * (int) sizeof(float); b += 64)
-				__builtin_prefetch(row + b);
-		}
+		prefetch_item_row(p, v, k, dim);
 		if (!is_member(h, p, k))
 		{
 			h->s[k] = 0.0f;
@@ -279,6 +289,7 @@ fit_scaling(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double head_reg)
 		}
 		if (k == p->n)
 			break;
+		prefetch_item_row(p, v, k, dim);
 		if (h->s[k] > 0.0f)
 		{
 			const float *pu = v->t.user_emb + (int64) p->pu[k] * dim;
@@ -322,11 +333,15 @@ fit_biases(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double bias_reg)
 
 	/* r = zt - embedding and private terms: what the biases must explain */
 	for (int64 k = 0; k < p->n; k++)
+	{
+		if (!h->constant)
+			prefetch_item_row(p, v, k, dim);
 		if (h->s[k] > 0.0f)
 			r[k] = h->zt[k] - (h->constant ? 0.0f :
 							   embedding_term(w, v->t.user_emb + (int64) p->pu[k] * dim,
 											  v->t.item_emb + (int64) p->pi[k] * dim, dim) +
 							   private_term(h, v, p->pu[k], p->pi[k]));
+	}
 	for (int sweep = 0; sweep < BIAS_SWEEPS; sweep++)
 	{
 		double		num = 0.0,

@@ -101,10 +101,10 @@ add_rhs(Scratch *s, const float *x, const float *scale, double wt, int dim)
 /*
  * The item half visits pairs in item order, so the per-pair arrays (stored
  * in user order) and the user rows are read at random.  Ask for what pair
- * j + PREFETCH_PAIR reads and for the user row of pair j + PREFETCH_ROW
- * (whose user was asked for earlier), so the misses overlap instead of
- * stalling one at a time (1M pairs: the two loads that missed most took
- * half of this function's time).
+ * j + PREFETCH_PAIR reads and for the user row and the heads' user biases
+ * of pair j + PREFETCH_ROW (whose user was asked for earlier), so the
+ * misses overlap instead of stalling one at a time (1M pairs: the two
+ * loads that missed most took half of this function's time).
  */
 static inline void
 prefetch_ahead(const Trainer *tr, const float *y, int64 j)
@@ -126,10 +126,14 @@ prefetch_ahead(const Trainer *tr, const float *y, int64 j)
 	}
 	if (j + PREFETCH_ROW < p->n)
 	{
-		const char *row = (const char *) (y + (int64) p->pu[p->iorder[j + PREFETCH_ROW]] * tr->dim);
+		int			u = p->pu[p->iorder[j + PREFETCH_ROW]];
+		const char *row = (const char *) (y + (int64) u * tr->dim);
 
 		for (int b = 0; b < tr->dim * (int) sizeof(float); b += 64)
 			__builtin_prefetch(row + b);
+		/* the heads' offsets read the user's bias in each head's task */
+		for (int h = 0; h < tr->n_heads; h++)
+			__builtin_prefetch(&tr->v.t.user_bias[(int64) tr->heads[h].task * p->n_users + u]);
 	}
 }
 
