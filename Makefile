@@ -30,7 +30,7 @@ src/mtrs_train.o src/mtrs_heads.o: override CFLAGS += -O3
 # Plain-C unit tests of the kernel layer: no server, no PostgreSQL headers.
 UNIT_SRCS = test/unit/test_kernels.c src/mtrs_nn.c src/mtrs_text.c src/mtrs_textmodel.c \
             src/mtrs_intentrule.c src/mtrs_format.c
-test/unit/test_kernels: $(UNIT_SRCS) $(wildcard include/*.h)
+test/unit/test_kernels: $(UNIT_SRCS) $(wildcard include/*.h) test/unit/reference_kernels.h
 	$(CC) -std=gnu11 -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude \
 		-o $@ $(UNIT_SRCS) -lopenblas -lm
 

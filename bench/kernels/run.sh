@@ -13,7 +13,7 @@ OUT=$ROOT/bench/out/kernels
 mkdir -p "$OUT"
 FLAGS=$(make -s -C "$ROOT" -f Makefile print-kernel-flags 2>/dev/null || true)
 FLAGS=${FLAGS:--O3 -fno-math-errno -fno-signed-zeros -fno-trapping-math -ffp-contract=fast}
-cc -std=gnu11 $FLAGS -I"$ROOT/include" -o "$OUT/solve" "$ROOT/bench/kernels/solve.c" "$ROOT/src/mtrs_nn.c" -lopenblas -lm
+cc -std=gnu11 $FLAGS -I"$ROOT/include" -I"$ROOT/test/unit" -o "$OUT/solve" "$ROOT/bench/kernels/solve.c" "$ROOT/src/mtrs_nn.c" -lopenblas -lm
 for r in $(seq 1 "$RUNS"); do OPENBLAS_NUM_THREADS=1 "$OUT/solve"; done > "$OUT/runs.txt"
 {
   echo "# bench/kernels/run.sh, $(date -u +%F), $RUNS runs, flags: $FLAGS"

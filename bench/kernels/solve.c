@@ -1,7 +1,8 @@
 /*
  * bench/kernels/solve.c -- time the least-squares kernels training runs once per user and item
  * (NnCholeskySolve, 64 x 64) and once per pair and head (NnDot3, 64 wide), against the
- * textbook dot-product Cholesky the solver replaced.  Built and run by bench/kernels/run.sh.
+ * plain forms they replaced (test/unit/reference_kernels.h).  Built and run by
+ * bench/kernels/run.sh.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 
 #include "mtrs_nn.h"
+#include "reference_kernels.h"
 
 #define D		64
 #define SOLVES	20000
@@ -23,58 +25,6 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-/* The dot-product (up-looking) form: strided inner loops */
-static int
-textbook_solve(double *a, double *b, int dim)
-{
-	for (int j = 0; j < dim; j++)
-	{
-		double		s = a[j * dim + j];
-
-		for (int k = 0; k < j; k++)
-			s -= a[k * dim + j] * a[k * dim + j];
-		if (!(s > 0.0))
-			return -1;
-		a[j * dim + j] = sqrt(s);
-		for (int i = j + 1; i < dim; i++)
-		{
-			double		t = a[j * dim + i];
-
-			for (int k = 0; k < j; k++)
-				t -= a[k * dim + j] * a[k * dim + i];
-			a[j * dim + i] = t / a[j * dim + j];
-		}
-	}
-	for (int i = 0; i < dim; i++)
-	{
-		double		t = b[i];
-
-		for (int k = 0; k < i; k++)
-			t -= a[k * dim + i] * b[k];
-		b[i] = t / a[i * dim + i];
-	}
-	for (int i = dim - 1; i >= 0; i--)
-	{
-		double		t = b[i];
-
-		for (int k = i + 1; k < dim; k++)
-			t -= a[i * dim + k] * b[k];
-		b[i] = t / a[i * dim + i];
-	}
-	return 0;
-}
-
-/* The one-chain three-way dot product NnDot3 replaced */
-static float
-sequential_dot3(const float *p, const float *q, const float *r, int n)
-{
-	float		s = 0.0f;
-
-	for (int i = 0; i < n; i++)
-		s += p[i] * q[i] * r[i];
-	return s;
 }
 
 /* Nanoseconds per three-way dot product */
@@ -132,10 +82,10 @@ main(void)
 		for (int j = 0; j < D; j++)
 			a0[i * D + j] = gram[(i < j ? i : j) * D + (i < j ? j : i)] + (i == j ? 20.0 : 0.0);
 
-	printf("textbook_solve_us %.2f\n", time_solves(textbook_solve, &c1));
+	printf("textbook_solve_us %.2f\n", time_solves(reference_cholesky_solve, &c1));
 	printf("NnCholeskySolve_us %.2f\n", time_solves(NnCholeskySolve, &c2));
 	printf("same_solution %s\n", c1 == c2 ? "yes" : "no");
-	printf("sequential_dot3_ns %.1f\n", time_dots(sequential_dot3, &s));
+	printf("sequential_dot3_ns %.1f\n", time_dots(reference_dot3, &s));
 	printf("NnDot3_ns %.1f\n", time_dots(NnDot3, &s));
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include "mtrs_text.h"
 #include "mtrs_intentrule.h"
 #include "mtrs_textmodel.h"
+#include "reference_kernels.h"
 
 static int	n_passed;
 static int	n_failed;
@@ -315,47 +316,6 @@ test_least_squares(void)
 	check(NnCholeskySolve(bad, rhs, 2) == -1, "cholesky refuses an indefinite matrix");
 }
 
-/* The textbook (dot-product) Cholesky solve, the reference for NnCholeskySolve */
-static int
-cholesky_reference(double *a, double *b, int dim)
-{
-	for (int j = 0; j < dim; j++)
-	{
-		double		s = a[j * dim + j];
-
-		for (int k = 0; k < j; k++)
-			s -= a[k * dim + j] * a[k * dim + j];
-		if (!(s > 0.0))
-			return -1;
-		a[j * dim + j] = sqrt(s);
-		for (int i = j + 1; i < dim; i++)
-		{
-			double		t = a[j * dim + i];
-
-			for (int k = 0; k < j; k++)
-				t -= a[k * dim + j] * a[k * dim + i];
-			a[j * dim + i] = t / a[j * dim + j];
-		}
-	}
-	for (int i = 0; i < dim; i++)
-	{
-		double		t = b[i];
-
-		for (int k = 0; k < i; k++)
-			t -= a[k * dim + i] * b[k];
-		b[i] = t / a[i * dim + i];
-	}
-	for (int i = dim - 1; i >= 0; i--)
-	{
-		double		t = b[i];
-
-		for (int k = i + 1; k < dim; k++)
-			t -= a[i * dim + k] * b[k];
-		b[i] = t / a[i * dim + i];
-	}
-	return 0;
-}
-
 /*
  * At the size training uses (64, and an odd 67), the vectorized solve
  * gives exactly the textbook form's result; NnDot3 matches a double sum
@@ -389,7 +349,7 @@ test_solve_and_dot_sizes(void)
 				a[i * d + j] = a2[i * d + j] = gram[(i < j ? i : j) * d + (i < j ? j : i)] + (i == j ? 3.0 : 0.0);
 		for (int i = 0; i < d; i++)
 			b[i] = b2[i] = NnRandUniform(&rng) - 0.5;
-		same &= NnCholeskySolve(a, b, d) == 0 && cholesky_reference(a2, b2, d) == 0 &&
+		same &= NnCholeskySolve(a, b, d) == 0 && reference_cholesky_solve(a2, b2, d) == 0 &&
 			memcmp(b, b2, sizeof(double) * d) == 0;
 	}
 	check(same, "cholesky solve at 64 and 67 equals the textbook form bit for bit");
