@@ -63,6 +63,17 @@ extern float NnDot3(const float *a, const float *b, const float *c, int n);
 extern void NnAxpy(float *y, float alpha, const float *x, int n);
 extern void NnScores(float *scores, const float *table, const float *q, int rows, int dim);
 
+/*
+ * Ask the CPU to start loading a row of dim floats that will be read soon
+ * (a row of a large table read at random: embeddings by id)
+ */
+static inline void
+NnPrefetchRow(const float *row, int dim)
+{
+	for (int b = 0; b < dim * (int) sizeof(float); b += 64)
+		__builtin_prefetch((const char *) row + b);
+}
+
 /* mtrs_nn.c: optimizers */
 extern void NnAdagradRow(float *row, float *accum, const float *grad, float lr, int dim);
 extern void NnAdamStep(float *param, float *m, float *v, const float *grad, int64_t n,

@@ -2,14 +2,15 @@
  *
  * mtrs_fitdata.c
  *	  Collect interaction rows for training (append, merge, the flat form
- *	  that travels between processes and its checks),
- *	  hold a run to mtrs.max_training_memory, and parse training options.
+ *	  that travels between processes and its checks), hold a run to
+ *	  mtrs.max_training_memory, and parse training options.
  *
  * The rows are raw (ids stay bigints, events are indices into a small
  * name table), so merging the states of parallel workers or Citus shards
  * is an append, and the flat form that travels between them is a copy
- * (checked when read back: it may come from anywhere).  The trainer sorts the rows first, so the model
- * does not depend on scan order or on the number of workers.
+ * (checked when read back: it may come from anywhere).  The trainer sorts
+ * the rows first, so the model does not depend on scan order or on the
+ * number of workers.
  *
  * IDENTIFICATION
  *	  src/mtrs_fitdata.c

@@ -195,7 +195,6 @@ MtrsHeadInit(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, uint64 *rng)
 						 PRIVATE_INIT_STD, rng);
 }
 
-/* Return the embedding term <p_u * w, q_i> of a head */
 #define ROW_PREFETCH	8		/* pairs ahead whose item row is prefetched */
 
 /*
@@ -207,14 +206,10 @@ static inline void
 prefetch_item_row(const MtrsPairs *p, const MtrsModelView *v, int64 k, int dim)
 {
 	if (k + ROW_PREFETCH < p->n)
-	{
-		const char *row = (const char *) (v->t.item_emb + (int64) p->pi[k + ROW_PREFETCH] * dim);
-
-		for (int b = 0; b < dim * (int) sizeof(float); b += 64)
-			__builtin_prefetch(row + b);
-	}
+		NnPrefetchRow(v->t.item_emb + (int64) p->pi[k + ROW_PREFETCH] * dim, dim);
 }
 
+/* Return the embedding term <p_u * w, q_i> of a head */
 static inline float
 embedding_term(const float *w, const float *pu, const float *qi, int dim)
 {

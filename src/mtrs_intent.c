@@ -71,6 +71,7 @@ MtrsTextParams
 MtrsModelTextParams(const MtrsModel *m)
 {
 	MtrsTextParams p;
+
 	p.dim = m->v.hdr->dim;
 	p.n_labels = m->v.hdr->n_labels;
 	p.max_pool = (m->v.hdr->text_width == 2 * m->v.hdr->dim);

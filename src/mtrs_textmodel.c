@@ -74,12 +74,7 @@ MtrsTextEncode(const MtrsTextParams *p, const uint32_t *tok, int n, float *h, in
 	{
 		/* the rows are scattered over a large table: ask for a later one early */
 		if (j + PREFETCH_AHEAD < n)
-		{
-			const char *next = (const char *) (p->emb + (int64_t) tok[j + PREFETCH_AHEAD] * dim);
-
-			for (int b = 0; b < dim * (int) sizeof(float); b += 64)
-				__builtin_prefetch(next + b);
-		}
+			NnPrefetchRow(p->emb + (int64_t) tok[j + PREFETCH_AHEAD] * dim, dim);
 		NnAxpy(h, token_scale(p, tok[j], scale), p->emb + (int64_t) tok[j] * dim, dim);
 	}
 	if (p->max_pool && n > 0)

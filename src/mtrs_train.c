@@ -127,10 +127,8 @@ prefetch_ahead(const Trainer *tr, const float *y, int64 j)
 	if (j + PREFETCH_ROW < p->n)
 	{
 		int			u = p->pu[p->iorder[j + PREFETCH_ROW]];
-		const char *row = (const char *) (y + (int64) u * tr->dim);
 
-		for (int b = 0; b < tr->dim * (int) sizeof(float); b += 64)
-			__builtin_prefetch(row + b);
+		NnPrefetchRow(y + (int64) u * tr->dim, tr->dim);
 		/* the heads' offsets read the user's bias in each head's task */
 		for (int h = 0; h < tr->n_heads; h++)
 			__builtin_prefetch(&tr->v.t.user_bias[(int64) tr->heads[h].task * p->n_users + u]);
