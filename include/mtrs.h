@@ -21,6 +21,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/array.h"
 #include "utils/palloc.h"
 
 #include "mtrs_format.h"
@@ -97,7 +98,10 @@ extern struct MtrsTokenizer MtrsModelTokenizer(const MtrsModel *m);
 extern int	MtrsTokenizeText(const struct MtrsTokenizer *t, text *txt, uint32 *out);
 extern struct MtrsTextParams MtrsModelTextParams(const MtrsModel *m);
 extern int	MtrsModelTextRows(const MtrsModel *m, text *txt, uint32 *out, int *n_features);
-extern bool MtrsEncodeText(const MtrsModel *m, text *txt, float *out);
+extern ArrayType *MtrsContextArg(FunctionCallInfo fcinfo, int i);
+extern float MtrsContextDecayArg(FunctionCallInfo fcinfo, int i);
+extern bool MtrsEncodeTurns(const MtrsModel *m, text *latest, ArrayType *context, float decay,
+							float *out);
 
 /* mtrs_cache.c */
 extern MtrsModel *MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name);

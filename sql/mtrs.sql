@@ -526,12 +526,14 @@ CREATE FUNCTION @extschema@.mtrs_recommend(
 	exclude_seen boolean DEFAULT true,
 	candidates bigint[] DEFAULT NULL,
 	query text DEFAULT NULL,
-	query_weight real DEFAULT 0.5)
+	query_weight real DEFAULT 0.5,
+	context text[] DEFAULT NULL,
+	context_decay real DEFAULT 0.5)
 RETURNS TABLE(item_id bigint, score real, rank integer)
 AS 'MODULE_PATHNAME', 'mtrs_recommend'
 LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
-COMMENT ON FUNCTION @extschema@.mtrs_recommend(bigint, integer, text, text, boolean, bigint[], text, real) IS
-	'the k best items for a user by one task head (default: ranking) of a model (default: the only active one), folding in interactions added to the source table since training';
+COMMENT ON FUNCTION @extschema@.mtrs_recommend(bigint, integer, text, text, boolean, bigint[], text, real, text[], real) IS
+	'the k best items for a user by one task head (default: ranking) of a model (default: the only active one), folding in interactions added to the source table since training and blending in what the user typed (query, earlier turns in context)';
 
 CREATE FUNCTION @extschema@.mtrs_recommend_for(
 	history bigint[],
@@ -541,12 +543,14 @@ CREATE FUNCTION @extschema@.mtrs_recommend_for(
 	exclude_seen boolean DEFAULT true,
 	candidates bigint[] DEFAULT NULL,
 	query text DEFAULT NULL,
-	query_weight real DEFAULT 0.5)
+	query_weight real DEFAULT 0.5,
+	context text[] DEFAULT NULL,
+	context_decay real DEFAULT 0.5)
 RETURNS TABLE(item_id bigint, score real, rank integer)
 AS 'MODULE_PATHNAME', 'mtrs_recommend_for'
 LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION @extschema@.mtrs_recommend_for(bigint[], integer, text, text, boolean, bigint[], text, real) IS
-	'the k best items for an anonymous session given the items it interacted with';
+COMMENT ON FUNCTION @extschema@.mtrs_recommend_for(bigint[], integer, text, text, boolean, bigint[], text, real, text[], real) IS
+	'the k best items for an anonymous session given the items it interacted with and what it typed (query, earlier turns in context)';
 
 CREATE FUNCTION @extschema@.mtrs_predict(
 	user_id bigint,
@@ -572,12 +576,14 @@ COMMENT ON FUNCTION @extschema@.mtrs_similar_items(bigint, integer, text) IS
 CREATE FUNCTION @extschema@.mtrs_intent(
 	utterance text,
 	model text DEFAULT NULL,
-	threshold real DEFAULT NULL)
+	threshold real DEFAULT NULL,
+	context text[] DEFAULT NULL,
+	context_decay real DEFAULT 0.5)
 RETURNS TABLE(intent text, score real)
 AS 'MODULE_PATHNAME', 'mtrs_intent'
 LANGUAGE C STABLE PARALLEL SAFE ROWS 2;
-COMMENT ON FUNCTION @extschema@.mtrs_intent(text, text, real) IS
-	'the intents of an utterance whose probability reaches the threshold (default: tuned in training), highest first; none when out of scope';
+COMMENT ON FUNCTION @extschema@.mtrs_intent(text, text, real, text[], real) IS
+	'the intents of an utterance whose probability reaches the threshold (default: tuned in training), highest first; a follow-up with none of its own is read with the earlier turns in context; none when out of scope';
 
 /* --------------------------------------------------------------- evaluation */
 

@@ -13,8 +13,10 @@
 
 #include <math.h>
 
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 
 #include "mtrs.h"
@@ -103,27 +105,85 @@ MtrsModelTextRows(const MtrsModel *m, text *txt, uint32 *out, int *n_features)
 }
 
 /*
- * Encode text into the item embedding space (the mean of its token
- * embeddings) into out [dim]; returns false when the text has no word the
- * model saw in training.
+ * Check and return a context argument (the earlier turns of a
+ * conversation, oldest first), or NULL.
+ */
+ArrayType *
+MtrsContextArg(FunctionCallInfo fcinfo, int i)
+{
+	ArrayType  *a;
+
+	if (PG_ARGISNULL(i))
+		return NULL;
+	a = PG_GETARG_ARRAYTYPE_P(i);
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("context must be a one-dimensional array")));
+	return a;
+}
+
+/* Check and return a context_decay argument (default 0.5) */
+float
+MtrsContextDecayArg(FunctionCallInfo fcinfo, int i)
+{
+	float		decay = PG_ARGISNULL(i) ? 0.5f : PG_GETARG_FLOAT4(i);
+
+	if (!(decay >= 0.0f && decay <= 1.0f))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("context_decay must be between 0 and 1")));
+	return decay;
+}
+
+/*
+ * Encode a conversation into out [text width]: the weighted mean of the
+ * encodings of its turns, which are the elements of context (earlier
+ * turns, oldest first; NULL for none) and then latest (NULL for none).
+ * The newest turn weighs 1 and every turn decay times the turn after it.
+ * NULL turns and turns without a word the model saw add nothing (but still
+ * count as turns).  Returns false when no turn adds anything.  With one
+ * turn this is the text's encoding: the mean of its token embeddings, whose
+ * first dim floats lie in the item embedding space.
  */
 bool
-MtrsEncodeText(const MtrsModel *m, text *txt, float *out)
+MtrsEncodeTurns(const MtrsModel *m, text *latest, ArrayType *context, float decay, float *out)
 {
-	uint32	   *toks = palloc(sizeof(uint32) * MTRS_MAX_TEXT_TOKENS);
 	MtrsTextParams p = MtrsModelTextParams(m);
-	int			n_features;
-	int			n = MtrsModelTextRows(m, txt, toks, &n_features);
-	float	   *h = palloc(sizeof(float) * 2 * p.dim);
+	int			width = MtrsTextWidth(&p);
+	uint32	   *toks = palloc(sizeof(uint32) * MTRS_MAX_TEXT_TOKENS);
+	float	   *h = palloc(sizeof(float) * width);
+	double	   *acc = palloc0(sizeof(double) * width);
+	Datum	   *elems = NULL;
+	bool	   *nulls = NULL;
+	int			n_ctx = 0;
+	double		w = 1.0,
+				w_sum = 0.0;
 
-	if (n > 0)
+	if (context != NULL)
+		deconstruct_array(context, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n_ctx);
+	for (int t = n_ctx - (latest == NULL); t >= 0; t--, w *= decay)
 	{
+		text	   *txt = t == n_ctx ? latest : nulls[t] ? NULL : DatumGetTextPP(elems[t]);
+		int			n_features;
+		int			n;
+
+		if (txt == NULL || w == 0.0)
+			continue;
+		n = MtrsModelTextRows(m, txt, toks, &n_features);
+		if (n == 0)
+			continue;
 		MtrsTextEncode(&p, toks, n, h, NULL);
-		memcpy(out, h, sizeof(float) * p.dim);
+		for (int j = 0; j < width; j++)
+			acc[j] += w * h[j];
+		w_sum += w;
 	}
+	for (int j = 0; j < width && w_sum > 0.0; j++)
+		out[j] = (float) (acc[j] / w_sum);
 	pfree(toks);
 	pfree(h);
-	return n > 0;
+	pfree(acc);
+	return w_sum > 0.0;
 }
 
 /* Order (label, score) pairs by descending score, then label */
@@ -144,16 +204,35 @@ cmp_scored(const void *a, const void *b)
 	return x->label - y->label;
 }
 
+/* The intents whose probability in z [n_labels] reaches tau, into hits */
+static int
+intents_at(const float *z, int n_labels, float tau, Scored *hits)
+{
+	int			n_hits = 0;
+
+	for (int l = 0; l < n_labels; l++)
+		if (z[l] >= tau)
+		{
+			hits[n_hits].label = l;
+			hits[n_hits++].score = z[l];
+		}
+	return n_hits;
+}
+
 /*
- * mtrs_intent(utterance text, model text, threshold real)
+ * mtrs_intent(utterance text, model text, threshold real, context text[],
+ *			   context_decay real)
  *	 -> TABLE(intent text, score real)
  * The intents whose probability reaches the threshold, highest first.  By
  * default the rule tuned in training: its threshold, and, if held-out data
  * showed it is better, at least the best intent.  With an explicit
- * threshold, exactly the intents reaching it.  No rows when none does (out
- * of scope), for a NULL utterance, or for text without words.  Features
- * the model never saw are ignored; text with none it saw is scored by the
- * biases alone (the intents' prior).
+ * threshold, exactly the intents reaching it.  An utterance with no intent
+ * of its own at the threshold (a follow-up such as "and the phone?") is
+ * scored again together with the earlier turns in context, if given (see
+ * MtrsEncodeTurns).  No rows when no intent qualifies (out of scope), for
+ * a NULL utterance, or for text without words.  Features the model never
+ * saw are ignored; text with none it saw is scored by the biases alone
+ * (the intents' prior).
  */
 Datum
 mtrs_intent(PG_FUNCTION_ARGS)
@@ -164,6 +243,8 @@ mtrs_intent(PG_FUNCTION_ARGS)
 	const MtrsHeader *h = m->v.hdr;
 	const float *set = m->v.t.settings;
 	float		tau;
+	ArrayType  *context = MtrsContextArg(fcinfo, 3);
+	float		decay = MtrsContextDecayArg(fcinfo, 4);
 	MtrsTextParams p;
 	uint32		toks[MTRS_MAX_TEXT_TOKENS];
 	float		enc[2 * MTRS_MAX_DIM];
@@ -171,7 +252,7 @@ mtrs_intent(PG_FUNCTION_ARGS)
 	Scored	   *hits;
 	int			n,
 				n_features,
-				n_hits = 0;
+				n_hits;
 
 	if (!(h->kind & MTRS_KIND_INTENT))
 		ereport(ERROR,
@@ -195,15 +276,13 @@ mtrs_intent(PG_FUNCTION_ARGS)
 	MtrsTextEncode(&p, toks, n, enc, NULL);
 	MtrsTextScores(&p, enc, z);
 	MtrsTextProbs(&p, z, z);
-	for (int l = 0; l < h->n_labels; l++)
+	n_hits = intents_at(z, h->n_labels, tau, hits);
+	if (n_hits == 0 && context != NULL &&
+		MtrsEncodeTurns(m, PG_GETARG_TEXT_PP(0), context, decay, enc))
 	{
-		float		s = z[l];
-
-		if (s >= tau)
-		{
-			hits[n_hits].label = l;
-			hits[n_hits++].score = s;
-		}
+		MtrsTextScores(&p, enc, z);
+		MtrsTextProbs(&p, z, z);
+		n_hits = intents_at(z, h->n_labels, tau, hits);
 	}
 	if (n_hits == 0 && PG_ARGISNULL(2) && set[MTRS_SET_INTENT_TOP1] != 0.0f)
 	{

@@ -191,22 +191,26 @@ recommend(FunctionCallInfo fcinfo, MtrsModel *m, int task, int k, const MtrsUser
 }
 
 /*
- * Blend a typed query into the user's embedding: the query's encoding in
- * the item space, scaled to the user's norm, weighted by query_weight
- * against the user's taste (a user with no embedding gets the query alone).
- * Arguments i (query) and i + 1 (query_weight).
+ * Blend what the user typed into their embedding: the encoding in the item
+ * space of the query and the earlier turns of the conversation (see
+ * MtrsEncodeTurns), scaled to the user's norm, weighted by query_weight
+ * against the user's taste (a user with no embedding gets the text alone).
+ * Arguments i (query), i + 1 (query_weight), i + 2 (context) and i + 3
+ * (context_decay).
  */
 static void
 blend_query(FunctionCallInfo fcinfo, int i, MtrsModel *m, MtrsUser *user)
 {
 	int			d = m->v.hdr->dim;
 	float		w = PG_ARGISNULL(i + 1) ? 0.5f : PG_GETARG_FLOAT4(i + 1);
+	ArrayType  *context = MtrsContextArg(fcinfo, i + 2);
+	float		decay = MtrsContextDecayArg(fcinfo, i + 3);
 	float	   *q,
 			   *out;
 	double		nq = 0.0,
 				nu = 0.0;
 
-	if (PG_ARGISNULL(i))
+	if (PG_ARGISNULL(i) && context == NULL)
 		return;
 	if (!(w >= 0.0f && w <= 1.0f))
 		ereport(ERROR,
@@ -217,9 +221,9 @@ blend_query(FunctionCallInfo fcinfo, int i, MtrsModel *m, MtrsUser *user)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("mtrs model \"%s\" has no text encoder", m->name),
 				 errhint("Train it with items => a catalog with text, or intents => utterances.")));
-	q = palloc(sizeof(float) * d);
-	if (!MtrsEncodeText(m, PG_GETARG_TEXT_PP(i), q))
-		return;					/* no words: the query changes nothing */
+	q = palloc(sizeof(float) * 2 * d);	/* the widest text encoding */
+	if (!MtrsEncodeTurns(m, PG_ARGISNULL(i) ? NULL : PG_GETARG_TEXT_PP(i), context, decay, q))
+		return;					/* no words: the text changes nothing */
 	out = palloc(sizeof(float) * d);
 	for (int j = 0; j < d; j++)
 	{
@@ -249,7 +253,7 @@ candidates_arg(FunctionCallInfo fcinfo, int i)
 /*
  * The arguments mtrs_recommend and mtrs_recommend_for share after their
  * first: k (1), model (2), task (3), exclude_seen (4), candidates (5),
- * query (6) and query_weight (7).
+ * query (6), query_weight (7), context (8) and context_decay (9).
  */
 typedef struct RecArgs
 {
@@ -280,7 +284,8 @@ recommend_rows(FunctionCallInfo fcinfo, const RecArgs *a, MtrsUser *user, const 
 
 /*
  * mtrs_recommend(user_id bigint, k int, model text, task text,
- *				  exclude_seen bool, candidates bigint[], query text, query_weight real)
+ *				  exclude_seen bool, candidates bigint[], query text, query_weight real,
+ *				  context text[], context_decay real)
  *	 -> TABLE(item_id bigint, score real, rank int)
  * The k best items for a user by one task head.  Interactions the user
  * added to the model's source table after training are folded in first
@@ -310,7 +315,8 @@ mtrs_recommend(PG_FUNCTION_ARGS)
 
 /*
  * mtrs_recommend_for(history bigint[], k int, model text, task text,
- *					  exclude_seen bool, candidates bigint[], query text, query_weight real)
+ *					  exclude_seen bool, candidates bigint[], query text, query_weight real,
+ *					  context text[], context_decay real)
  *	 -> TABLE(item_id bigint, score real, rank int)
  * The k best items for an anonymous session that interacted with the
  * history items (ids the model does not know are ignored; none: popular).

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(58);
+SELECT plan(61);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -128,6 +128,12 @@ SELECT throws_ok($$SELECT * FROM mtrs_recommend_for(NULL, 3, model => 'm')$$, '2
                  'history must not be null', 'session: null history');
 SELECT throws_ok($$SELECT * FROM mtrs_recommend_for(ARRAY[[1,2]]::bigint[], 3, model => 'm')$$, '2202E',
                  'history must be a one-dimensional array', 'session: 2-d history');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend_for('{}', 3, model => 'm', context => '{{a},{b}}')$$, '2202E',
+                 'context must be a one-dimensional array', 'conversation: 2-d context');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, 3, model => 'm', context => '{a}', context_decay => 2)$$, '22023',
+                 'context_decay must be between 0 and 1', 'conversation: context_decay out of range');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, 3, model => 'm', context => '{a}')$$, '55000',
+                 'mtrs model "m" has no text encoder', 'conversation: model without text');
 
 -- intents
 CREATE TEMP TABLE tr_utt (text text, label text);
