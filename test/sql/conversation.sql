@@ -4,17 +4,12 @@
 CREATE EXTENSION mtrs;
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
--- four categories of ten items (id = 100 * category + j); user u likes category u % 4
-CREATE TABLE catalog AS
-SELECT c * 100 + j AS item_id,
-       (ARRAY['camera', 'laptop', 'novel', 'coffee'])[c + 1] || ' model ' || j AS title,
-       (ARRAY['photo lens', 'computer notebook', 'book story', 'kitchen grinder'])[c + 1] AS category
-  FROM generate_series(0, 3) c, generate_series(0, 9) j;
-CREATE TABLE views AS
-SELECT u AS user_id, (u % 4) * 100 + (u * 3 + g) % 10 AS item_id, 'view'::text AS event,
-       timestamptz '2026-01-01' + g * interval '1 hour' AS ts
-  FROM generate_series(1, 80) u, generate_series(1, 5) g;
--- three intents, each said in four ways about eight things
+-- every item has interactions
+\set warm_items 10
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set fixture :abs_srcdir '/fixtures/catalog.sql'
+\i :fixture
+-- three intents, each said in two ways about eight things
 CREATE TABLE utterances AS
 SELECT format(t.pattern, x.thing) AS text, t.label
   FROM (VALUES ('I want to buy a %s', 'buy'), ('do you sell a good %s', 'buy'),

@@ -4,17 +4,11 @@
 CREATE EXTENSION mtrs;
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
--- four categories of ten items (id = 100 * category + j); items 8 and 9 of each
--- category have a title but no interactions; user u likes category u % 4
-CREATE TABLE catalog AS
-SELECT c * 100 + j AS item_id,
-       (ARRAY['camera', 'laptop', 'novel', 'coffee'])[c + 1] || ' model ' || j AS title,
-       (ARRAY['photo lens', 'computer notebook', 'book story', 'kitchen grinder'])[c + 1] AS category
-  FROM generate_series(0, 3) c, generate_series(0, 9) j;
-CREATE TABLE views AS
-SELECT u AS user_id, (u % 4) * 100 + (u * 3 + g) % 8 AS item_id, 'view'::text AS event,
-       timestamptz '2026-01-01' + g * interval '1 hour' AS ts
-  FROM generate_series(1, 80) u, generate_series(1, 5) g;
+-- items 8 and 9 of each category have a title but no interactions
+\set warm_items 8
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set fixture :abs_srcdir '/fixtures/catalog.sql'
+\i :fixture
 SELECT mtrs_train('shop', 'views', items => 'catalog', item_text_cols => ARRAY['title', 'category'],
                   options => '{"dim": 16, "iterations": 8, "reg": 1, "text_epochs": 50, "buckets": 4096}') > 0 AS trained;
 SELECT n_items, kind, source->'items'->>'item_texts' AS item_texts,
