@@ -137,21 +137,40 @@ MtrsContextDecayArg(FunctionCallInfo fcinfo, int i)
 }
 
 /*
- * Encode a conversation into out [text width]: the weighted mean of the
- * encodings of its turns, which are the elements of context (earlier
- * turns, oldest first; NULL for none) and then latest (NULL for none).
- * The newest turn weighs 1 and every turn decay times the turn after it.
- * NULL turns and turns without a word the model saw add nothing (but still
- * count as turns).  Returns false when no turn adds anything.  With one
- * turn this is the text's encoding: the mean of its token embeddings, whose
- * first dim floats lie in the item embedding space.
+ * Encode text as model m does into out [text width] (the mean of its token
+ * embeddings; the first dim floats lie in the item embedding space).
+ * Returns false, leaving out alone, when the text has no word the model saw.
  */
 bool
-MtrsEncodeTurns(const MtrsModel *m, text *latest, ArrayType *context, float decay, float *out)
+MtrsEncodeText(const MtrsModel *m, text *txt, float *out)
+{
+	MtrsTextParams p = MtrsModelTextParams(m);
+	uint32	   *toks = palloc(sizeof(uint32) * MTRS_MAX_TEXT_TOKENS);
+	int			n_features;
+	int			n = MtrsModelTextRows(m, txt, toks, &n_features);
+
+	if (n > 0)
+		MtrsTextEncode(&p, toks, n, out, NULL);
+	pfree(toks);
+	return n > 0;
+}
+
+/*
+ * Encode a conversation into out [text width]: the weighted mean of the
+ * encodings of its turns, which are the elements of context (earlier
+ * turns, oldest first; NULL for none) and then, if has_latest, the latest
+ * turn, given by its encoding latest (MtrsEncodeText; NULL when it has no
+ * word the model saw).  The newest turn weighs 1 and every turn decay
+ * times the turn after it.  NULL turns and turns without a word the model
+ * saw add nothing (but still count as turns).  Returns false when no turn
+ * adds anything.  out may be latest.
+ */
+bool
+MtrsEncodeTurns(const MtrsModel *m, bool has_latest, const float *latest, ArrayType *context,
+				float decay, float *out)
 {
 	MtrsTextParams p = MtrsModelTextParams(m);
 	int			width = MtrsTextWidth(&p);
-	uint32	   *toks = palloc(sizeof(uint32) * MTRS_MAX_TEXT_TOKENS);
 	float	   *h = palloc(sizeof(float) * width);
 	double	   *acc = palloc0(sizeof(double) * width);
 	Datum	   *elems = NULL;
@@ -160,27 +179,25 @@ MtrsEncodeTurns(const MtrsModel *m, text *latest, ArrayType *context, float deca
 	double		w = 1.0,
 				w_sum = 0.0;
 
+	if (has_latest)
+	{
+		for (int j = 0; j < width && latest != NULL; j++)
+			acc[j] = latest[j];
+		w_sum = latest != NULL ? 1.0 : 0.0;
+		w = decay;
+	}
 	if (context != NULL)
 		deconstruct_array(context, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n_ctx);
-	for (int t = n_ctx - (latest == NULL); t >= 0; t--, w *= decay)
+	for (int t = n_ctx - 1; t >= 0 && w > 0.0; t--, w *= decay)
 	{
-		text	   *txt = t == n_ctx ? latest : nulls[t] ? NULL : DatumGetTextPP(elems[t]);
-		int			n_features;
-		int			n;
-
-		if (txt == NULL || w == 0.0)
+		if (nulls[t] || !MtrsEncodeText(m, DatumGetTextPP(elems[t]), h))
 			continue;
-		n = MtrsModelTextRows(m, txt, toks, &n_features);
-		if (n == 0)
-			continue;
-		MtrsTextEncode(&p, toks, n, h, NULL);
 		for (int j = 0; j < width; j++)
 			acc[j] += w * h[j];
 		w_sum += w;
 	}
 	for (int j = 0; j < width && w_sum > 0.0; j++)
 		out[j] = (float) (acc[j] / w_sum);
-	pfree(toks);
 	pfree(h);
 	pfree(acc);
 	return w_sum > 0.0;
@@ -278,7 +295,7 @@ mtrs_intent(PG_FUNCTION_ARGS)
 	MtrsTextProbs(&p, z, z);
 	n_hits = intents_at(z, h->n_labels, tau, hits);
 	if (n_hits == 0 && context != NULL &&
-		MtrsEncodeTurns(m, PG_GETARG_TEXT_PP(0), context, decay, enc))
+		MtrsEncodeTurns(m, true, n > 0 ? enc : NULL, context, decay, enc))
 	{
 		MtrsTextScores(&p, enc, z);
 		MtrsTextProbs(&p, z, z);

@@ -46,6 +46,9 @@ SELECT (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend_for('{}', 5,
          AS null_and_empty_turns_alike,
        (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(1, 5, context => ARRAY[]::text[])) =
        (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(1, 5)) AS empty_context_is_none;
+-- a latest turn without words is a turn too: with context_decay 0 nothing before it counts
+SELECT (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend_for('{}', 5, query => '?', context => ARRAY['camera', 'novel'], context_decay => 0)) =
+       (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend_for('{}', 5)) AS empty_latest_turn_counts;
 -- intents: "what about the lens" has no intent of its own; after "where is my camera
 -- order" it is a tracking question, after "how do I return my camera" a return
 SELECT count(*) AS own_intents FROM mtrs_intent('what about the lens', threshold => 0.5);
