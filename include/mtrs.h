@@ -100,9 +100,9 @@ extern struct MtrsTextParams MtrsModelTextParams(const MtrsModel *m);
 extern int	MtrsModelTextRows(const MtrsModel *m, text *txt, uint32 *out, int *n_features);
 extern ArrayType *MtrsContextArg(FunctionCallInfo fcinfo, int i);
 extern float MtrsContextDecayArg(FunctionCallInfo fcinfo, int i);
-extern bool MtrsEncodeText(const MtrsModel *m, text *txt, float *out);
-extern bool MtrsEncodeTurns(const MtrsModel *m, bool has_latest, const float *latest,
-							ArrayType *context, float decay, float *out);
+extern bool MtrsEncodeText(const MtrsModel *m, text *txt, bool item_space, float *out);
+extern bool MtrsEncodeTurns(const MtrsModel *m, bool item_space, bool has_latest,
+							const float *latest, ArrayType *context, float decay, float *out);
 
 /* mtrs_cache.c */
 extern MtrsModel *MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name);

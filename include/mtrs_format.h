@@ -49,10 +49,13 @@
 
 #define MTRS_MAGIC			0x5352544Du	/* "MTRS" as little-endian bytes */
 #define MTRS_MAGIC_SWAPPED	0x4D545253u	/* the same, written on the other byte order */
-#define MTRS_FORMAT_VERSION	2	/* 2: MTRS_FLAG_VOCAB; 1 is read too */
+#define MTRS_FORMAT_VERSION	3	/* 3: MTRS_FLAG_ITEM_WEIGHTS; 2: MTRS_FLAG_VOCAB; 1, 2 read too */
 
 /* Bits of MtrsHeader.flags */
-#define MTRS_FLAG_VOCAB		0x0001	/* word_emb holds only the rows of vocab[] */
+#define MTRS_FLAG_VOCAB		0x0001	/* word_emb holds only the rows of vocab[] (version >= 2) */
+#define MTRS_FLAG_ITEM_WEIGHTS 0x0002	/* word_item_w weighs each vocabulary row in the item
+										 * space (version >= 3, needs MTRS_FLAG_VOCAB) */
+#define MTRS_FLAGS_ALL		0x0003
 
 /* Components a model carries (bits of MtrsHeader.kind) */
 #define MTRS_KIND_INTERACTIONS	0x0001	/* users, items, ranking and event heads */
@@ -130,7 +133,15 @@ typedef struct MtrsHeader
 	X(settings,  (int64_t) 1,              MTRS_N_SETTINGS)	/* MTRS_SET_* */ \
 	X(task_parent, (int64_t) 1,            (h)->n_tasks)	/* conditioning task, -1 = none */ \
 	X(head_user, (int64_t) (h)->n_tasks * (h)->n_users, (h)->head_dim)	/* private, per task */ \
-	X(head_item, (int64_t) (h)->n_tasks * (h)->n_items, (h)->head_dim)	/* private, per task */
+	X(head_item, (int64_t) (h)->n_tasks * (h)->n_items, (h)->head_dim)	/* private, per task */ \
+	X(word_item_w, MtrsItemWeightRows(h), 1)	/* weight of a token row in the item space */
+
+/* Rows of word_item_w: one per vocabulary row with MTRS_FLAG_ITEM_WEIGHTS, else none */
+static inline int64_t
+MtrsItemWeightRows(const MtrsHeader *h)
+{
+	return (h->flags & MTRS_FLAG_ITEM_WEIGHTS) ? h->n_vocab : 0;
+}
 
 /* Rows of word_emb: one per vocabulary bucket, or (no vocabulary) per bucket */
 static inline int64_t
@@ -184,7 +195,8 @@ typedef enum MtrsFormatStatus
 /* mtrs_format.c */
 extern int	MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int text_width, int head_dim,
 						   int n_users, int n_items, int64_t n_history, int n_tasks,
-						   int n_labels, int n_buckets, int64_t n_vocab, int strings_len);
+						   int n_labels, int n_buckets, int64_t n_vocab, int item_weights,
+						   int strings_len);
 extern size_t MtrsFormatSize(const MtrsHeader *hdr);
 extern void MtrsFormatLayout(MtrsModelView *view, void *buf);
 extern void MtrsFormatSeal(MtrsModelView *view);

@@ -53,6 +53,8 @@ typedef struct MtrsTextParams
 extern int	MtrsTextWidth(const MtrsTextParams *p);
 extern int	MtrsTextEncode(const MtrsTextParams *p, const uint32_t *tok, int n, float *h,
 						   int *argmax);
+extern int	MtrsTextEncodeWeighted(const MtrsTextParams *p, const uint32_t *tok, int n,
+								   const float *row_weight, float *h);
 extern void MtrsTextScores(const MtrsTextParams *p, const float *h, float *z);
 extern void MtrsTextProbs(const MtrsTextParams *p, const float *z, float *prob);
 extern double MtrsTextLoss(const MtrsTextParams *p, const MtrsTextSet *s, int i, float *scratch);

@@ -115,7 +115,8 @@ header_shapes_ok(const MtrsHeader *h, char *detail, size_t detail_len)
 		set_detail(detail, detail_len, "Model kind %u is not valid.", (unsigned) h->kind);
 		return 0;
 	}
-	if ((h->flags & ~MTRS_FLAG_VOCAB) != 0 || (h->flags != 0 && (h->version < 2 || !text)))
+	if ((h->flags & ~MTRS_FLAGS_ALL) != 0 || (h->flags != 0 && (h->version < 2 || !text)) ||
+		((h->flags & MTRS_FLAG_ITEM_WEIGHTS) && (h->version < 3 || !(h->flags & MTRS_FLAG_VOCAB))))
 	{
 		set_detail(detail, detail_len, "Flags %u are not valid for format version %u and kind %u.",
 				   (unsigned) h->flags, (unsigned) h->version, (unsigned) h->kind);
@@ -153,7 +154,7 @@ header_shapes_ok(const MtrsHeader *h, char *detail, size_t detail_len)
 int
 MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int text_width, int head_dim,
 			   int n_users, int n_items, int64_t n_history, int n_tasks,
-			   int n_labels, int n_buckets, int64_t n_vocab, int strings_len)
+			   int n_labels, int n_buckets, int64_t n_vocab, int item_weights, int strings_len)
 {
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->magic = MTRS_MAGIC;
@@ -170,9 +171,11 @@ MtrsHeaderInit(MtrsHeader *hdr, int kind, int dim, int text_width, int head_dim,
 	hdr->n_buckets = n_buckets;
 	if (n_vocab >= 0 && (kind & MTRS_KIND_TEXT))
 	{
-		hdr->flags = MTRS_FLAG_VOCAB;
+		hdr->flags = MTRS_FLAG_VOCAB | (item_weights ? MTRS_FLAG_ITEM_WEIGHTS : 0);
 		hdr->n_vocab = n_vocab;
 	}
+	else if (item_weights)
+		return -1;
 	hdr->strings_len = strings_len;
 	if (kind < 0 || kind > 0xFFFF || !header_shapes_ok(hdr, NULL, 0))
 		return -1;
@@ -409,6 +412,20 @@ setting_in(const MtrsModelView *v, int k, float lo, float hi)
 	return f >= lo && f <= hi && f == floorf(f);
 }
 
+/* Check that the item space weights of the token rows lie in [0, 1] */
+static int
+item_weights_ok(const MtrsModelView *v, char *detail, size_t detail_len)
+{
+	for (int64_t r = 0; r < MtrsItemWeightRows(v->hdr); r++)
+		if (!(v->t.word_item_w[r] >= 0.0f && v->t.word_item_w[r] <= 1.0f))
+		{
+			set_detail(detail, detail_len, "The item space weight of token row %lld is not in [0, 1].",
+					   (long long) r);
+			return 0;
+		}
+	return 1;
+}
+
 /* Check the text settings of a model with text (tokenizer ones size loops) */
 static int
 settings_ok(const MtrsModelView *v, char *detail, size_t detail_len)
@@ -521,6 +538,7 @@ MtrsFormatCheck(MtrsModelView *view, void *buf, size_t len,
 		!vocab_ok(view, detail, detail_len) ||
 		!params_ok(view, detail, detail_len) ||
 		!parents_ok(view, detail, detail_len) ||
+		!item_weights_ok(view, detail, detail_len) ||
 		!settings_ok(view, detail, detail_len))
 		return MTRS_FMT_BAD_CONTENT;
 	return MTRS_FMT_OK;

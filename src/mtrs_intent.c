@@ -138,18 +138,33 @@ MtrsContextDecayArg(FunctionCallInfo fcinfo, int i)
 
 /*
  * Encode text as model m does into out [text width] (the mean of its token
- * embeddings; the first dim floats lie in the item embedding space).
- * Returns false, leaving out alone, when the text has no word the model saw.
+ * embeddings; the first dim floats lie in the item embedding space).  With
+ * item_space and a model that weighs its token rows in the item space
+ * (MTRS_FLAG_ITEM_WEIGHTS), only the first dim floats are filled (the
+ * rest are zeros): each feature counts by its weight, so words that belong
+ * to utterances ("find", "movie", trained mostly for intents) do not pull a
+ * query away from the items it names.  Returns false, leaving out alone,
+ * when the text has no word that counts.
  */
 bool
-MtrsEncodeText(const MtrsModel *m, text *txt, float *out)
+MtrsEncodeText(const MtrsModel *m, text *txt, bool item_space, float *out)
 {
 	MtrsTextParams p = MtrsModelTextParams(m);
 	uint32	   *toks = palloc(sizeof(uint32) * MTRS_MAX_TEXT_TOKENS);
 	int			n_features;
 	int			n = MtrsModelTextRows(m, txt, toks, &n_features);
 
-	if (n > 0)
+	if (item_space && (m->v.hdr->flags & MTRS_FLAG_ITEM_WEIGHTS) && n > 0)
+	{
+		float	   *h = palloc(sizeof(float) * MtrsTextWidth(&p));
+
+		n = MtrsTextEncodeWeighted(&p, toks, n, m->v.t.word_item_w, h);
+		memset(h + p.dim, 0, sizeof(float) * (MtrsTextWidth(&p) - p.dim));
+		if (n > 0)
+			memcpy(out, h, sizeof(float) * MtrsTextWidth(&p));
+		pfree(h);
+	}
+	else if (n > 0)
 		MtrsTextEncode(&p, toks, n, out, NULL);
 	pfree(toks);
 	return n > 0;
@@ -159,15 +174,15 @@ MtrsEncodeText(const MtrsModel *m, text *txt, float *out)
  * Encode a conversation into out [text width]: the weighted mean of the
  * encodings of its turns, which are the elements of context (earlier
  * turns, oldest first; NULL for none) and then, if has_latest, the latest
- * turn, given by its encoding latest (MtrsEncodeText; NULL when it has no
- * word the model saw).  The newest turn weighs 1 and every turn decay
- * times the turn after it.  NULL turns and turns without a word the model
- * saw add nothing (but still count as turns).  Returns false when no turn
- * adds anything.  out may be latest.
+ * turn, given by its encoding latest (MtrsEncodeText with the same
+ * item_space; NULL when it has no word that counts).  The newest turn
+ * weighs 1 and every turn decay times the turn after it.  NULL turns and
+ * turns without a word that counts add nothing (but still count as
+ * turns).  Returns false when no turn adds anything.  out may be latest.
  */
 bool
-MtrsEncodeTurns(const MtrsModel *m, bool has_latest, const float *latest, ArrayType *context,
-				float decay, float *out)
+MtrsEncodeTurns(const MtrsModel *m, bool item_space, bool has_latest, const float *latest,
+				ArrayType *context, float decay, float *out)
 {
 	MtrsTextParams p = MtrsModelTextParams(m);
 	int			width = MtrsTextWidth(&p);
@@ -190,7 +205,7 @@ MtrsEncodeTurns(const MtrsModel *m, bool has_latest, const float *latest, ArrayT
 		deconstruct_array(context, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n_ctx);
 	for (int t = n_ctx - 1; t >= 0 && w > 0.0; t--, w *= decay)
 	{
-		if (nulls[t] || !MtrsEncodeText(m, DatumGetTextPP(elems[t]), h))
+		if (nulls[t] || !MtrsEncodeText(m, DatumGetTextPP(elems[t]), item_space, h))
 			continue;
 		for (int j = 0; j < width; j++)
 			acc[j] += w * h[j];
@@ -295,7 +310,7 @@ mtrs_intent(PG_FUNCTION_ARGS)
 	MtrsTextProbs(&p, z, z);
 	n_hits = intents_at(z, h->n_labels, tau, hits);
 	if (n_hits == 0 && context != NULL &&
-		MtrsEncodeTurns(m, true, n > 0 ? enc : NULL, context, decay, enc))
+		MtrsEncodeTurns(m, false, true, n > 0 ? enc : NULL, context, decay, enc))
 	{
 		MtrsTextScores(&p, enc, z);
 		MtrsTextProbs(&p, z, z);

@@ -222,8 +222,8 @@ blend_query(FunctionCallInfo fcinfo, int i, MtrsModel *m, MtrsUser *user)
 				 errmsg("mtrs model \"%s\" has no text encoder", m->name),
 				 errhint("Train it with items => a catalog with text, or intents => utterances.")));
 	q = palloc(sizeof(float) * 2 * d);	/* the widest text encoding */
-	if (!MtrsEncodeTurns(m, !PG_ARGISNULL(i),
-						 !PG_ARGISNULL(i) && MtrsEncodeText(m, PG_GETARG_TEXT_PP(i), q) ? q : NULL,
+	if (!MtrsEncodeTurns(m, true, !PG_ARGISNULL(i),
+						 !PG_ARGISNULL(i) && MtrsEncodeText(m, PG_GETARG_TEXT_PP(i), true, q) ? q : NULL,
 						 context, decay, q))
 		return;					/* no words: the text changes nothing */
 	out = palloc(sizeof(float) * d);

@@ -505,6 +505,56 @@ cold_from_centroids(const Items *it, MtrsModelView *v)
 	pfree(out);
 }
 
+/*
+ * Weigh every vocabulary row in the item space (w [n_vocab]): how much
+ * more typical the feature is of item texts than of utterances, a / (a + u)
+ * with a and u the shares of the texts of the items with trained
+ * embeddings and of the utterances that have it (it and c in vocabulary
+ * rows).  A feature only item texts have weighs 1, one only utterances
+ * have 0.  Queries are read in the item space with these weights
+ * (MtrsTextEncodeWeighted), so words trained mostly for intents ("find",
+ * "movie") do not drown the ones that name items.
+ */
+static void
+item_space_weights(const Items *it, const Corpus *c, int64 n_vocab, float *w)
+{
+	int32	   *df_item = palloc0_array(int32, Max(n_vocab, 1));
+	int32	   *df_utt = palloc0_array(int32, Max(n_vocab, 1));
+	int32	   *last = palloc_array(int32, Max(n_vocab, 1));
+	int			n_item = 0;
+
+	memset(last, -1, sizeof(int32) * Max(n_vocab, 1));
+	for (int b = 0; b < it->n; b++)
+		if (it->warm[b])
+		{
+			for (int32 j = it->tok_off[b]; j < it->tok_off[b + 1]; j++)
+				if (last[it->tok[j]] != b)
+				{
+					last[it->tok[j]] = b;
+					df_item[it->tok[j]]++;
+				}
+			n_item++;
+		}
+	memset(last, -1, sizeof(int32) * Max(n_vocab, 1));
+	for (int i = 0; i < c->n; i++)
+		for (int32 j = c->tok_off[i]; j < c->tok_off[i + 1]; j++)
+			if (last[c->tok[j]] != i)
+			{
+				last[c->tok[j]] = i;
+				df_utt[c->tok[j]]++;
+			}
+	for (int64 r = 0; r < n_vocab; r++)
+	{
+		double		a = (double) df_item[r] / Max(n_item, 1);
+		double		u = (double) df_utt[r] / Max(c->n, 1);
+
+		w[r] = a + u > 0.0 ? (float) (a / (a + u)) : 0.0f;
+	}
+	pfree(df_item);
+	pfree(df_utt);
+	pfree(last);
+}
+
 /* Return whether utterance i goes to the held-out part */
 static bool
 held_out(int i, const MtrsFitOptions *o)
@@ -520,11 +570,12 @@ held_out(int i, const MtrsFitOptions *o)
 /*
  * Lay out the new model: the interaction part of old (if any) over the
  * extended catalog (item-indexed tensors and the history remapped), room
- * for the text part, and the task and intent names.  Returns the buffer.
+ * for the text part (with item space weights if item_weights), and the task
+ * and intent names.  Returns the buffer.
  */
 static char *
 begin_model(const MtrsModel *old, const Corpus *c, const Items *it, int dim, int text_width,
-			int n_buckets, int64 n_vocab, Size *size, MtrsModelView *v)
+			int n_buckets, int64 n_vocab, bool item_weights, Size *size, MtrsModelView *v)
 {
 	MtrsHeader	h;
 	int			kind = MTRS_KIND_TEXT | (c->n_labels > 0 ? MTRS_KIND_INTENT : 0);
@@ -551,7 +602,7 @@ begin_model(const MtrsModel *old, const Corpus *c, const Items *it, int dim, int
 	for (int l = 0; l < c->n_labels; l++)
 		slen += strlen(c->labels[l]) + 1;
 	if (MtrsHeaderInit(&h, kind, dim, text_width, head_dim, n_users, n_items, n_history,
-					   n_tasks, c->n_labels, n_buckets, n_vocab, slen) != 0)
+					   n_tasks, c->n_labels, n_buckets, n_vocab, item_weights, slen) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("model would exceed the maximum model size of %zu bytes", MTRS_MAX_MODEL_SIZE),
@@ -691,8 +742,10 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 		map_texts(vocab, n_vocab, items.n, items.tok_off, items.tok, &fi.tok_off, &fi.tok);
 	}
 	buf = begin_model(old, &c, with_items ? &items : NULL, dim, o.max_pool ? 2 * dim : dim,
-					  o.buckets, n_vocab, &size, &v);
+					  o.buckets, n_vocab, with_items && c.n > 0, &size, &v);
 	memcpy(v.vocab, vocab, sizeof(uint32) * n_vocab);
+	if (v.hdr->flags & MTRS_FLAG_ITEM_WEIGHTS)
+		item_space_weights(&fi, &fc, n_vocab, v.t.word_item_w);
 	p.dim = dim;
 	p.n_labels = c.n_labels;
 	p.max_pool = o.max_pool;

@@ -100,6 +100,37 @@ MtrsTextEncode(const MtrsTextParams *p, const uint32_t *tok, int n, float *h, in
 	return n;
 }
 
+/*
+ * Encode tokens tok[0..n) into h [dim] as the mean part of MtrsTextEncode,
+ * but with token t weighing row_weight[t]: the weighted mean of the word
+ * embeddings plus that of the character n-gram embeddings.  With every
+ * weight 1 this is MtrsTextEncode's mean.  Returns the number of tokens
+ * with a positive weight (h is zeros when there is none).
+ */
+int
+MtrsTextEncodeWeighted(const MtrsTextParams *p, const uint32_t *tok, int n,
+					   const float *row_weight, float *h)
+{
+	int			dim = p->dim;
+	double		sum[2] = {0.0, 0.0};
+	int			kept = 0;
+
+	memset(h, 0, sizeof(float) * dim);
+	for (int j = 0; j < n; j++)
+		sum[p->char_from > 0 && tok[j] >= p->char_from] += row_weight[tok[j]];
+	for (int j = 0; j < n; j++)
+	{
+		int			part = p->char_from > 0 && tok[j] >= p->char_from;
+		float		w = row_weight[tok[j]];
+
+		if (w <= 0.0f)
+			continue;
+		NnAxpy(h, (float) (w / sum[part]), p->emb + (int64_t) tok[j] * dim, dim);
+		kept++;
+	}
+	return kept;
+}
+
 /* Write every intent's logit for the encoding h into z [n_labels] */
 void
 MtrsTextScores(const MtrsTextParams *p, const float *h, float *z)

@@ -332,7 +332,7 @@ model_header(const Trainer *tr, const MtrsFitData *d, bool rating, MtrsHeader *h
 	for (int e = 0; e < d->n_events; e++)
 		slen += (int) strlen(d->event_names[e]) + 1;
 	if (MtrsHeaderInit(h, MTRS_KIND_INTERACTIONS, tr->dim, 0, tr->o->head_dim, p->n_users, p->n_items, p->n,
-					   count_tasks(d, rating), 0, 0, -1, slen) != 0)
+					   count_tasks(d, rating), 0, 0, -1, 0, slen) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("model would exceed the maximum model size of %zu bytes", MTRS_MAX_MODEL_SIZE),

@@ -49,6 +49,18 @@ SELECT (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend_for('{}', 5,
 -- a latest turn without words is a turn too: with context_decay 0 nothing before it counts
 SELECT (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend_for('{}', 5, query => '?', context => ARRAY['camera', 'novel'], context_decay => 0)) =
        (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend_for('{}', 5)) AS empty_latest_turn_counts;
+-- a request reads like its item words: the words that belong to utterances ("do you
+-- sell a good", "I want to buy a") weigh little in the item space, so a visitor's
+-- request finds the thing (before item space weights: 2, 2 and 0 of 5), and a laptop
+-- viewer's request moves their recommendations toward it (before: none for coffee)
+SELECT format->'item_space_weights' AS item_space_weights FROM mtrs_model WHERE name = 'shop';
+SELECT thing,
+       (SELECT count(*) FROM mtrs_recommend_for('{}', 5, query => 'do you sell a good ' || thing)
+         WHERE item_id / 100 = c) AS visitor_request,
+       (SELECT count(*) FROM mtrs_recommend(1, 5) WHERE item_id / 100 = c) AS laptop_viewer,
+       (SELECT count(*) FROM mtrs_recommend(1, 5, query => 'I want to buy a ' || thing)
+         WHERE item_id / 100 = c) > 0 AS laptop_viewer_request_moves
+  FROM (VALUES (0, 'camera'), (2, 'novel'), (3, 'coffee')) v(c, thing) ORDER BY c;
 -- intents: "what about the lens" has no intent of its own; after "where is my camera
 -- order" it is a tracking question, after "how do I return my camera" a return
 SELECT count(*) AS own_intents FROM mtrs_intent('what about the lens', threshold => 0.5);

@@ -25,7 +25,7 @@ SELECT mtrs_fit(user_id, item_id, event, ts) IS NULL AS empty_is_null FROM fmt_e
 SELECT mtrs_model_describe('\x00'::bytea);
 SELECT mtrs_model_describe(overlay(w placing '\x504b0304'::bytea from 1)) FROM fmt_model;
 SELECT mtrs_model_describe(overlay(w placing '\x5352544d'::bytea from 1)) FROM fmt_model;
-SELECT mtrs_model_describe(set_byte(w, 4, 3)) FROM fmt_model;
+SELECT mtrs_model_describe(set_byte(w, 4, 4)) FROM fmt_model;
 SELECT mtrs_model_describe(set_byte(w, 12, 200)) FROM fmt_model;
 SELECT mtrs_model_describe(substring(w from 1 for length(w) - 1)) FROM fmt_model;
 SELECT mtrs_model_describe(substring(w from 1 for 200)) FROM fmt_model;
@@ -48,5 +48,19 @@ SELECT t AS utterance, i.intent, round(i.score::numeric, 3) AS score
        mtrs_intent(t, model => 'old_v1') i
  ORDER BY k;
 SELECT mtrs_drop_model('old_v1') AS dropped;
+-- a format 2 text model (a vocabulary, no item space weights) is still read and serves
+-- what it served then: an intent model trained at commit 14d8092 on 8 utterances
+-- ("play some music" ... "how cold is it outside") with {"buckets": 64, "dim": 4,
+-- "text_epochs": 40, "char_max": 0, "word_ngrams": 1}; that build answered music 0.999,
+-- weather 0.978, music 0.840, weather 0.606 below
+SELECT mtrs_register('old_v2', '\x4d5452530200060001000000040000000400000000000000000000000000000002000000400000000e00000000000000560000000000000000000000000000000f00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000060000006d7573696300776561746865720000000100000003000000050000000c00000010000000140000002000000025000000290000002b0000003100000032000000350000003a0000003e0000000000000088b362bf2a354f3f577b24bfaa39493fed74483f80cf13bf78dbe93e16d32cbf6f98cdbf13f0cd3f6c2173bf4942d93f81c05c3f9b922cbf66d0f53ec98405bf5594ed3da5cbafbed4265d3ea2935abe54a9fa3ef4a914bff642ab3d7f93c4be309463bfd5ff673f028303bf2a52823f42fedabd1db1ab3e7d45a83dee84debdc592c63fafeed1bf9400543f1804f0bf065b083ff5a7eabea123a53e092e1abea38e073fb6b219bfa4f8493e9a6007bf69b1e7be8d85c83e24d39ebe441e373fa18224bfe819513fce0b1ebe989d463f23e6723e84dd953d3edb6c3d032f7fbd2915293f8a0e82bf4193043f524c56bf91f607c07c390c409c099abfe6d20f4093f607407d390cc09c099a3fe3d20fc0bff4dbbeb7f4db3e000000000000000000000000000000000000000000000000000000000000003f0000803f0000000000000000000000000000803f000000000000803f0000803fd9c13542e6dd5064'::bytea) > 0 AS registered;
+SELECT format->>'format_version' AS version, format->>'n_vocab' AS token_rows,
+       format->>'item_space_weights' AS item_space_weights
+  FROM mtrs_model WHERE name = 'old_v2';
+SELECT t AS utterance, i.intent, round(i.score::numeric, 3) AS score
+  FROM unnest(ARRAY['play music now', 'rain today', 'a song please', 'xyzzy']) WITH ORDINALITY AS u(t, k),
+       mtrs_intent(t, model => 'old_v2') i
+ ORDER BY k;
+SELECT mtrs_drop_model('old_v2') AS dropped;
 DROP EXTENSION mtrs;
 DROP TABLE fmt_events, fmt_model;

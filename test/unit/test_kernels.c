@@ -777,6 +777,57 @@ test_text_regression(void)
 		  "item text regression: repeated steps fit the target");
 }
 
+/* Return the largest absolute difference of a[0..n) and b[0..n) */
+static double
+max_abs_diff(const float *a, const float *b, int n)
+{
+	double		worst = 0.0;
+
+	for (int i = 0; i < n; i++)
+		worst = fmax(worst, fabs((double) a[i] - b[i]));
+	return worst;
+}
+
+/*
+ * The item space encoding: with every weight 1 it is the mean part of
+ * MtrsTextEncode; a weight 0 drops a token; words and character n-grams
+ * keep separate (weighted) means.
+ */
+static void
+test_text_weighted(void)
+{
+	enum
+	{
+		D = 3, B = 6
+	};
+	float		emb[B * D],
+				h[2 * D],
+				g[2 * D],
+				ones[B] = {1, 1, 1, 1, 1, 1},
+				w[B] = {1, 0, 0.5f, 1, 0, 1};
+	uint32_t	tok[4] = {0, 1, 2, 4},
+				kept[2] = {0, 2};
+	MtrsTextParams p = {D, 0, 1, emb, NULL, NULL, NULL, 0, 0};
+	MtrsTextParams pc = p;
+	uint64_t	rng = 5;
+	double		worst = 0.0;
+
+	fill_uniform(emb, B * D, &rng);
+	MtrsTextEncode(&p, tok, 4, h, NULL);
+	check(MtrsTextEncodeWeighted(&p, tok, 4, ones, g) == 4 && max_abs_diff(h, g, D) < 1e-6,
+		  "weighted encoding, every weight 1: the mean of MtrsTextEncode");
+	check(MtrsTextEncodeWeighted(&p, tok, 4, w, g) == 2, "weights 0 drop tokens 1 and 4");
+	for (int d = 0; d < D; d++)
+		worst = fmax(worst, fabs(g[d] - (emb[0 * D + d] + 0.5 * emb[2 * D + d]) / 1.5));
+	check(worst < 1e-6, "weighted encoding: the weighted mean of the kept rows");
+	pc.char_from = 2;			/* rows 2.. are character n-grams */
+	MtrsTextEncode(&pc, kept, 2, h, NULL);
+	check(MtrsTextEncodeWeighted(&pc, tok, 4, w, g) == 2 && max_abs_diff(h, g, D) < 1e-6,
+		  "weighted encoding with n-grams: word and n-gram means kept apart, as MtrsTextEncode does");
+	check(MtrsTextEncodeWeighted(&p, tok + 1, 1, w, g) == 0 && g[0] == 0.0f && g[D - 1] == 0.0f,
+		  "weighted encoding, only weight-0 tokens: nothing kept, zeros");
+}
+
 static void
 test_hashes(void)
 {
@@ -803,12 +854,14 @@ test_hashes(void)
 
 /*
  * Build a small valid model with 3 users, 4 items, tasks and labels, and
- * 16 text buckets: with a vocabulary of 3 of them (format 2), or (dense)
- * a row for each as format 1 wrote them.
+ * 16 text buckets, as format `version` writes them: 3 a vocabulary of 3 of
+ * them with item space weights 1, 0 and 0.5; 2 the vocabulary alone; 1 a
+ * row for every bucket.
  */
 static void *
-build_model_as(size_t *len, MtrsModelView *v, int dense)
+build_model_as(size_t *len, MtrsModelView *v, int version)
 {
+	int			dense = (version == 1);
 	const char *names[] = {"ranking", "clicked", "book_flight", "play_music"};
 	MtrsHeader	h;
 	void	   *buf;
@@ -818,10 +871,10 @@ build_model_as(size_t *len, MtrsModelView *v, int dense)
 
 	for (int i = 0; i < 4; i++)
 		slen += (int) strlen(names[i]) + 1;
-	if (MtrsHeaderInit(&h, MTRS_KIND_ALL, 8, 16, 2, 3, 4, 5, 2, 2, 16, dense ? -1 : 3, slen) != 0)
+	if (MtrsHeaderInit(&h, MTRS_KIND_ALL, 8, 16, 2, 3, 4, 5, 2, 2, 16, dense ? -1 : 3, version == 3,
+					   slen) != 0)
 		return NULL;
-	if (dense)
-		h.version = 1;
+	h.version = (uint16_t) version;
 	*len = MtrsFormatSize(&h);
 	buf = calloc(1, *len);
 	memcpy(buf, &h, sizeof(h));
@@ -850,6 +903,12 @@ build_model_as(size_t *len, MtrsModelView *v, int dense)
 		v->vocab[2] = 12;
 	}
 	NnRandNormalFill(v->params, h.n_params, 0.1f, &rng);
+	if (version == 3)
+	{
+		v->t.word_item_w[0] = 1.0f;
+		v->t.word_item_w[1] = 0.0f;
+		v->t.word_item_w[2] = 0.5f;
+	}
 	v->t.task_parent[0] = -1.0f;
 	v->t.task_parent[1] = 0.0f;
 	v->t.settings[MTRS_SET_WORD_NGRAMS] = 2.0f;
@@ -866,7 +925,7 @@ build_model_as(size_t *len, MtrsModelView *v, int dense)
 static void *
 build_model(size_t *len, MtrsModelView *v)
 {
-	return build_model_as(len, v, 0);
+	return build_model_as(len, v, MTRS_FORMAT_VERSION);
 }
 
 /* Validate a copy of a model after a change; return the status */
@@ -1014,6 +1073,26 @@ damage_flags_v1(char *b)
 	MtrsFormatSeal(&v);
 }
 
+static void
+damage_item_weight(char *b)
+{
+	MtrsModelView v;
+
+	MtrsFormatLayout(&v, b);
+	v.t.word_item_w[1] = 1.5f;	/* weights lie in [0, 1] */
+	MtrsFormatSeal(&v);
+}
+
+static void
+damage_flags_v2(char *b)
+{
+	MtrsModelView v;
+
+	MtrsFormatLayout(&v, b);
+	v.hdr->version = 2;			/* format 2 has no item space weights */
+	MtrsFormatSeal(&v);
+}
+
 /* Check a round trip and each kind of damaged input */
 static void
 test_format(void)
@@ -1073,8 +1152,19 @@ test_format(void)
 		  "a vocabulary bucket beyond n_buckets: bad content");
 	check(check_copy(model, len, len, damage_flags_v1, detail) == MTRS_FMT_BAD_HEADER,
 		  "a vocabulary in a format 1 model: bad header");
-	check(v.vocab != NULL && v.hdr->n_vocab == 3 && MtrsWordRows(v.hdr) == 3,
-		  "a format 2 model has 3 token rows, one per vocabulary bucket");
+	check(check_copy(model, len, len, damage_item_weight, detail) == MTRS_FMT_BAD_CONTENT &&
+		  strstr(detail, "token row 1 is not in [0, 1]") != NULL,
+		  "an item space weight of 1.5: bad content naming the row");
+	check(check_copy(model, len, len, damage_flags_v2, detail) == MTRS_FMT_BAD_HEADER,
+		  "item space weights in a format 2 model: bad header");
+	check(v.vocab != NULL && v.hdr->n_vocab == 3 && MtrsWordRows(v.hdr) == 3 &&
+		  MtrsItemWeightRows(v.hdr) == 3 && v.t.word_item_w[2] == 0.5f,
+		  "a format 3 model has 3 token rows, one per vocabulary bucket, each with an item space weight");
+	free(model);
+	model = build_model_as(&len, &v, 2);
+	check(model != NULL && MtrsFormatCheck(&w, model, len, detail, sizeof(detail)) == MTRS_FMT_OK &&
+		  w.vocab != NULL && MtrsItemWeightRows(w.hdr) == 0 && MtrsWordRows(w.hdr) == 3,
+		  "a format 2 model (a vocabulary, no item space weights) is still read");
 	free(model);
 	model = build_model_as(&len, &v, 1);
 	check(model != NULL && MtrsFormatCheck(&w, model, len, detail, sizeof(detail)) == MTRS_FMT_OK &&
@@ -1082,11 +1172,13 @@ test_format(void)
 		  "a format 1 model (a row per bucket, no vocabulary) is still read");
 
 	check(MtrsHeaderInit(&h, MTRS_KIND_INTERACTIONS, 1024, 0, 0, MTRS_MAX_USERS, MTRS_MAX_ITEMS,
-						 0, 1, 0, 0, -1, 2) == -1, "shapes beyond 1 GB are refused by the writer");
-	check(MtrsHeaderInit(&h, MTRS_KIND_INTENT, 8, 8, 0, 0, 0, 0, 0, 1, 0, -1, 2) == -1,
+						 0, 1, 0, 0, -1, 0, 2) == -1, "shapes beyond 1 GB are refused by the writer");
+	check(MtrsHeaderInit(&h, MTRS_KIND_INTENT, 8, 8, 0, 0, 0, 0, 0, 1, 0, -1, 0, 2) == -1,
 		  "an intent model without text is refused");
-	check(MtrsHeaderInit(&h, MTRS_KIND_TEXT, 8, 8, 0, 0, 0, 0, 0, 0, 16, 17, 0) == -1,
+	check(MtrsHeaderInit(&h, MTRS_KIND_TEXT, 8, 8, 0, 0, 0, 0, 0, 0, 16, 17, 0, 0) == -1,
 		  "a vocabulary larger than the hash space is refused");
+	check(MtrsHeaderInit(&h, MTRS_KIND_TEXT, 8, 8, 0, 0, 0, 0, 0, 0, 16, -1, 1, 0) == -1,
+		  "item space weights without a vocabulary are refused");
 	free(model);
 }
 
@@ -1147,6 +1239,7 @@ main(void)
 	test_text_gradients(0, 4, 1);
 	test_intent_offsets();
 	test_text_regression();
+	test_text_weighted();
 	test_format();
 	test_format_fuzz();
 	printf("%d passed, %d failed\n", n_passed, n_failed);
