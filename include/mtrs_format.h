@@ -114,7 +114,10 @@ typedef struct MtrsHeader
 #define MTRS_SET_INTENT_SOFTMAX	13	/* 1: one softmax over the intents, 0: one-vs-all */
 #define MTRS_SET_INTENT_ONE		14	/* 1: the default rule gives at most one intent */
 #define MTRS_SET_TEXT_MARKS		15	/* tokenizer: 1 = word runs include text start and end */
-#define MTRS_N_SETTINGS			16
+#define MTRS_SET_NGRAMS_BY_SCRIPT 16	/* tokenizer: 1 = no character n-grams in a text written
+										 * mostly without spaces (format 3 on) */
+#define MTRS_N_SETTINGS			32	/* format 3 on (room to grow); formats 1 and 2 have 16 */
+#define MTRS_N_SETTINGS_V2		16
 
 /*
  * The parameter tensors, in storage order: X(name, rows, cols).
@@ -130,11 +133,18 @@ typedef struct MtrsHeader
 	X(word_emb,  MtrsWordRows(h),          (h)->dim)	/* bucket or vocab rows */ \
 	X(label_w,   (int64_t) (h)->n_labels,  (h)->text_width) \
 	X(label_b,   (int64_t) 1,              (h)->n_labels) \
-	X(settings,  (int64_t) 1,              MTRS_N_SETTINGS)	/* MTRS_SET_* */ \
+	X(settings,  (int64_t) 1,              MtrsSettingsCount(h))	/* MTRS_SET_* */ \
 	X(task_parent, (int64_t) 1,            (h)->n_tasks)	/* conditioning task, -1 = none */ \
 	X(head_user, (int64_t) (h)->n_tasks * (h)->n_users, (h)->head_dim)	/* private, per task */ \
 	X(head_item, (int64_t) (h)->n_tasks * (h)->n_items, (h)->head_dim)	/* private, per task */ \
 	X(word_item_w, MtrsItemWeightRows(h), 1)	/* weight of a token row in the item space */
+
+/* Floats of the settings tensor: 16 before format 3 */
+static inline int
+MtrsSettingsCount(const MtrsHeader *h)
+{
+	return h->version >= 3 ? MTRS_N_SETTINGS : MTRS_N_SETTINGS_V2;
+}
 
 /* Rows of word_item_w: one per vocabulary row with MTRS_FLAG_ITEM_WEIGHTS, else none */
 static inline int64_t
@@ -203,6 +213,7 @@ extern void MtrsFormatSeal(MtrsModelView *view);
 extern MtrsFormatStatus MtrsFormatCheck(MtrsModelView *view, void *buf, size_t len,
 										char *detail, size_t detail_len);
 extern const char *MtrsModelString(const MtrsModelView *view, int i);
+extern float MtrsSetting(const MtrsModelView *view, int k);
 extern const char *MtrsFormatStatusName(MtrsFormatStatus status);
 
 #endif							/* MTRS_FORMAT_H */

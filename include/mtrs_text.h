@@ -26,6 +26,8 @@ typedef struct MtrsTokenizer
 	int			char_max;		/* 0 = none */
 	int			punctuation;	/* 1 = each punctuation mark is a word, 0 = a separator */
 	int			text_marks;		/* 1 = word runs include the start and the end of the text */
+	int			ngrams_by_script;	/* 1 = a text written mostly without spaces gets no
+									 * character n-grams */
 } MtrsTokenizer;
 
 #define MTRS_MAX_TOKEN_CHARS	64	/* longer words are cut (their n-grams too) */

@@ -101,6 +101,7 @@ typedef struct MtrsFitOptions
 	int			char_max;
 	int			punctuation;
 	int			text_marks;		/* word runs include the start and end of the text */
+	int			ngrams_by_script;	/* no character n-grams in texts mostly without spaces */
 	int			max_pool;
 	MtrsIntentLoss intent_loss;
 	MtrsColdItems cold_items;

@@ -356,6 +356,7 @@ static const OptionSpec option_specs[] = {
 	{"validation_fraction", 0, 0.5, false, offsetof(MtrsFitOptions, validation_fraction), 'd'},
 	{"punctuation", 0, 1, true, offsetof(MtrsFitOptions, punctuation), 'i'},
 	{"text_marks", 0, 1, true, offsetof(MtrsFitOptions, text_marks), 'i'},
+	{"ngrams_by_script", 0, 1, true, offsetof(MtrsFitOptions, ngrams_by_script), 'i'},
 	{"max_pool", 0, 1, true, offsetof(MtrsFitOptions, max_pool), 'i'},
 	{"per_intent_thresholds", 0, 1, true, offsetof(MtrsFitOptions, per_intent_thresholds), 'i'},
 	{"balance", 0, 1, false, offsetof(MtrsFitOptions, balance), 'd'},
@@ -395,6 +396,7 @@ option_defaults(MtrsFitOptions *o)
 	o->cold_items = MTRS_COLD_CENTROID;
 	o->punctuation = 1;
 	o->text_marks = 1;
+	o->ngrams_by_script = 1;
 	o->seed = 42;
 	o->weighting = MTRS_WEIGHTING_UNCERTAINTY;
 }
@@ -623,11 +625,13 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 	}
 	appendStringInfo(&buf, "}, \"text_epochs\": %d, \"text_lr\": %g, \"buckets\": %d, "
 					 "\"word_ngrams\": %d, \"char_min\": %d, \"char_max\": %d, "
-					 "\"punctuation\": %d, \"text_marks\": %d, \"max_pool\": %d, \"intent_loss\": \"%s\", "
+					 "\"punctuation\": %d, \"text_marks\": %d, \"ngrams_by_script\": %d, "
+					 "\"max_pool\": %d, \"intent_loss\": \"%s\", "
 					 "\"per_intent_thresholds\": %d, \"balance\": %g, \"validation_fraction\": %g, "
 					 "\"cold_items\": \"%s\"}",
 					 o->text_epochs, o->text_lr, o->buckets, o->word_ngrams, o->char_min,
-					 o->char_max, o->punctuation, o->text_marks, o->max_pool, intent_loss_names[o->intent_loss],
+					 o->char_max, o->punctuation, o->text_marks, o->ngrams_by_script, o->max_pool,
+					 intent_loss_names[o->intent_loss],
 					 o->per_intent_thresholds, o->balance, o->validation_fraction,
 					 cold_items_names[o->cold_items]);
 	return buf.data;

@@ -250,6 +250,13 @@ MtrsFormatSeal(MtrsModelView *view)
 	*view->checksum = MtrsChecksum(base, (char *) view->checksum - base);
 }
 
+/* Return setting k (MTRS_SET_*) of a model: 0 when its format predates the setting */
+float
+MtrsSetting(const MtrsModelView *view, int k)
+{
+	return k < MtrsSettingsCount(view->hdr) ? view->t.settings[k] : 0.0f;
+}
+
 /* Return string i of the string table (task names, then labels) */
 const char *
 MtrsModelString(const MtrsModelView *view, int i)
@@ -407,7 +414,7 @@ parents_ok(const MtrsModelView *v, char *detail, size_t detail_len)
 static int
 setting_in(const MtrsModelView *v, int k, float lo, float hi)
 {
-	float		f = v->t.settings[k];
+	float		f = MtrsSetting(v, k);
 
 	return f >= lo && f <= hi && f == floorf(f);
 }
@@ -437,6 +444,7 @@ settings_ok(const MtrsModelView *v, char *detail, size_t detail_len)
 		!setting_in(v, MTRS_SET_CHAR_MAX, 0, MTRS_MAX_TOKEN_CHARS) ||
 		!setting_in(v, MTRS_SET_PUNCTUATION, 0, 1) ||
 		!setting_in(v, MTRS_SET_TEXT_MARKS, 0, 1) ||
+		!setting_in(v, MTRS_SET_NGRAMS_BY_SCRIPT, 0, 1) ||
 		!setting_in(v, MTRS_SET_INTENT_SOFTMAX, 0, 1) ||
 		!setting_in(v, MTRS_SET_INTENT_ONE, 0, 1))
 	{

@@ -397,11 +397,41 @@ emit_runs(uint32_t *out, int n, int max_out, const uint32_t *hist, int n_hist, i
 }
 
 /*
+ * Return whether text is written mostly without spaces: it has more
+ * characters of the scripts that are (each character a word of its own)
+ * than words of the scripts that are not.
+ */
+static int
+mostly_unspaced(const unsigned char *s, size_t len)
+{
+	int			spaced = 0,
+				unspaced = 0,
+				in_word = 0;
+
+	for (size_t i = 0; i < len;)
+	{
+		int32_t		c = utf8_next(s, len, &i);
+		int			cls;
+
+		if (c < 0)
+			continue;
+		cls = char_class(fold_case(c));
+		spaced += (cls == CH_WORD && !in_word);
+		unspaced += (cls == CH_SELF);
+		in_word = (cls == CH_WORD);
+	}
+	return unspaced > spaced;
+}
+
+/*
  * Turn len bytes of UTF-8 text into at most max_out hashed feature buckets:
  * each word, each run of 2 .. word_ngrams adjacent words (with text_marks,
  * the start and the end of the text count as words in these runs) and each
  * character n-gram of a word marked with boundaries ("<ab>" for "ab", n in
- * [char_min, char_max]; see MtrsCharBucketsFrom).  Returns the number of
+ * [char_min, char_max]; see MtrsCharBucketsFrom).  With ngrams_by_script,
+ * a text written mostly without spaces gets no n-grams: its characters are
+ * its words already, and the n-grams of the few Latin words in it (a name,
+ * a title) would make up the whole n-gram half of its encoding.  Returns the number of
  * buckets written; text with no word (only white space and punctuation)
  * gives 0.  Never reads beyond len or writes beyond max_out.
  */
@@ -423,6 +453,8 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 	uint32_t	char_size = tok->n_buckets - char_from;
 	size_t		i = 0;
 
+	if (char_max > 0 && tok->ngrams_by_script && mostly_unspaced(s, len))
+		char_max = 0;
 	if (tok->text_marks && ngrams > 1)
 		hist[n_hist++] = MARK_START;	/* runs may begin at the start of the text */
 	while (n < max_out)

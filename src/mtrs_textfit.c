@@ -624,7 +624,8 @@ begin_model(const MtrsModel *old, const Corpus *c, const Items *it, int dim, int
 		memcpy(v->t.user_bias, ov->t.user_bias, sizeof(float) * (size_t) n_tasks * n_users);
 		memcpy(v->t.task_w, ov->t.task_w, sizeof(float) * (size_t) n_tasks * d);
 		memcpy(v->t.task_b, ov->t.task_b, sizeof(float) * n_tasks);
-		memcpy(v->t.settings, ov->t.settings, sizeof(float) * MTRS_N_SETTINGS);
+		memcpy(v->t.settings, ov->t.settings,
+			   sizeof(float) * Min(MtrsSettingsCount(v->hdr), MtrsSettingsCount(ov->hdr)));
 		memcpy(v->t.task_parent, ov->t.task_parent, sizeof(float) * n_tasks);
 		memcpy(v->t.head_user, ov->t.head_user, sizeof(float) * (size_t) n_tasks * n_users * head_dim);
 		/* item-indexed: remapped into the extended catalog */
@@ -716,7 +717,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 						JsonbToCString(NULL, &PG_GETARG_JSONB_P(5)->root, 0));
 	dim = old != NULL ? old->v.hdr->dim : o.dim;
 	tok = MtrsTokenizerMake((uint32) o.buckets, o.word_ngrams, o.char_max > 0 ? o.char_min : 0,
-							o.char_max, o.punctuation, o.text_marks);
+							o.char_max, o.punctuation, o.text_marks, o.ngrams_by_script);
 	memset(&c, 0, sizeof(c));
 	if (with_utterances)
 		MtrsBuildCorpus(PG_GETARG_ARRAYTYPE_P(3), PG_GETARG_ARRAYTYPE_P(4), &tok, NULL, &c);
@@ -841,6 +842,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	v.t.settings[MTRS_SET_CHAR_MAX] = (float) tok.char_max;
 	v.t.settings[MTRS_SET_PUNCTUATION] = (float) tok.punctuation;
 	v.t.settings[MTRS_SET_TEXT_MARKS] = (float) tok.text_marks;
+	v.t.settings[MTRS_SET_NGRAMS_BY_SCRIPT] = (float) tok.ngrams_by_script;
 	v.t.settings[MTRS_SET_INTENT_SOFTMAX] = (float) p.softmax;
 	for (int64 i = 0; i < v.hdr->n_params; i++)
 		if (!isfinite(v.params[i]))

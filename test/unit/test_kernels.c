@@ -484,15 +484,15 @@ same_tokens(const uint32_t *a, int na, const uint32_t *b, int nb)
 static void
 test_tokenizer(void)
 {
-	MtrsTokenizer words = {1u << 20, 1, 0, 0, 0, 0};
-	MtrsTokenizer pairs = {1u << 20, 2, 0, 0, 0, 0};
-	MtrsTokenizer full = {1u << 20, 2, 3, 5, 0, 0};
-	MtrsTokenizer marks = {1u << 20, 1, 0, 0, 1, 0};
-	MtrsTokenizer triples = {1u << 20, 3, 0, 0, 0, 0};
-	MtrsTokenizer hostile = {1u << 20, 1000, 1, 1 << 30, 0, 0};
-	MtrsTokenizer ends = {1u << 20, 2, 0, 0, 0, 1};
-	MtrsTokenizer ends3 = {1u << 20, 3, 0, 0, 0, 1};
-	MtrsTokenizer ends1 = {1u << 20, 1, 0, 0, 0, 1};
+	MtrsTokenizer words = {1u << 20, 1, 0, 0, 0, 0, 0};
+	MtrsTokenizer pairs = {1u << 20, 2, 0, 0, 0, 0, 0};
+	MtrsTokenizer full = {1u << 20, 2, 3, 5, 0, 0, 0};
+	MtrsTokenizer marks = {1u << 20, 1, 0, 0, 1, 0, 0};
+	MtrsTokenizer triples = {1u << 20, 3, 0, 0, 0, 0, 0};
+	MtrsTokenizer hostile = {1u << 20, 1000, 1, 1 << 30, 0, 0, 0};
+	MtrsTokenizer ends = {1u << 20, 2, 0, 0, 0, 1, 0};
+	MtrsTokenizer ends3 = {1u << 20, 3, 0, 0, 0, 1, 0};
+	MtrsTokenizer ends1 = {1u << 20, 1, 0, 0, 0, 1, 0};
 	uint32_t	a[4096],
 				b[4096];
 	int			na,
@@ -568,6 +568,27 @@ test_tokenizer(void)
 	check(same_tokens(a, na, b, nb), "text_marks without word runs (word_ngrams 1) changes nothing");
 	check(tokens(&ends, "", a, 64) == 0 && tokens(&ends, " , ", a, 64) == 0,
 		  "text_marks: empty text still gives no tokens");
+
+	/* ngrams_by_script: a text mostly without spaces has no character n-grams */
+	{
+		MtrsTokenizer any = {1u << 20, 1, 3, 5, 0, 0, 0};
+		MtrsTokenizer script = {1u << 20, 1, 3, 5, 0, 0, 1};
+		int			below = 1;
+
+		na = tokens(&script, "我要听tfboys唱的歌", a, 64);
+		for (int j = 0; j < na; j++)
+			below &= (a[j] < MtrsCharBucketsFrom(&script));
+		check(na == 7 && below && tokens(&any, "我要听tfboys唱的歌", b, 64) == 7 + 6 + 5 + 4,
+			  "ngrams_by_script: 6 Han characters and one Latin word give 7 words and no n-grams "
+			  "(without it: also the 15 3- to 5-grams of <tfboys>)");
+		na = tokens(&script, "play tfboys now", a, 64);
+		nb = tokens(&any, "play tfboys now", b, 64);
+		check(na > 3 && same_tokens(a, na, b, nb), "ngrams_by_script: English text keeps its n-grams");
+		na = tokens(&script, "hi 我", a, 64);
+		nb = tokens(&any, "hi 我", b, 64);
+		check(na == 2 + 2 && same_tokens(a, na, b, nb),
+			  "ngrams_by_script: as many spaced words as other characters keeps the n-grams (<hi, hi>)");
+	}
 }
 
 /* The intent head's SGD step moves every parameter by -lr times its finite-difference gradient */
@@ -722,10 +743,10 @@ test_vocab(void)
 		agree = na == found && (!found || a[0] == (uint32_t) r);
 	}
 	check(agree, "the table finds exactly the vocabulary's buckets, at their rows");
-	check(MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 3, 5, 1, 1}, big, 5000) ==
+	check(MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 3, 5, 1, 1, 0}, big, 5000) ==
 		  (uint32_t) MtrsVocabLowerBound(big, 5000, 1u << 23) &&
-		  MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 3, 5, 1, 1}, NULL, 0) == 1u << 23 &&
-		  MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 0, 0, 1, 1}, big, 5000) == 0,
+		  MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 3, 5, 1, 1, 0}, NULL, 0) == 1u << 23 &&
+		  MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 0, 0, 1, 1, 0}, big, 5000) == 0,
 		  "the first n-gram row: in a vocabulary, without one, and without n-grams");
 	free(table);
 	free(big);
@@ -875,6 +896,8 @@ build_model_as(size_t *len, MtrsModelView *v, int version)
 					   slen) != 0)
 		return NULL;
 	h.version = (uint16_t) version;
+	if (version < 3)
+		h.n_params -= MTRS_N_SETTINGS - MTRS_N_SETTINGS_V2;	/* 16 settings before format 3 */
 	*len = MtrsFormatSize(&h);
 	buf = calloc(1, *len);
 	memcpy(buf, &h, sizeof(h));
@@ -905,6 +928,7 @@ build_model_as(size_t *len, MtrsModelView *v, int version)
 	NnRandNormalFill(v->params, h.n_params, 0.1f, &rng);
 	if (version == 3)
 	{
+		v->t.settings[MTRS_SET_NGRAMS_BY_SCRIPT] = 1.0f;
 		v->t.word_item_w[0] = 1.0f;
 		v->t.word_item_w[1] = 0.0f;
 		v->t.word_item_w[2] = 0.5f;
