@@ -35,6 +35,28 @@ bench_setup() {
   PSQL -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 }
 
+# ml100k_movies_sql OUT_DIR: convert ../shared/data/ml-100k/u.item (Latin-1) into OUT_DIR and
+# print the SQL that loads it as the catalog table movies (item_id, title without the year,
+# genres: the genre names joined by spaces), for the ML-100K text benchmarks
+ml100k_movies_sql() {
+  local out=$1
+  iconv -f latin1 -t utf-8 "$SHARED/data/ml-100k/u.item" > "$out/u.item.utf8"
+  cat <<SQL
+CREATE TABLE u_item (line text);
+\\copy u_item FROM '$out/u.item.utf8' WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')
+CREATE TABLE movies AS
+SELECT split_part(line, '|', 1)::bigint AS item_id,
+       regexp_replace(split_part(line, '|', 2), ' \\(\\d{4}\\)\$', '') AS title,
+       (SELECT string_agg(g, ' ' ORDER BY n)
+          FROM unnest(ARRAY['unknown', 'action', 'adventure', 'animation', 'children', 'comedy',
+                            'crime', 'documentary', 'drama', 'fantasy', 'film noir', 'horror',
+                            'musical', 'mystery', 'romance', 'sci-fi', 'thriller', 'war', 'western'])
+               WITH ORDINALITY AS x(g, n)
+         WHERE split_part(line, '|', 5 + n::int) = '1') AS genres
+  FROM u_item;
+SQL
+}
+
 # score_line JSON LABEL: print "LABEL: accuracy A macro-F1 F" from a shared scorer's JSON output
 score_line() {
   /usr/bin/python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print("%s: accuracy %.4f macro-F1 %.4f" % (sys.argv[2], j["accuracy"], j["macro_f1"]))' "$1" "$2"

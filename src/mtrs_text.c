@@ -16,7 +16,9 @@
  * every character of a script written without spaces (Han, kana,
  * Hangul syllables, Thai, Lao, Khmer, Myanmar) is a word by itself, so that
  * runs of words are its character bigrams and trigrams: no word segmenter
- * is needed.
+ * is needed.  Character n-grams spell out the words of spaced scripts; a
+ * text written mostly without spaces can be left without them
+ * (ngrams_by_script).
  *
  * Plain C: no PostgreSQL headers.
  *

@@ -27,7 +27,6 @@ OUT=$ROOT/bench/out/ml100k-query
 DB=mtrs_bench_query
 source "$ROOT/bench/lib.sh"
 bench_setup "$OUT" "$DB"
-iconv -f latin1 -t utf-8 "$DATA/ml-100k/u.item" > "$OUT/u.item.utf8"
 
 PSQL -q -d $DB <<SQL | tee "$OUT/result.txt"
 CREATE EXTENSION mtrs;
@@ -36,18 +35,7 @@ CREATE TABLE ml_train (user_id bigint, item_id bigint, rating real, ts bigint);
 \copy ml_train FROM '$DATA/splits/ml-100k/train.csv' CSV HEADER
 CREATE TABLE events AS
 SELECT user_id, item_id, 'rate'::text AS event, to_timestamp(ts) AS ts FROM ml_train;
-CREATE TABLE u_item (line text);
-\copy u_item FROM '$OUT/u.item.utf8' WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')
-CREATE TABLE movies AS
-SELECT split_part(line, '|', 1)::bigint AS item_id,
-       regexp_replace(split_part(line, '|', 2), ' \(\d{4}\)$', '') AS title,
-       (SELECT string_agg(g, ' ' ORDER BY n)
-          FROM unnest(ARRAY['unknown', 'action', 'adventure', 'animation', 'children', 'comedy',
-                            'crime', 'documentary', 'drama', 'fantasy', 'film noir', 'horror',
-                            'musical', 'mystery', 'romance', 'sci-fi', 'thriller', 'war', 'western'])
-               WITH ORDINALITY AS x(g, n)
-         WHERE split_part(line, '|', 5 + n::int) = '1') AS genres
-  FROM u_item;
+$(ml100k_movies_sql "$OUT")
 CREATE TABLE utterances (text text, label text);
 \copy utterances FROM '$DATA/intent/snips/train.tsv' WITH (FORMAT csv, DELIMITER E'\t', QUOTE E'\x01')
 SELECT mtrs_train('items_only', 'events', items => 'movies', item_text_cols => ARRAY['title', 'genres'],
