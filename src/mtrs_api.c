@@ -59,7 +59,8 @@ mtrs_model_describe(PG_FUNCTION_ARGS)
 					 "\"n_buckets\": %d, \"n_vocab\": " INT64_FORMAT ", \"item_space_weights\": %s, "
 					 "\"n_params\": " INT64_FORMAT ", \"size_bytes\": %zu, \"tasks\": ",
 					 h->dim, h->text_width, h->head_dim, h->n_users, h->n_items, h->n_buckets,
-					 (int64) MtrsWordRows(h), (h->flags & MTRS_FLAG_ITEM_WEIGHTS) ? "true" : "false", (int64) h->n_params, m->size);
+					 (int64) MtrsWordRows(h), (h->flags & MTRS_FLAG_ITEM_WEIGHTS) ? "true" : "false",
+					 (int64) h->n_params, m->size);
 	append_names(&buf, &m->v, 0, h->n_tasks);
 	appendStringInfoString(&buf, ", \"intents\": ");
 	append_names(&buf, &m->v, h->n_tasks, h->n_labels);

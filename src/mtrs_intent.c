@@ -145,8 +145,8 @@ MtrsContextDecayArg(FunctionCallInfo fcinfo, int i)
  * (MTRS_FLAG_ITEM_WEIGHTS), only the first dim floats are filled (the
  * rest are zeros): each feature counts by its weight, so words that belong
  * to utterances ("find", "movie", trained mostly for intents) do not pull a
- * query away from the items it names.  Returns false, leaving out alone,
- * when the text has no word that counts.
+ * query away from the items it names.  Returns false when the text has no
+ * word that counts (out is then not an encoding).
  */
 bool
 MtrsEncodeText(const MtrsModel *m, text *txt, bool item_space, float *out)
@@ -156,15 +156,10 @@ MtrsEncodeText(const MtrsModel *m, text *txt, bool item_space, float *out)
 	int			n_features;
 	int			n = MtrsModelTextRows(m, txt, toks, &n_features);
 
-	if (item_space && (m->v.hdr->flags & MTRS_FLAG_ITEM_WEIGHTS) && n > 0)
+	if (item_space && (m->v.hdr->flags & MTRS_FLAG_ITEM_WEIGHTS))
 	{
-		float	   *h = palloc(sizeof(float) * MtrsTextWidth(&p));
-
-		n = MtrsTextEncodeWeighted(&p, toks, n, m->v.t.word_item_w, h);
-		memset(h + p.dim, 0, sizeof(float) * (MtrsTextWidth(&p) - p.dim));
-		if (n > 0)
-			memcpy(out, h, sizeof(float) * MtrsTextWidth(&p));
-		pfree(h);
+		n = MtrsTextEncodeWeighted(&p, toks, n, m->v.t.word_item_w, out);
+		memset(out + p.dim, 0, sizeof(float) * (MtrsTextWidth(&p) - p.dim));
 	}
 	else if (n > 0)
 		MtrsTextEncode(&p, toks, n, out, NULL);

@@ -401,7 +401,8 @@ emit_runs(uint32_t *out, int n, int max_out, const uint32_t *hist, int n_hist, i
 /*
  * Return whether text is written mostly without spaces: it has more
  * characters of the scripts that are (each character a word of its own)
- * than words of the scripts that are not.
+ * than words of the scripts that are not.  ASCII text never is, and is
+ * told by a byte scan alone (no decoding on the common path).
  */
 static int
 mostly_unspaced(const unsigned char *s, size_t len)
@@ -409,7 +410,12 @@ mostly_unspaced(const unsigned char *s, size_t len)
 	int			spaced = 0,
 				unspaced = 0,
 				in_word = 0;
+	size_t		ascii = 0;
 
+	while (ascii < len && s[ascii] < 0x80)
+		ascii++;
+	if (ascii == len)
+		return 0;
 	for (size_t i = 0; i < len;)
 	{
 		int32_t		c = utf8_next(s, len, &i);

@@ -506,6 +506,35 @@ cold_from_centroids(const Items *it, MtrsModelView *v)
 }
 
 /*
+ * Count in df [n_vocab] how many of the n texts (rows tok, offsets
+ * tok_off) have each vocabulary row, over the texts with keep[i] (all if
+ * keep is NULL); returns the number of texts counted.
+ */
+static int
+doc_freq(int n, const int32 *tok_off, const uint32 *tok, const bool *keep, int64 n_vocab,
+		 int32 *df)
+{
+	int32	   *last = palloc_array(int32, Max(n_vocab, 1));
+	int			counted = 0;
+
+	memset(last, -1, sizeof(int32) * Max(n_vocab, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (keep != NULL && !keep[i])
+			continue;
+		for (int32 j = tok_off[i]; j < tok_off[i + 1]; j++)
+			if (last[tok[j]] != i)
+			{
+				last[tok[j]] = i;
+				df[tok[j]]++;
+			}
+		counted++;
+	}
+	pfree(last);
+	return counted;
+}
+
+/*
  * Weigh every vocabulary row in the item space (w [n_vocab]): how much
  * more typical the feature is of item texts than of utterances, a / (a + u)
  * with a and u the shares of the texts of the items with trained
@@ -520,39 +549,18 @@ item_space_weights(const Items *it, const Corpus *c, int64 n_vocab, float *w)
 {
 	int32	   *df_item = palloc0_array(int32, Max(n_vocab, 1));
 	int32	   *df_utt = palloc0_array(int32, Max(n_vocab, 1));
-	int32	   *last = palloc_array(int32, Max(n_vocab, 1));
-	int			n_item = 0;
+	int			n_item = doc_freq(it->n, it->tok_off, it->tok, it->warm, n_vocab, df_item);
+	int			n_utt = doc_freq(c->n, c->tok_off, c->tok, NULL, n_vocab, df_utt);
 
-	memset(last, -1, sizeof(int32) * Max(n_vocab, 1));
-	for (int b = 0; b < it->n; b++)
-		if (it->warm[b])
-		{
-			for (int32 j = it->tok_off[b]; j < it->tok_off[b + 1]; j++)
-				if (last[it->tok[j]] != b)
-				{
-					last[it->tok[j]] = b;
-					df_item[it->tok[j]]++;
-				}
-			n_item++;
-		}
-	memset(last, -1, sizeof(int32) * Max(n_vocab, 1));
-	for (int i = 0; i < c->n; i++)
-		for (int32 j = c->tok_off[i]; j < c->tok_off[i + 1]; j++)
-			if (last[c->tok[j]] != i)
-			{
-				last[c->tok[j]] = i;
-				df_utt[c->tok[j]]++;
-			}
 	for (int64 r = 0; r < n_vocab; r++)
 	{
 		double		a = (double) df_item[r] / Max(n_item, 1);
-		double		u = (double) df_utt[r] / Max(c->n, 1);
+		double		u = (double) df_utt[r] / Max(n_utt, 1);
 
 		w[r] = a + u > 0.0 ? (float) (a / (a + u)) : 0.0f;
 	}
 	pfree(df_item);
 	pfree(df_utt);
-	pfree(last);
 }
 
 /* Return whether utterance i goes to the held-out part */

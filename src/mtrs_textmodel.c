@@ -30,6 +30,13 @@ MtrsTextWidth(const MtrsTextParams *p)
 	return p->max_pool ? 2 * p->dim : p->dim;
 }
 
+/* Return the part of the encoding token t belongs to: 0 words, 1 character n-grams */
+static inline int
+token_part(const MtrsTextParams *p, uint32_t t)
+{
+	return p->char_from > 0 && t >= p->char_from;
+}
+
 /*
  * Set scale[0] and scale[1] to the weight of a word token and of a
  * character n-gram token in the pooled encoding of tok[0..n): 1 / the
@@ -43,7 +50,7 @@ part_scales(const MtrsTextParams *p, const uint32_t *tok, int n, float *scale)
 
 	if (p->char_from > 0)
 		for (int j = 0; j < n; j++)
-			chars += (tok[j] >= p->char_from);
+			chars += token_part(p, tok[j]);
 	scale[0] = n > chars ? 1.0f / (float) (n - chars) : 0.0f;
 	scale[1] = chars > 0 ? 1.0f / (float) chars : 0.0f;
 }
@@ -52,7 +59,7 @@ part_scales(const MtrsTextParams *p, const uint32_t *tok, int n, float *scale)
 static inline float
 token_scale(const MtrsTextParams *p, uint32_t t, const float *scale)
 {
-	return scale[p->char_from > 0 && t >= p->char_from];
+	return scale[token_part(p, t)];
 }
 
 /*
@@ -117,15 +124,14 @@ MtrsTextEncodeWeighted(const MtrsTextParams *p, const uint32_t *tok, int n,
 
 	memset(h, 0, sizeof(float) * dim);
 	for (int j = 0; j < n; j++)
-		sum[p->char_from > 0 && tok[j] >= p->char_from] += row_weight[tok[j]];
+		sum[token_part(p, tok[j])] += row_weight[tok[j]];
 	for (int j = 0; j < n; j++)
 	{
-		int			part = p->char_from > 0 && tok[j] >= p->char_from;
 		float		w = row_weight[tok[j]];
 
 		if (w <= 0.0f)
 			continue;
-		NnAxpy(h, (float) (w / sum[part]), p->emb + (int64_t) tok[j] * dim, dim);
+		NnAxpy(h, (float) (w / sum[token_part(p, tok[j])]), p->emb + (int64_t) tok[j] * dim, dim);
 		kept++;
 	}
 	return kept;
