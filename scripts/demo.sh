@@ -66,10 +66,10 @@ SELECT r.rank, c.title, c.category, round(r.score::numeric, 3) AS score
  ORDER BY r.rank;
 SQL
 
-mtrs_log "user 42 types 'running shoes': the query is blended with their taste"
+mtrs_log "user 42 types 'a good camera': the query is blended with their taste"
 demo_sql <<'SQL'
 SELECT r.rank, c.title, c.category, round(r.score::numeric, 3) AS score
-  FROM mtrs_recommend(42, 5, query => 'running shoes') r JOIN shop_items c USING (item_id)
+  FROM mtrs_recommend(42, 5, query => 'a good camera') r JOIN shop_items c USING (item_id)
  ORDER BY r.rank;
 -- a new visitor searching in Chinese: the query alone ranks the catalog
 SELECT r.rank, c.title_zh, c.title, round(r.score::numeric, 3) AS score
@@ -83,7 +83,7 @@ SELECT u.utterance, coalesce(string_agg(i.intent || ' ' || round(i.score::numeri
                                         ORDER BY i.score DESC), '(none)') AS intents
   FROM unnest(ARRAY['I would like to buy new headphones',
                     'my camera arrived broken, how do I return it?',
-                    'I want a novel, and how do I return my laptop?',
+                    'I need a new phone, and where is my camera order?',
                     '我想买一台相机', '我想买一台相机，我的耳机订单到哪里了']) WITH ORDINALITY AS u(utterance, n)
   LEFT JOIN LATERAL mtrs_intent(u.utterance) i ON true
  GROUP BY u.utterance, u.n ORDER BY u.n;
