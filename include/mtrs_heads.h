@@ -43,7 +43,8 @@ typedef struct MtrsHead
 extern int	MtrsHeadsPlan(MtrsHead *heads, const MtrsPairs *p, const MtrsFitData *d,
 						  bool rating);
 extern void MtrsHeadInit(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, uint64 *rng);
-extern void MtrsHeadLinearize(MtrsHead *h, const MtrsPairs *p, const MtrsModelView *v);
+extern void MtrsHeadLinearize(MtrsHead *h, const MtrsPairs *p, const MtrsModelView *v,
+							  bool with_loss);
 extern void MtrsHeadFit(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v,
 						const MtrsFitOptions *o);
 extern float MtrsHeadOffset(const MtrsHead *h, const MtrsModelView *v, int u, int i);

@@ -218,10 +218,11 @@ embedding_term(const float *w, const float *pu, const float *qi, int dim)
 
 /*
  * Linearize the head's loss around its current logits: fill s and zt for
- * every member pair, and record the mean loss.
+ * every member pair, and, if with_loss, record the mean loss.  A constant
+ * head's logit is its offset alone (it has no embedding term).
  */
 void
-MtrsHeadLinearize(MtrsHead *h, const MtrsPairs *p, const MtrsModelView *v)
+MtrsHeadLinearize(MtrsHead *h, const MtrsPairs *p, const MtrsModelView *v, bool with_loss)
 {
 	int			dim = v->hdr->dim;
 	const float *w = v->t.task_w + (int64) h->task * dim;
@@ -232,21 +233,24 @@ MtrsHeadLinearize(MtrsHead *h, const MtrsPairs *p, const MtrsModelView *v)
 		float		z,
 					y;
 
-		prefetch_item_row(p, v, k, dim);
+		if (!h->constant)
+			prefetch_item_row(p, v, k, dim);
 		if (!is_member(h, p, k))
 		{
 			h->s[k] = 0.0f;
 			continue;
 		}
-		z = embedding_term(w, v->t.user_emb + (int64) p->pu[k] * dim,
-						   v->t.item_emb + (int64) p->pi[k] * dim, dim) +
-			MtrsHeadOffset(h, v, p->pu[k], p->pi[k]);
+		z = MtrsHeadOffset(h, v, p->pu[k], p->pi[k]);
+		if (!h->constant)
+			z = embedding_term(w, v->t.user_emb + (int64) p->pu[k] * dim,
+							   v->t.item_emb + (int64) p->pi[k] * dim, dim) + z;
 		y = label_of(h, p, k);
 		if (h->is_rating)
 		{
 			h->s[k] = 1.0f;
 			h->zt[k] = y;
-			loss += (double) (y - z) * (y - z);
+			if (with_loss)
+				loss += (double) (y - z) * (y - z);
 		}
 		else
 		{
@@ -255,10 +259,12 @@ MtrsHeadLinearize(MtrsHead *h, const MtrsPairs *p, const MtrsModelView *v)
 
 			h->s[k] = s;
 			h->zt[k] = z + (y - pr) / s;
-			loss += log1p(exp(-fabs((double) z))) + Max(z, 0.0f) - (double) z * y;
+			if (with_loss)
+				loss += log1p(exp(-fabs((double) z))) + Max(z, 0.0f) - (double) z * y;
 		}
 	}
-	h->loss = h->n_members > 0 ? loss / h->n_members : 0.0;
+	if (with_loss)
+		h->loss = h->n_members > 0 ? loss / h->n_members : 0.0;
 }
 
 /*

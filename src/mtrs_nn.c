@@ -202,6 +202,7 @@ NnDot(const float *a, const float *b, int n)
  * for each add in turn; the training heads call this once per pair and
  * head).  The order of the additions differs from NnDot's.
  */
+__attribute__((target_clones("avx2", "default")))
 float
 NnDot3(const float *a, const float *b, const float *c, int n)
 {
@@ -280,6 +281,101 @@ NnGramAccumulate(float *gram, const float *x, int rows, int dim, float alpha)
 }
 
 /*
+ * Solve a x = b for a symmetric positive definite a [dim][dim] (upper
+ * triangle read) by Cholesky factorization in place; b [dim] receives x.
+ * Returns 0, or -1 if a is not positive definite (a and b then undefined).
+ *
+ * Right-looking and blocked: rows of R are finished CHOL_PANEL at a time
+ * (each subtracted from the other rows of its panel as soon as it is
+ * known), then the panel is subtracted from every row below it in one
+ * pass, so the trailing rows are loaded and stored once per panel instead
+ * of once per row of R, and every inner loop runs over contiguous memory.
+ * Each element still receives its updates in the order j = 0, 1, ..., so
+ * the result is the same as the textbook dot-product form's, only faster.
+ */
+#define CHOL_PANEL 4
+
+__attribute__((target_clones("avx2", "default")))
+int
+NnCholeskySolve(double *a, double *b, int dim)
+{
+	/* factor a = R^T R with R upper triangular, stored in the upper triangle */
+	for (int j0 = 0; j0 < dim; j0 += CHOL_PANEL)
+	{
+		int			j1 = j0 + CHOL_PANEL < dim ? j0 + CHOL_PANEL : dim;
+
+		/* finish rows j0 .. j1 - 1, updating only the panel's own rows */
+		for (int j = j0; j < j1; j++)
+		{
+			double	   *rj = a + (int64_t) j * dim;
+
+			if (!(rj[j] > 0.0))
+				return -1;
+			rj[j] = sqrt(rj[j]);
+			for (int i = j + 1; i < dim; i++)
+				rj[i] = rj[i] / rj[j];
+			for (int i = j + 1; i < j1; i++)
+			{
+				double	   *ri = a + (int64_t) i * dim;
+				double		f = rj[i];
+
+				for (int k = i; k < dim; k++)
+					ri[k] -= f * rj[k];
+			}
+		}
+		/* subtract the panel from the rows below it, its rows in order */
+		for (int i = j1; i < dim; i++)
+		{
+			double	   *ri = a + (int64_t) i * dim;
+
+			if (j1 - j0 == 4)
+			{
+				const double *r0 = a + (int64_t) j0 * dim;
+				const double *r1 = r0 + dim;
+				const double *r2 = r1 + dim;
+				const double *r3 = r2 + dim;
+				double		f0 = r0[i],
+							f1 = r1[i],
+							f2 = r2[i],
+							f3 = r3[i];
+
+				for (int k = i; k < dim; k++)
+					ri[k] = (((ri[k] - f0 * r0[k]) - f1 * r1[k]) - f2 * r2[k]) - f3 * r3[k];
+			}
+			else
+			{
+				for (int j = j0; j < j1; j++)
+				{
+					const double *rj = a + (int64_t) j * dim;
+					double		f = rj[i];
+
+					for (int k = i; k < dim; k++)
+						ri[k] -= f * rj[k];
+				}
+			}
+		}
+	}
+	/* solve R^T y = b (a column of R at a time), then R x = y */
+	for (int k = 0; k < dim; k++)
+	{
+		const double *rk = a + (int64_t) k * dim;
+
+		b[k] = b[k] / rk[k];
+		for (int i = k + 1; i < dim; i++)
+			b[i] -= rk[i] * b[k];
+	}
+	for (int i = dim - 1; i >= 0; i--)
+	{
+		double		t = b[i];
+
+		for (int k = i + 1; k < dim; k++)
+			t -= a[(int64_t) i * dim + k] * b[k];
+		b[i] = t / a[(int64_t) i * dim + i];
+	}
+	return 0;
+}
+
+/*
  * Fold a user into a trained implicit model: the least-squares user vector
  * for interactions with rows[0..n) of table [.][dim] with confidences conf
  * (> 0), every other row an implicit zero of confidence 1:
@@ -319,59 +415,6 @@ NnFoldIn(const float *gram, const float *table, int dim, const int *rows,
 		return -1;
 	for (int j = 0; j < dim; j++)
 		out[j] = (float) b[j];
-	return 0;
-}
-
-/*
- * Solve a x = b for a symmetric positive definite a [dim][dim] (upper
- * triangle read) by Cholesky factorization in place; b [dim] receives x.
- * Returns 0, or -1 if a is not positive definite (a and b then undefined).
- *
- * Right-looking: once row j of R is known, it is subtracted from the rows
- * below it, so every inner loop runs over contiguous memory and
- * vectorizes.  Each element still receives its updates in the order
- * j = 0, 1, ..., so the result is the same as the textbook dot-product
- * form's, only faster.
- */
-int
-NnCholeskySolve(double *a, double *b, int dim)
-{
-	/* factor a = R^T R with R upper triangular, stored in the upper triangle */
-	for (int j = 0; j < dim; j++)
-	{
-		double	   *rj = a + (int64_t) j * dim;
-
-		if (!(rj[j] > 0.0))
-			return -1;
-		rj[j] = sqrt(rj[j]);
-		for (int i = j + 1; i < dim; i++)
-			rj[i] = rj[i] / rj[j];
-		for (int i = j + 1; i < dim; i++)
-		{
-			double	   *ri = a + (int64_t) i * dim;
-			double		f = rj[i];
-
-			for (int k = i; k < dim; k++)
-				ri[k] -= f * rj[k];
-		}
-	}
-	/* solve R^T y = b (a column of R at a time), then R x = y */
-	for (int k = 0; k < dim; k++)
-	{
-		const double *rk = a + (int64_t) k * dim;
-
-		b[k] = b[k] / rk[k];
-		for (int i = k + 1; i < dim; i++)
-			b[i] -= rk[i] * b[k];
-	}
-	for (int i = dim - 1; i >= 0; i--)
-	{
-		double		t = b[i];
-
-		for (int k = i + 1; k < dim; k++)
-			t -= a[(int64_t) i * dim + k] * b[k];
-		b[i] = t / a[(int64_t) i * dim + i];
-	}
 	return 0;
 }
 

@@ -66,11 +66,16 @@ typedef struct Trainer
 	int			dim;
 } Trainer;
 
-/* Add one gathered row x * sqrt(weight) to the system, flushing when full */
+/*
+ * Add one gathered row x * sqrt(weight) to the system, flushing when full.
+ * The loops here and in add_rhs write through local restrict pointers:
+ * PostgreSQL builds with -fno-strict-aliasing, so a store through s->rows
+ * or s->b could otherwise change s itself, and the loops would not vectorize.
+ */
 static inline void
-gather_row(Scratch *s, const float *x, const float *scale, float weight, int dim)
+gather_row(Scratch *s, const float *restrict x, const float *restrict scale, float weight, int dim)
 {
-	float	   *row = s->rows + (int64) s->m * dim;
+	float	   *restrict row = s->rows + (int64) s->m * dim;
 	float		rw = sqrtf(weight);
 
 	if (scale != NULL)
@@ -88,14 +93,25 @@ gather_row(Scratch *s, const float *x, const float *scale, float weight, int dim
 
 /* Add target * weight * (scale * x) to the right-hand side */
 static inline void
-add_rhs(Scratch *s, const float *x, const float *scale, double wt, int dim)
+add_rhs(Scratch *s, const float *restrict x, const float *restrict scale, double wt, int dim)
 {
+	double	   *restrict b = s->b;
+
 	if (scale != NULL)
 		for (int j = 0; j < dim; j++)
-			s->b[j] += wt * scale[j] * x[j];
+			b[j] += wt * scale[j] * x[j];
 	else
 		for (int j = 0; j < dim; j++)
-			s->b[j] += wt * x[j];
+			b[j] += wt * x[j];
+}
+
+/* Widen the upper triangle of a [d][d] (all the solve reads) into ad */
+static void
+upper_to_double(double *restrict ad, const float *restrict a, int d)
+{
+	for (int i = 0; i < d; i++)
+		for (int j = i; j < d; j++)
+			ad[(int64) i * d + j] = a[(int64) i * d + j];
 }
 
 /*
@@ -162,7 +178,8 @@ half_step(Trainer *tr, bool by_user)
 	{
 		if ((r & 255) == 0)
 			CHECK_FOR_INTERRUPTS();
-		memcpy(s->a, s->gram, sizeof(float) * d * d);
+		for (int i = 0; i < d; i++)	/* the upper triangle is all ssyrk and the solve use */
+			memcpy(s->a + (int64) i * d + i, s->gram + (int64) i * d + i, sizeof(float) * (d - i));
 		memset(s->b, 0, sizeof(double) * d);
 		s->m = 0;
 		for (int64 j = ptr[r]; j < ptr[r + 1]; j++)
@@ -195,8 +212,7 @@ half_step(Trainer *tr, bool by_user)
 		}
 		if (s->m > 0)
 			NnGramAccumulate(s->a, s->rows, s->m, d, 1.0f);
-		for (int i = 0; i < d * d; i++)
-			s->ad[i] = s->a[i];
+		upper_to_double(s->ad, s->a, d);
 		if (NnCholeskySolve(s->ad, s->b, d) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -439,12 +455,16 @@ finish_model(Trainer *tr)
 	MtrsFormatSeal(v);
 }
 
-/* Linearize every head around the current parameters */
+/*
+ * Linearize every head around the current parameters, recording their
+ * losses if with_loss (only the iteration's last linearization is reported
+ * and sets the task weights)
+ */
 static void
-linearize_heads(Trainer *tr)
+linearize_heads(Trainer *tr, bool with_loss)
 {
 	for (int h = 0; h < tr->n_heads; h++)
-		MtrsHeadLinearize(&tr->heads[h], &tr->p, &tr->v);
+		MtrsHeadLinearize(&tr->heads[h], &tr->p, &tr->v, with_loss);
 }
 
 /*
@@ -489,14 +509,14 @@ MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log, double *memor
 	{
 		double		rank_total;
 
-		linearize_heads(tr);
+		linearize_heads(tr, false);
 		half_step(tr, true);
-		linearize_heads(tr);
+		linearize_heads(tr, false);
 		half_step(tr, false);
-		linearize_heads(tr);
+		linearize_heads(tr, false);
 		for (int h = 0; h < tr->n_heads; h++)
 			MtrsHeadFit(&tr->heads[h], &tr->p, &tr->v, o);
-		linearize_heads(tr);
+		linearize_heads(tr, true);
 		rank_total = ranking_loss(tr);
 		update_weights(tr, rank_total);
 		INSTR_TIME_SET_CURRENT(now);
