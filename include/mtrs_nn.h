@@ -81,6 +81,7 @@ extern void NnAdamStep(float *param, float *m, float *v, const float *grad, int6
 
 /* mtrs_nn.c: least squares (alternating least squares steps) */
 extern void NnGramAccumulate(float *gram, const float *x, int rows, int dim, float alpha);
+extern void NnWidenUpper(double *ad, const float *a, int dim);
 extern int	NnCholeskySolve(double *a, double *b, int dim);
 extern int	NnFoldIn(const float *gram, const float *table, int dim, const int *rows,
 					 const float *conf, int n, double reg, float *out, double *work);

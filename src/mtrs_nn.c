@@ -281,6 +281,19 @@ NnGramAccumulate(float *gram, const float *x, int rows, int dim, float alpha)
 }
 
 /*
+ * Widen the upper triangle of a [dim][dim] into ad (the lower triangle, which
+ * NnGramAccumulate leaves untouched and NnCholeskySolve never reads, is not
+ * written)
+ */
+void
+NnWidenUpper(double *restrict ad, const float *restrict a, int dim)
+{
+	for (int i = 0; i < dim; i++)
+		for (int j = i; j < dim; j++)
+			ad[(int64_t) i * dim + j] = a[(int64_t) i * dim + j];
+}
+
+/*
  * Solve a x = b for a symmetric positive definite a [dim][dim] (upper
  * triangle read) by Cholesky factorization in place; b [dim] receives x.
  * Returns 0, or -1 if a is not positive definite (a and b then undefined).
@@ -293,7 +306,15 @@ NnGramAccumulate(float *gram, const float *x, int rows, int dim, float alpha)
  * Each element still receives its updates in the order j = 0, 1, ..., so
  * the result is the same as the textbook dot-product form's, only faster.
  */
-#define CHOL_PANEL 4
+#define CHOL_PANEL 4			/* rows per panel: the unrolled update below */
+
+/* ri[k] -= f * rj[k] for k in [from, dim): row j of R subtracted from row i */
+static inline void
+subtract_row(double *restrict ri, const double *restrict rj, double f, int from, int dim)
+{
+	for (int k = from; k < dim; k++)
+		ri[k] -= f * rj[k];
+}
 
 __attribute__((target_clones("avx2", "default")))
 int
@@ -315,20 +336,14 @@ NnCholeskySolve(double *a, double *b, int dim)
 			for (int i = j + 1; i < dim; i++)
 				rj[i] = rj[i] / rj[j];
 			for (int i = j + 1; i < j1; i++)
-			{
-				double	   *ri = a + (int64_t) i * dim;
-				double		f = rj[i];
-
-				for (int k = i; k < dim; k++)
-					ri[k] -= f * rj[k];
-			}
+				subtract_row(a + (int64_t) i * dim, rj, rj[i], i, dim);
 		}
 		/* subtract the panel from the rows below it, its rows in order */
 		for (int i = j1; i < dim; i++)
 		{
 			double	   *ri = a + (int64_t) i * dim;
 
-			if (j1 - j0 == 4)
+			if (j1 - j0 == CHOL_PANEL)
 			{
 				const double *r0 = a + (int64_t) j0 * dim;
 				const double *r1 = r0 + dim;
@@ -343,16 +358,8 @@ NnCholeskySolve(double *a, double *b, int dim)
 					ri[k] = (((ri[k] - f0 * r0[k]) - f1 * r1[k]) - f2 * r2[k]) - f3 * r3[k];
 			}
 			else
-			{
 				for (int j = j0; j < j1; j++)
-				{
-					const double *rj = a + (int64_t) j * dim;
-					double		f = rj[i];
-
-					for (int k = i; k < dim; k++)
-						ri[k] -= f * rj[k];
-				}
-			}
+					subtract_row(ri, a + (int64_t) j * dim, a[(int64_t) j * dim + i], i, dim);
 		}
 	}
 	/* solve R^T y = b (a column of R at a time), then R x = y */
@@ -390,8 +397,7 @@ NnFoldIn(const float *gram, const float *table, int dim, const int *rows,
 	double	   *a = work;
 	double	   *b = work + (int64_t) dim * dim;
 
-	for (int i = 0; i < dim * dim; i++)
-		a[i] = gram[i];
+	NnWidenUpper(a, gram, dim);
 	for (int j = 0; j < dim; j++)
 	{
 		a[(int64_t) j * dim + j] += reg;

@@ -105,15 +105,6 @@ add_rhs(Scratch *s, const float *restrict x, const float *restrict scale, double
 			b[j] += wt * x[j];
 }
 
-/* Widen the upper triangle of a [d][d] (all the solve reads) into ad */
-static void
-upper_to_double(double *restrict ad, const float *restrict a, int d)
-{
-	for (int i = 0; i < d; i++)
-		for (int j = i; j < d; j++)
-			ad[(int64) i * d + j] = a[(int64) i * d + j];
-}
-
 /*
  * The item half visits pairs in item order, so the per-pair arrays (stored
  * in user order) and the user rows are read at random.  Ask for what pair
@@ -212,7 +203,7 @@ half_step(Trainer *tr, bool by_user)
 		}
 		if (s->m > 0)
 			NnGramAccumulate(s->a, s->rows, s->m, d, 1.0f);
-		upper_to_double(s->ad, s->a, d);
+		NnWidenUpper(s->ad, s->a, d);
 		if (NnCholeskySolve(s->ad, s->b, d) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
