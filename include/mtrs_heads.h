@@ -44,9 +44,9 @@ extern int	MtrsHeadsPlan(MtrsHead *heads, const MtrsPairs *p, const MtrsFitData 
 						  bool rating);
 extern void MtrsHeadInit(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, uint64 *rng);
 extern void MtrsHeadLinearize(MtrsHead *h, const MtrsPairs *p, const MtrsModelView *v,
-							  bool with_loss);
+							  bool with_loss, int n_threads);
 extern void MtrsHeadFit(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v,
-						const MtrsFitOptions *o);
+						const MtrsFitOptions *o, int n_threads);
 extern float MtrsHeadOffset(const MtrsHead *h, const MtrsModelView *v, int u, int i);
 
 #endif							/* MTRS_HEADS_H */

@@ -2,7 +2,7 @@
  *
  * mtrs.c
  *	  Module entry point: PG_MODULE_MAGIC, GUCs and the OpenBLAS thread
- *	  policy.
+ *	  policy (training's own threads: mtrs_parallel.c).
  *
  * mtrs never needs shared_preload_libraries.  OpenBLAS runs one thread per
  * backend by default (backends already run in parallel); more threads are
@@ -25,6 +25,7 @@
 #include "utils/guc.h"
 
 #include "mtrs.h"
+#include "mtrs_parallel.h"
 
 PG_MODULE_MAGIC;
 
@@ -69,6 +70,14 @@ _PG_init(void)
 							1, 1, 64,
 							PGC_USERSET, 0,
 							NULL, assign_blas_threads, NULL);
+	DefineCustomIntVariable("mtrs.training_threads",
+							"Sets the number of threads one training run may use.",
+							"The least-squares steps and the task heads are split over the "
+							"threads; the model is the same for every number of threads.",
+							&mtrs_training_threads,
+							1, 1, MTRS_MAX_THREADS,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 	DefineCustomStringVariable("mtrs.default_model",
 							   "Sets the model used when a function is called without a model name.",
 							   "Empty means: the only model with an active version.",

@@ -28,12 +28,15 @@
 
 #include "mtrs_heads.h"
 #include "mtrs_nn.h"
+#include "mtrs_parallel.h"
 
 #define CHAIN_OVERLAP	0.9		/* share of an event's pairs that must show the parent */
 #define MIN_NEWTON_W	0.01f	/* floor of p (1 - p) in the Newton weights */
 #define MAX_LOGIT		8.0
 #define BIAS_SWEEPS		2
 #define FIT_CHUNK		1024
+#define SCALING_BLOCK_BYTES	(16 * 1024 * 1024)	/* the scaling fit's per-block Gram matrices */
+#define ROWS_PER_TASK	64		/* users or items one training thread claims at a time */
 #define PRIVATE_INIT_STD 0.1f
 
 /* Return whether pair k belongs to the head's training set */
@@ -216,19 +219,31 @@ embedding_term(const float *w, const float *pu, const float *qi, int dim)
 	return NnDot3(pu, w, qi, dim);
 }
 
-/*
- * Linearize the head's loss around its current logits: fill s and zt for
- * every member pair, and, if with_loss, record the mean loss.  A constant
- * head's logit is its offset alone (it has no embedding term).
- */
-void
-MtrsHeadLinearize(MtrsHead *h, const MtrsPairs *p, const MtrsModelView *v, bool with_loss)
+/* One head's linearization, shared by its blocks */
+typedef struct Linearize
 {
+	MtrsHead   *h;
+	const MtrsPairs *p;
+	const MtrsModelView *v;
+	bool		with_loss;
+	double		loss[MTRS_REDUCE_BLOCKS];
+} Linearize;
+
+/* Task: linearize the pairs of block b (mtrs_parallel.h) */
+static void
+linearize_block(void *arg, int64 b, int thread)
+{
+	Linearize  *l = arg;
+	MtrsHead   *h = l->h;
+	const MtrsPairs *p = l->p;
+	const MtrsModelView *v = l->v;
 	int			dim = v->hdr->dim;
 	const float *w = v->t.task_w + (int64) h->task * dim;
 	double		loss = 0.0;
 
-	for (int64 k = 0; k < p->n; k++)
+	int64		end = MtrsBlockStart(p->n, b + 1, MTRS_REDUCE_BLOCKS);
+
+	for (int64 k = MtrsBlockStart(p->n, b, MTRS_REDUCE_BLOCKS); k < end; k++)
 	{
 		float		z,
 					y;
@@ -249,7 +264,7 @@ MtrsHeadLinearize(MtrsHead *h, const MtrsPairs *p, const MtrsModelView *v, bool 
 		{
 			h->s[k] = 1.0f;
 			h->zt[k] = y;
-			if (with_loss)
+			if (l->with_loss)
 				loss += (double) (y - z) * (y - z);
 		}
 		else
@@ -259,62 +274,219 @@ MtrsHeadLinearize(MtrsHead *h, const MtrsPairs *p, const MtrsModelView *v, bool 
 
 			h->s[k] = s;
 			h->zt[k] = z + (y - pr) / s;
-			if (with_loss)
+			if (l->with_loss)
 				loss += log1p(exp(-fabs((double) z))) + Max(z, 0.0f) - (double) z * y;
 		}
 	}
-	if (with_loss)
-		h->loss = h->n_members > 0 ? loss / h->n_members : 0.0;
+	l->loss[b] = loss;
+}
+
+/*
+ * Linearize the head's loss around its current logits: fill s and zt for
+ * every member pair, and, if with_loss, record the mean loss.  A constant
+ * head's logit is its offset alone (it has no embedding term).
+ */
+void
+MtrsHeadLinearize(MtrsHead *h, const MtrsPairs *p, const MtrsModelView *v, bool with_loss,
+				  int n_threads)
+{
+	Linearize	l = {h, p, v, with_loss};
+	double		loss = 0.0;
+
+	MtrsParallelTasks(n_threads, MTRS_REDUCE_BLOCKS, linearize_block, &l);
+	if (!with_loss)
+		return;
+	for (int b = 0; b < MTRS_REDUCE_BLOCKS; b++)
+		loss += l.loss[b];
+	h->loss = h->n_members > 0 ? loss / h->n_members : 0.0;
+}
+
+/* The sums of one head's scaling fit, per block */
+typedef struct Scaling
+{
+	MtrsHead   *h;
+	const MtrsPairs *p;
+	const MtrsModelView *v;
+	int			n_blocks;
+	float	   *gram;			/* [n_blocks][dim][dim] upper triangles */
+	double	   *b;				/* [n_blocks][dim] */
+	float	   *rows;			/* [n_threads][FIT_CHUNK][dim] */
+} Scaling;
+
+/* Task: add the member pairs of block blk to its gram and b */
+static void
+scaling_block(void *arg, int64 blk, int thread)
+{
+	Scaling    *sc = arg;
+	MtrsHead   *h = sc->h;
+	const MtrsPairs *p = sc->p;
+	const MtrsModelView *v = sc->v;
+	int			dim = v->hdr->dim;
+	float	   *gram = sc->gram + blk * dim * dim;
+	double	   *b = sc->b + blk * dim;
+	float	   *rows = sc->rows + (int64) thread * FIT_CHUNK * dim;
+	int64		end = MtrsBlockStart(p->n, blk + 1, sc->n_blocks);
+	int			m = 0;
+
+	for (int64 k = MtrsBlockStart(p->n, blk, sc->n_blocks); k < end; k++)
+	{
+		const float *pu,
+				   *qi;
+		float		rs;
+		double		t;
+
+		prefetch_item_row(p, v, k, dim);
+		if (h->s[k] <= 0.0f)
+			continue;
+		pu = v->t.user_emb + (int64) p->pu[k] * dim;
+		qi = v->t.item_emb + (int64) p->pi[k] * dim;
+		rs = sqrtf(h->s[k]);
+		t = (double) h->s[k] * (h->zt[k] - MtrsHeadOffset(h, v, p->pu[k], p->pi[k]));
+		for (int j = 0; j < dim; j++)
+		{
+			rows[(int64) m * dim + j] = rs * pu[j] * qi[j];
+			b[j] += t * pu[j] * qi[j];
+		}
+		if (++m == FIT_CHUNK)
+		{
+			NnGramAccumulate(gram, rows, m, dim, 1.0f);
+			m = 0;
+		}
+	}
+	if (m > 0)
+		NnGramAccumulate(gram, rows, m, dim, 1.0f);
 }
 
 /*
  * Solve the head's scaling w by ridge regression on the features p_u * q_i
  * of its members: (sum s f f^T + head_reg I) w = sum s f (zt - offset).
+ * The sums are taken per block of pairs (fewer blocks when dim is large, so
+ * that their Gram matrices stay within SCALING_BLOCK_BYTES).
  */
 static void
-fit_scaling(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double head_reg)
+fit_scaling(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double head_reg, int n_threads)
 {
 	int			dim = v->hdr->dim;
-	float	   *gram = palloc0(sizeof(float) * dim * dim);
-	float	   *rows = palloc(sizeof(float) * FIT_CHUNK * dim);
-	double	   *a = palloc(sizeof(double) * dim * dim);
+	double	   *a = palloc0(sizeof(double) * dim * dim);
 	double	   *b = palloc0(sizeof(double) * dim);
-	int			m = 0;
+	Scaling		sc;
 
-	for (int64 k = 0; k <= p->n; k++)
+	sc.h = h;
+	sc.p = p;
+	sc.v = v;
+	sc.n_blocks = (int) Max(1, Min(MTRS_REDUCE_BLOCKS,
+								   SCALING_BLOCK_BYTES / ((int64) sizeof(float) * dim * dim)));
+	sc.gram = palloc0(sizeof(float) * sc.n_blocks * dim * dim);
+	sc.b = palloc0(sizeof(double) * sc.n_blocks * dim);
+	sc.rows = palloc(sizeof(float) * n_threads * FIT_CHUNK * dim);
+	MtrsParallelTasks(n_threads, sc.n_blocks, scaling_block, &sc);
+	for (int blk = 0; blk < sc.n_blocks; blk++)
 	{
-		if (m == FIT_CHUNK || (k == p->n && m > 0))
-		{
-			NnGramAccumulate(gram, rows, m, dim, 1.0f);
-			m = 0;
-		}
-		if (k == p->n)
-			break;
-		prefetch_item_row(p, v, k, dim);
-		if (h->s[k] > 0.0f)
-		{
-			const float *pu = v->t.user_emb + (int64) p->pu[k] * dim;
-			const float *qi = v->t.item_emb + (int64) p->pi[k] * dim;
-			float		rs = sqrtf(h->s[k]);
-			double		t = (double) h->s[k] * (h->zt[k] - MtrsHeadOffset(h, v, p->pu[k], p->pi[k]));
-
-			for (int j = 0; j < dim; j++)
-			{
-				rows[(int64) m * dim + j] = rs * pu[j] * qi[j];
-				b[j] += t * pu[j] * qi[j];
-			}
-			m++;
-		}
+		for (int i = 0; i < dim; i++)
+			for (int j = i; j < dim; j++)
+				a[i * dim + j] += sc.gram[((int64) blk * dim + i) * dim + j];
+		for (int j = 0; j < dim; j++)
+			b[j] += sc.b[(int64) blk * dim + j];
 	}
-	for (int i = 0; i < dim * dim; i++)
-		a[i] = gram[i] + ((i % (dim + 1)) == 0 ? head_reg : 0.0);
+	for (int j = 0; j < dim; j++)
+		a[j * dim + j] += head_reg;
 	if (NnCholeskySolve(a, b, dim) == 0)
 		for (int j = 0; j < dim; j++)
 			v->t.task_w[(int64) h->task * dim + j] = (float) b[j];
-	pfree(gram);
-	pfree(rows);
+	pfree(sc.gram);
+	pfree(sc.b);
+	pfree(sc.rows);
 	pfree(a);
 	pfree(b);
+}
+
+/* One head's bias or private-factor fit, shared by its tasks */
+typedef struct HeadStep
+{
+	MtrsHead   *h;
+	const MtrsPairs *p;
+	MtrsModelView *v;
+	float	   *r;				/* [n_pairs] what the fitted terms must explain */
+	double		reg;
+	bool		by_user;		/* solve users' rows, else items' */
+	double	   *scratch;		/* [n_threads][dh * dh + dh] (private factors) */
+} HeadStep;
+
+/* Task: r = zt - embedding and private terms, block b of the pairs */
+static void
+bias_residual_block(void *arg, int64 b, int thread)
+{
+	HeadStep   *hs = arg;
+	MtrsHead   *h = hs->h;
+	const MtrsPairs *p = hs->p;
+	const MtrsModelView *v = hs->v;
+	int			dim = v->hdr->dim;
+	const float *w = v->t.task_w + (int64) h->task * dim;
+	int64		end = MtrsBlockStart(p->n, b + 1, MTRS_REDUCE_BLOCKS);
+
+	for (int64 k = MtrsBlockStart(p->n, b, MTRS_REDUCE_BLOCKS); k < end; k++)
+	{
+		if (!h->constant)
+			prefetch_item_row(p, v, k, dim);
+		if (h->s[k] > 0.0f)
+			hs->r[k] = h->zt[k] - (h->constant ? 0.0f :
+								   embedding_term(w, v->t.user_emb + (int64) p->pu[k] * dim,
+												  v->t.item_emb + (int64) p->pi[k] * dim, dim) +
+								   private_term(h, v, p->pu[k], p->pi[k]));
+	}
+}
+
+/* Task: the biases of rows task * ROWS_PER_TASK .. (users if by_user, else items) */
+static void
+bias_rows(void *arg, int64 task, int thread)
+{
+	HeadStep   *hs = arg;
+	MtrsHead   *h = hs->h;
+	const MtrsPairs *p = hs->p;
+	MtrsModelView *v = hs->v;
+	float	   *ib = v->t.item_bias + (int64) h->task * p->n_items;
+	float	   *ub = v->t.user_bias + (int64) h->task * p->n_users;
+	float		c = v->t.task_b[h->task];
+	int			n_rows = hs->by_user ? p->n_users : p->n_items;
+	int			end = (int) Min((task + 1) * ROWS_PER_TASK, n_rows);
+
+	for (int row = (int) task * ROWS_PER_TASK; row < end; row++)
+	{
+		double		num = 0.0,
+					den = 0.0;
+
+		if (hs->by_user)
+		{
+			for (int64 k = p->uptr[row]; k < p->uptr[row + 1]; k++)
+				if (h->s[k] > 0.0f)
+				{
+					num += h->s[k] * (hs->r[k] - ib[p->pi[k]] - c);
+					den += h->s[k];
+				}
+			ub[row] = (float) (num / (den + hs->reg));
+		}
+		else
+		{
+			for (int64 j = p->iptr[row]; j < p->iptr[row + 1]; j++)
+			{
+				int64		k = p->iorder[j];
+
+				if (h->s[k] > 0.0f)
+				{
+					num += h->s[k] * (hs->r[k] - ub[p->pu[k]] - c);
+					den += h->s[k];
+				}
+			}
+			ib[row] = (float) (num / (den + hs->reg));
+		}
+	}
+}
+
+/* Return the number of ROWS_PER_TASK tasks over n rows */
+static int64
+row_tasks(int64 n)
+{
+	return (n + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
 }
 
 /*
@@ -322,27 +494,16 @@ fit_scaling(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double head_reg)
  * minimization of the linearized loss, one block at a time.
  */
 static void
-fit_biases(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double bias_reg)
+fit_biases(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double bias_reg, int n_threads)
 {
-	int			dim = v->hdr->dim;
-	const float *w = v->t.task_w + (int64) h->task * dim;
-	float	   *ib = v->t.item_bias + (int64) h->task * p->n_items;
-	float	   *ub = v->t.user_bias + (int64) h->task * p->n_users;
+	const float *ib = v->t.item_bias + (int64) h->task * p->n_items;
+	const float *ub = v->t.user_bias + (int64) h->task * p->n_users;
 	float	   *c = &v->t.task_b[h->task];
-	float	   *r = palloc_extended(sizeof(float) * Max(p->n, 1), MCXT_ALLOC_HUGE);
-	double		reg = h->is_rating ? bias_reg : 0.25 * bias_reg;
+	HeadStep	hs = {h, p, v};
 
-	/* r = zt - embedding and private terms: what the biases must explain */
-	for (int64 k = 0; k < p->n; k++)
-	{
-		if (!h->constant)
-			prefetch_item_row(p, v, k, dim);
-		if (h->s[k] > 0.0f)
-			r[k] = h->zt[k] - (h->constant ? 0.0f :
-							   embedding_term(w, v->t.user_emb + (int64) p->pu[k] * dim,
-											  v->t.item_emb + (int64) p->pi[k] * dim, dim) +
-							   private_term(h, v, p->pu[k], p->pi[k]));
-	}
+	hs.r = palloc_extended(sizeof(float) * Max(p->n, 1), MCXT_ALLOC_HUGE);
+	hs.reg = h->is_rating ? bias_reg : 0.25 * bias_reg;
+	MtrsParallelTasks(n_threads, MTRS_REDUCE_BLOCKS, bias_residual_block, &hs);
 	for (int sweep = 0; sweep < BIAS_SWEEPS; sweep++)
 	{
 		double		num = 0.0,
@@ -351,7 +512,7 @@ fit_biases(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double bias_reg)
 		for (int64 k = 0; k < p->n; k++)
 			if (h->s[k] > 0.0f)
 			{
-				num += h->s[k] * (r[k] - ib[p->pi[k]] - ub[p->pu[k]]);
+				num += h->s[k] * (hs.r[k] - ib[p->pi[k]] - ub[p->pu[k]]);
 				den += h->s[k];
 			}
 		*c = (float) (num / Max(den, 1e-12));
@@ -359,59 +520,43 @@ fit_biases(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double bias_reg)
 			*c = Min(Max(*c, -MAX_LOGIT), MAX_LOGIT);
 		if (h->constant)
 			break;
-		for (int i = 0; i < p->n_items; i++)
-		{
-			num = den = 0.0;
-			for (int64 j = p->iptr[i]; j < p->iptr[i + 1]; j++)
-			{
-				int64		k = p->iorder[j];
-
-				if (h->s[k] > 0.0f)
-				{
-					num += h->s[k] * (r[k] - ub[p->pu[k]] - *c);
-					den += h->s[k];
-				}
-			}
-			ib[i] = (float) (num / (den + reg));
-		}
-		for (int u = 0; u < p->n_users; u++)
-		{
-			num = den = 0.0;
-			for (int64 k = p->uptr[u]; k < p->uptr[u + 1]; k++)
-				if (h->s[k] > 0.0f)
-				{
-					num += h->s[k] * (r[k] - ib[p->pi[k]] - *c);
-					den += h->s[k];
-				}
-			ub[u] = (float) (num / (den + reg));
-		}
+		hs.by_user = false;
+		MtrsParallelTasks(n_threads, row_tasks(p->n_items), bias_rows, &hs);
+		hs.by_user = true;
+		MtrsParallelTasks(n_threads, row_tasks(p->n_users), bias_rows, &hs);
 	}
-	pfree(r);
+	pfree(hs.r);
 }
 
 /*
- * One least-squares half-step over the head's private factors: solve every
- * user's a_u given the item factors (by_user), or every item's c_i given the
- * user factors, against r = zt - everything else in the logit.
+ * Task: one least-squares step over the head's private factors for rows
+ * task * ROWS_PER_TASK ..: solve each user's a_u given the item factors
+ * (by_user), or each item's c_i given the user factors, against r = zt -
+ * everything else in the logit.
  */
 static void
-private_half_step(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, const float *r,
-				  double reg, bool by_user)
+private_rows(void *arg, int64 task, int thread)
 {
+	HeadStep   *hs = arg;
+	MtrsHead   *h = hs->h;
+	const MtrsPairs *p = hs->p;
+	MtrsModelView *v = hs->v;
+	bool		by_user = hs->by_user;
 	int			dh = v->hdr->head_dim;
 	int			n_rows = by_user ? p->n_users : p->n_items;
 	const int64 *ptr = by_user ? p->uptr : p->iptr;
-	double	   *a = palloc(sizeof(double) * dh * dh);
-	double	   *b = palloc(sizeof(double) * dh);
+	double	   *a = hs->scratch + (int64) thread * (dh * dh + dh);
+	double	   *b = a + dh * dh;
+	int			end = (int) Min((task + 1) * ROWS_PER_TASK, n_rows);
 
-	for (int row = 0; row < n_rows; row++)
+	for (int row = (int) task * ROWS_PER_TASK; row < end; row++)
 	{
 		float	   *x = by_user ? private_user(h, v, row) : private_item(h, v, row);
 
 		memset(a, 0, sizeof(double) * dh * dh);
 		memset(b, 0, sizeof(double) * dh);
 		for (int j = 0; j < dh; j++)
-			a[j * dh + j] = reg;
+			a[j * dh + j] = hs->reg;
 		for (int64 j = ptr[row]; j < ptr[row + 1]; j++)
 		{
 			int64		k = by_user ? j : p->iorder[j];
@@ -423,7 +568,7 @@ private_half_step(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, const float
 			y = by_user ? private_item(h, v, p->pi[k]) : private_user(h, v, p->pu[k]);
 			for (int c = 0; c < dh; c++)
 			{
-				b[c] += s * r[k] * y[c];
+				b[c] += s * hs->r[k] * y[c];
 				for (int e = 0; e <= c; e++)
 					a[c * dh + e] += s * y[c] * y[e];
 			}
@@ -435,8 +580,27 @@ private_half_step(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, const float
 			for (int c = 0; c < dh; c++)
 				x[c] = (float) b[c];
 	}
-	pfree(a);
-	pfree(b);
+}
+
+/* Task: r = zt - everything but the private term, block b of the pairs */
+static void
+private_residual_block(void *arg, int64 b, int thread)
+{
+	HeadStep   *hs = arg;
+	MtrsHead   *h = hs->h;
+	const MtrsPairs *p = hs->p;
+	const MtrsModelView *v = hs->v;
+	int			dim = v->hdr->dim;
+	const float *w = v->t.task_w + (int64) h->task * dim;
+	int64		end = MtrsBlockStart(p->n, b + 1, MTRS_REDUCE_BLOCKS);
+
+	for (int64 k = MtrsBlockStart(p->n, b, MTRS_REDUCE_BLOCKS); k < end; k++)
+		if (h->s[k] > 0.0f)
+			hs->r[k] = h->zt[k] - v->t.task_b[h->task] -
+				v->t.item_bias[(int64) h->task * p->n_items + p->pi[k]] -
+				v->t.user_bias[(int64) h->task * p->n_users + p->pu[k]] -
+				embedding_term(w, v->t.user_emb + (int64) p->pu[k] * dim,
+							   v->t.item_emb + (int64) p->pi[k] * dim, dim);
 }
 
 /*
@@ -446,35 +610,34 @@ private_half_step(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, const float
  * MovieLens, smaller penalties overfit the event heads).
  */
 static void
-fit_private(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double reg)
+fit_private(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double reg, int n_threads)
 {
-	int			dim = v->hdr->dim;
-	const float *w = v->t.task_w + (int64) h->task * dim;
-	float	   *r = palloc_extended(sizeof(float) * Max(p->n, 1), MCXT_ALLOC_HUGE);
+	int			dh = v->hdr->head_dim;
+	HeadStep	hs = {h, p, v};
 
-	for (int64 k = 0; k < p->n; k++)
-		if (h->s[k] > 0.0f)
-			r[k] = h->zt[k] - v->t.task_b[h->task] -
-				v->t.item_bias[(int64) h->task * p->n_items + p->pi[k]] -
-				v->t.user_bias[(int64) h->task * p->n_users + p->pu[k]] -
-				embedding_term(w, v->t.user_emb + (int64) p->pu[k] * dim,
-							   v->t.item_emb + (int64) p->pi[k] * dim, dim);
-	private_half_step(h, p, v, r, reg, true);
-	CHECK_FOR_INTERRUPTS();
-	private_half_step(h, p, v, r, reg, false);
-	pfree(r);
+	hs.r = palloc_extended(sizeof(float) * Max(p->n, 1), MCXT_ALLOC_HUGE);
+	hs.reg = reg;
+	hs.scratch = palloc(sizeof(double) * n_threads * (dh * dh + dh));
+	MtrsParallelTasks(n_threads, MTRS_REDUCE_BLOCKS, private_residual_block, &hs);
+	hs.by_user = true;
+	MtrsParallelTasks(n_threads, row_tasks(p->n_users), private_rows, &hs);
+	hs.by_user = false;
+	MtrsParallelTasks(n_threads, row_tasks(p->n_items), private_rows, &hs);
+	pfree(hs.r);
+	pfree(hs.scratch);
 }
 
 /* Fit the head's own parameters on its current linearization */
 void
-MtrsHeadFit(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, const MtrsFitOptions *o)
+MtrsHeadFit(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, const MtrsFitOptions *o,
+			int n_threads)
 {
 	if (h->n_members == 0)
 		return;
 	CHECK_FOR_INTERRUPTS();
 	if (!h->constant)
-		fit_scaling(h, p, v, o->head_reg);
+		fit_scaling(h, p, v, o->head_reg, n_threads);
 	if (!h->constant && v->hdr->head_dim > 0)
-		fit_private(h, p, v, o->head_factor_reg);
-	fit_biases(h, p, v, o->bias_reg);
+		fit_private(h, p, v, o->head_factor_reg, n_threads);
+	fit_biases(h, p, v, o->bias_reg, n_threads);
 }

@@ -35,18 +35,19 @@
 #include "mtrs_heads.h"
 #include "mtrs_nn.h"
 #include "mtrs_pairs.h"
+#include "mtrs_parallel.h"
 #include "mtrs_train.h"
 
 #define GATHER_CHUNK	1024	/* rows gathered per ssyrk call */
+#define TASK_FLOPS		(16 * 64 * 64 * 64)	/* about what a half-step task solves: 16 rows at dim 64 */
 #define PREFETCH_PAIR	32		/* item half: pairs ahead whose per-pair values are prefetched */
 #define PREFETCH_ROW	8		/* item half: pairs ahead whose user rows are prefetched */
 #define MIN_WEIGHT		1e-4
 #define MAX_WEIGHT		1e4
 
-/* Scratch of one least-squares half-step */
+/* One thread's scratch for least-squares solves */
 typedef struct Scratch
 {
-	float	   *gram;			/* [d][d] Y^T Y + reg I */
 	float	   *a;				/* [d][d] */
 	double	   *ad;				/* [d][d] */
 	double	   *b;				/* [d] */
@@ -62,9 +63,24 @@ typedef struct Trainer
 	MtrsModelView v;
 	MtrsHead	heads[MTRS_MAX_TASKS];
 	int			n_heads;
-	Scratch		s;
+	float	   *gram;			/* [d][d] Y^T Y + reg I of the current half-step */
+	int			n_threads;		/* mtrs.training_threads when the run started */
+	Scratch    *s;				/* [n_threads] */
 	int			dim;
 } Trainer;
+
+/* One half-step, shared by the tasks that solve its rows */
+typedef struct HalfStep
+{
+	Trainer    *tr;
+	bool		by_user;
+	float	   *x;				/* the rows solved */
+	const float *y;				/* the other side */
+	const int64 *ptr;			/* x's pairs: ptr[r] .. ptr[r + 1] */
+	int			n_rows;
+	int			rows_per_task;	/* fewer for larger dim: interrupts are seen between tasks */
+	bool		singular;		/* a system was not positive definite (atomic) */
+} HalfStep;
 
 /*
  * Add one gathered row x * sqrt(weight) to the system, flushing when full.
@@ -143,75 +159,159 @@ prefetch_ahead(const Trainer *tr, const float *y, int64 j)
 }
 
 /*
- * Solve every row of x (users if by_user, else items) given the other side
- * y: ranking terms (the Gram trick covers all unobserved cells) plus the
- * linearized terms of every head with a positive weight.
+ * Solve row r of x given the other side y: ranking terms (the Gram trick
+ * covers all unobserved cells) plus the linearized terms of every head with
+ * a positive weight.  Runs on a training thread (mtrs_parallel.h).
  */
+static void
+solve_row(HalfStep *hs, Scratch *s, int r)
+{
+	Trainer    *tr = hs->tr;
+	MtrsPairs  *p = &tr->p;
+	MtrsModelView *v = &tr->v;
+	int			d = tr->dim;
+	bool		by_user = hs->by_user;
+	const float *y = hs->y;
+
+	for (int i = 0; i < d; i++)	/* the upper triangle is all ssyrk and the solve use */
+		memcpy(s->a + (int64) i * d + i, tr->gram + (int64) i * d + i, sizeof(float) * (d - i));
+	memset(s->b, 0, sizeof(double) * d);
+	s->m = 0;
+	for (int64 j = hs->ptr[r]; j < hs->ptr[r + 1]; j++)
+	{
+		int64		k = by_user ? j : p->iorder[j];
+		int			u,
+					i;
+		const float *yo;
+
+		if (!by_user)
+			prefetch_ahead(tr, y, j);
+		u = p->pu[k];
+		i = p->pi[k];
+		yo = y + (int64) (by_user ? i : u) * d;
+
+		gather_row(s, yo, NULL, p->conf[k] - 1.0f, d);
+		add_rhs(s, yo, NULL, p->conf[k], d);
+		for (int h = 0; h < tr->n_heads; h++)
+		{
+			MtrsHead   *hd = &tr->heads[h];
+			const float *w = v->t.task_w + (int64) hd->task * d;
+			float		ws;
+
+			if (hd->weight <= 0.0 || hd->constant || hd->s[k] <= 0.0f)
+				continue;
+			ws = (float) hd->weight * hd->s[k];
+			gather_row(s, yo, w, ws, d);
+			add_rhs(s, yo, w, (double) ws * (hd->zt[k] - MtrsHeadOffset(hd, v, u, i)), d);
+		}
+	}
+	if (s->m > 0)
+		NnGramAccumulate(s->a, s->rows, s->m, d, 1.0f);
+	NnWidenUpper(s->ad, s->a, d);
+	if (NnCholeskySolve(s->ad, s->b, d) != 0)
+	{
+		__atomic_store_n(&hs->singular, true, __ATOMIC_RELAXED);
+		return;
+	}
+	for (int t = 0; t < d; t++)
+		hs->x[(int64) r * d + t] = (float) s->b[t];
+}
+
+/* Task: solve rows task * rows_per_task .. of a half-step */
+static void
+solve_rows(void *arg, int64 task, int thread)
+{
+	HalfStep   *hs = arg;
+	int			end = (int) Min((task + 1) * hs->rows_per_task, hs->n_rows);
+
+	for (int r = (int) task * hs->rows_per_task; r < end; r++)
+		solve_row(hs, &hs->tr->s[thread], r);
+}
+
+/* Solve every row of x (users if by_user, else items) given the other side */
 static void
 half_step(Trainer *tr, bool by_user)
 {
 	MtrsPairs  *p = &tr->p;
-	MtrsModelView *v = &tr->v;
-	Scratch    *s = &tr->s;
 	int			d = tr->dim;
-	float	   *x = by_user ? v->t.user_emb : v->t.item_emb;
-	const float *y = by_user ? v->t.item_emb : v->t.user_emb;
-	int			n_rows = by_user ? p->n_users : p->n_items;
-	int			n_other = by_user ? p->n_items : p->n_users;
-	const int64 *ptr = by_user ? p->uptr : p->iptr;
+	HalfStep	hs;
 
-	memset(s->gram, 0, sizeof(float) * d * d);
-	NnGramAccumulate(s->gram, y, n_other, d, 1.0f);
+	hs.tr = tr;
+	hs.by_user = by_user;
+	hs.x = by_user ? tr->v.t.user_emb : tr->v.t.item_emb;
+	hs.y = by_user ? tr->v.t.item_emb : tr->v.t.user_emb;
+	hs.ptr = by_user ? p->uptr : p->iptr;
+	hs.n_rows = by_user ? p->n_users : p->n_items;
+	hs.rows_per_task = (int) Max(1, TASK_FLOPS / ((int64) d * d * d));
+	hs.singular = false;
+
+	memset(tr->gram, 0, sizeof(float) * d * d);
+	NnGramAccumulate(tr->gram, hs.y, by_user ? p->n_items : p->n_users, d, 1.0f);
 	for (int j = 0; j < d; j++)
-		s->gram[j * d + j] += (float) tr->o->reg;
+		tr->gram[j * d + j] += (float) tr->o->reg;
 
-	for (int r = 0; r < n_rows; r++)
+	MtrsParallelTasks(tr->n_threads, (hs.n_rows + hs.rows_per_task - 1) / hs.rows_per_task,
+					  solve_rows, &hs);
+	if (hs.singular)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("training failed: a least-squares system is not positive definite"),
+				 errhint("Increase the \"reg\" option.")));
+}
+
+/* The ranking loss, summed per block (mtrs_parallel.h) */
+typedef struct RankingLoss
+{
+	Trainer    *tr;
+	double		part[2 * MTRS_REDUCE_BLOCKS];
+} RankingLoss;
+
+/*
+ * Task: block task < MTRS_REDUCE_BLOCKS of the users' quadratic forms
+ * p_u^T (Q^T Q) p_u (the loss if every cell were 0), or block
+ * task - MTRS_REDUCE_BLOCKS of the pairs' corrections
+ */
+static void
+ranking_loss_block(void *arg, int64 task, int thread)
+{
+	RankingLoss *rl = arg;
+	Trainer    *tr = rl->tr;
+	MtrsPairs  *p = &tr->p;
+	const float *P = tr->v.t.user_emb;
+	const float *Q = tr->v.t.item_emb;
+	const float *g = tr->gram;
+	int			d = tr->dim;
+	double		loss = 0.0;
+	int64		b = task % MTRS_REDUCE_BLOCKS;
+
+	if (task < MTRS_REDUCE_BLOCKS)
 	{
-		if ((r & 255) == 0)
-			CHECK_FOR_INTERRUPTS();
-		for (int i = 0; i < d; i++)	/* the upper triangle is all ssyrk and the solve use */
-			memcpy(s->a + (int64) i * d + i, s->gram + (int64) i * d + i, sizeof(float) * (d - i));
-		memset(s->b, 0, sizeof(double) * d);
-		s->m = 0;
-		for (int64 j = ptr[r]; j < ptr[r + 1]; j++)
+		int64		end = MtrsBlockStart(p->n_users, b + 1, MTRS_REDUCE_BLOCKS);
+
+		for (int64 u = MtrsBlockStart(p->n_users, b, MTRS_REDUCE_BLOCKS); u < end; u++)
 		{
-			int64		k = by_user ? j : p->iorder[j];
-			int			u,
-						i;
-			const float *yo;
+			const float *pu = P + u * d;
 
-			if (!by_user)
-				prefetch_ahead(tr, y, j);
-			u = p->pu[k];
-			i = p->pi[k];
-			yo = y + (int64) (by_user ? i : u) * d;
-
-			gather_row(s, yo, NULL, p->conf[k] - 1.0f, d);
-			add_rhs(s, yo, NULL, p->conf[k], d);
-			for (int h = 0; h < tr->n_heads; h++)
+			for (int i = 0; i < d; i++)
 			{
-				MtrsHead   *hd = &tr->heads[h];
-				const float *w = v->t.task_w + (int64) hd->task * d;
-				float		ws;
-
-				if (hd->weight <= 0.0 || hd->constant || hd->s[k] <= 0.0f)
-					continue;
-				ws = (float) hd->weight * hd->s[k];
-				gather_row(s, yo, w, ws, d);
-				add_rhs(s, yo, w, (double) ws * (hd->zt[k] - MtrsHeadOffset(hd, v, u, i)), d);
+				loss += (double) g[i * d + i] * pu[i] * pu[i];
+				for (int j = i + 1; j < d; j++)
+					loss += 2.0 * g[i * d + j] * pu[i] * pu[j];
 			}
 		}
-		if (s->m > 0)
-			NnGramAccumulate(s->a, s->rows, s->m, d, 1.0f);
-		NnWidenUpper(s->ad, s->a, d);
-		if (NnCholeskySolve(s->ad, s->b, d) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("training failed: a least-squares system is not positive definite"),
-					 errhint("Increase the \"reg\" option.")));
-		for (int t = 0; t < d; t++)
-			x[(int64) r * d + t] = (float) s->b[t];
 	}
+	else
+	{
+		int64		end = MtrsBlockStart(p->n, b + 1, MTRS_REDUCE_BLOCKS);
+
+		for (int64 k = MtrsBlockStart(p->n, b, MTRS_REDUCE_BLOCKS); k < end; k++)
+		{
+			double		xh = NnDot(P + (int64) p->pu[k] * d, Q + (int64) p->pi[k] * d, d);
+
+			loss += p->conf[k] * (1.0 - xh) * (1.0 - xh) - xh * xh;
+		}
+	}
+	rl->part[task] = loss;
 }
 
 /*
@@ -221,32 +321,15 @@ half_step(Trainer *tr, bool by_user)
 static double
 ranking_loss(Trainer *tr)
 {
-	MtrsPairs  *p = &tr->p;
-	const float *P = tr->v.t.user_emb;
-	const float *Q = tr->v.t.item_emb;
-	int			d = tr->dim;
-	float	   *g = tr->s.gram;
+	RankingLoss rl;
 	double		loss = 0.0;
 
-	memset(g, 0, sizeof(float) * d * d);
-	NnGramAccumulate(g, Q, p->n_items, d, 1.0f);
-	for (int u = 0; u < p->n_users; u++)
-	{
-		const float *pu = P + (int64) u * d;
-
-		for (int i = 0; i < d; i++)
-		{
-			loss += (double) g[i * d + i] * pu[i] * pu[i];
-			for (int j = i + 1; j < d; j++)
-				loss += 2.0 * g[i * d + j] * pu[i] * pu[j];
-		}
-	}
-	for (int64 k = 0; k < p->n; k++)
-	{
-		double		xh = NnDot(P + (int64) p->pu[k] * d, Q + (int64) p->pi[k] * d, d);
-
-		loss += p->conf[k] * (1.0 - xh) * (1.0 - xh) - xh * xh;
-	}
+	rl.tr = tr;
+	memset(tr->gram, 0, sizeof(float) * tr->dim * tr->dim);
+	NnGramAccumulate(tr->gram, tr->v.t.item_emb, tr->p.n_items, tr->dim, 1.0f);
+	MtrsParallelTasks(tr->n_threads, 2 * MTRS_REDUCE_BLOCKS, ranking_loss_block, &rl);
+	for (int b = 0; b < 2 * MTRS_REDUCE_BLOCKS; b++)
+		loss += rl.part[b];
 	return loss;
 }
 
@@ -455,7 +538,7 @@ static void
 linearize_heads(Trainer *tr, bool with_loss)
 {
 	for (int h = 0; h < tr->n_heads; h++)
-		MtrsHeadLinearize(&tr->heads[h], &tr->p, &tr->v, with_loss);
+		MtrsHeadLinearize(&tr->heads[h], &tr->p, &tr->v, with_loss, tr->n_threads);
 }
 
 /*
@@ -481,6 +564,7 @@ MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log, double *memor
 	INSTR_TIME_SET_CURRENT(start);
 	tr->o = o;
 	tr->dim = o->dim;
+	tr->n_threads = MtrsTrainingThreads();
 	MtrsPairsBuild(d, o, &tr->p);
 	rating = has_ratings(&tr->p);
 	model_header(tr, d, rating, &header);
@@ -489,11 +573,15 @@ MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log, double *memor
 	tr->n_heads = MtrsHeadsPlan(tr->heads, &tr->p, d, rating);
 	for (int h = 0; h < tr->n_heads; h++)
 		MtrsHeadInit(&tr->heads[h], &tr->p, &tr->v, &rng);
-	tr->s.gram = palloc(sizeof(float) * tr->dim * tr->dim);
-	tr->s.a = palloc(sizeof(float) * tr->dim * tr->dim);
-	tr->s.ad = palloc(sizeof(double) * tr->dim * tr->dim);
-	tr->s.b = palloc(sizeof(double) * tr->dim);
-	tr->s.rows = palloc(sizeof(float) * GATHER_CHUNK * tr->dim);
+	tr->gram = palloc(sizeof(float) * tr->dim * tr->dim);
+	tr->s = palloc(sizeof(Scratch) * tr->n_threads);
+	for (int t = 0; t < tr->n_threads; t++)
+	{
+		tr->s[t].a = palloc(sizeof(float) * tr->dim * tr->dim);
+		tr->s[t].ad = palloc(sizeof(double) * tr->dim * tr->dim);
+		tr->s[t].b = palloc(sizeof(double) * tr->dim);
+		tr->s[t].rows = palloc(sizeof(float) * GATHER_CHUNK * tr->dim);
+	}
 	NnRandNormalFill(tr->v.t.item_emb, (int64) tr->p.n_items * tr->dim, 0.01f, &rng);
 
 	for (int it = 1; it <= o->iterations; it++)
@@ -506,7 +594,7 @@ MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log, double *memor
 		half_step(tr, false);
 		linearize_heads(tr, false);
 		for (int h = 0; h < tr->n_heads; h++)
-			MtrsHeadFit(&tr->heads[h], &tr->p, &tr->v, o);
+			MtrsHeadFit(&tr->heads[h], &tr->p, &tr->v, o, tr->n_threads);
 		linearize_heads(tr, true);
 		rank_total = ranking_loss(tr);
 		update_weights(tr, rank_total);

@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
 DROP EXTENSION IF EXISTS mtrs;
 CREATE EXTENSION mtrs;
-SELECT plan(17);
+SELECT plan(23);
 
 CREATE TEMP TABLE sess_events AS
 SELECT u AS user_id, g AS item_id, 'view'::text AS event,
@@ -73,11 +73,13 @@ SELECT throws_ok($$CALL mtrs_retrain('sess')$$, '55000', 'mtrs model "sess" has 
 SELECT mtrs_drop_model('sess');
 SELECT throws_ok($$SELECT pg_temp.catalog_in_b()$$, '42704', NULL, 'a dropped model is no longer served');
 
--- a long mtrs_train in session c shows its running iteration in pg_stat_activity
+-- a long mtrs_train in session c (on two training threads) shows its running
+-- iteration in pg_stat_activity
 CREATE TABLE sess_big AS
 SELECT u AS user_id, (u * 31 + g * 17) % 2000 AS item_id, 'view'::text AS event,
        timestamptz '2026-01-01' + g * interval '1 minute' AS ts
   FROM generate_series(1, 2000) u, generate_series(1, 20) g;
+SELECT dblink_exec('c', 'SET mtrs.training_threads = 2');
 SELECT dblink_send_query('c', $q$SELECT mtrs_train('sess_big', 'sess_big', options => '{"dim": 64, "iterations": 1000}')$q$);
 CREATE FUNCTION pg_temp.progress_seen() RETURNS text LANGUAGE plpgsql AS $$
 DECLARE q text;
@@ -96,7 +98,24 @@ SELECT matches(pg_temp.progress_seen(), '^mtrs training: iteration [0-9]+ of 100
 -- cancelling it leaves no new model behind
 SELECT ok(dblink_cancel_query('c') = 'OK', 'the training is cancelled');
 SELECT is((SELECT count(*) FROM mtrs_model WHERE name = 'sess_big'), 0::bigint, 'nothing was registered');
-SELECT ok(dblink_disconnect('b') = 'OK' AND dblink_disconnect('c') = 'OK', 'sessions closed');
+SELECT is((SELECT count(*) FROM dblink_get_result('c', false) AS t(id bigint)), 0::bigint,
+          'the cancelled call returned no row');
+SELECT count(*) FROM dblink_get_result('c', false) AS t(id bigint);
+SELECT is((SELECT x FROM dblink('c', 'SELECT 1') AS t(x int)), 1, 'session c goes on working');
+
+-- terminating a backend while its training threads run ends only that backend
+CREATE TEMP TABLE sess_start AS SELECT pg_postmaster_start_time() AS t;
+SELECT dblink_connect('d', pg_temp.connstr());
+SELECT dblink_exec('d', 'SET mtrs.training_threads = 4');
+CREATE TEMP TABLE sess_d AS SELECT x AS pid FROM dblink('d', 'SELECT pg_backend_pid()') AS t(x int);
+SELECT dblink_send_query('d', $q$SELECT mtrs_train('sess_big', 'sess_big', options => '{"dim": 64, "iterations": 1000}')$q$);
+SELECT matches(pg_temp.progress_seen(), '^mtrs training: iteration', 'the four-thread training runs');
+SELECT ok(pg_terminate_backend(pid, 10000), 'the training backend is terminated') FROM sess_d;
+SELECT is((SELECT pg_postmaster_start_time() = t FROM sess_start), true,
+          'the server did not restart (no crash)');
+SELECT is((SELECT count(*) FROM mtrs_model WHERE name = 'sess_big'), 0::bigint, 'still nothing registered');
+SELECT ok(dblink_disconnect('b') = 'OK' AND dblink_disconnect('c') = 'OK' AND dblink_disconnect('d') = 'OK',
+          'sessions closed');
 
 SELECT * FROM finish();
 DROP TABLE sess_big;
