@@ -61,3 +61,30 @@ SQL
 score_line() {
   /usr/bin/python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print("%s: accuracy %.4f macro-F1 %.4f" % (sys.argv[2], j["accuracy"], j["macro_f1"]))' "$1" "$2"
 }
+
+# synthetic_shop_sql N: print the SQL that (re)creates the unlogged table events (user_id,
+# item_id, event, ts) of the synthetic shop at N interactions, deterministically (setseed):
+# N / 50 users and max(1000, N / 200) items in 20 taste groups (a user picks from their group
+# 70 % of the time, else from the whole catalog, popularity skewed), every row a "view", 30 %
+# of them also a "click" and 5 % a "purchase" row, times over 90 days
+synthetic_shop_sql() {
+  local n=$1 u=$(($1 / 50)) i=$(($1 / 200 > 1000 ? $1 / 200 : 1000))
+  cat <<SQL
+DROP TABLE IF EXISTS events;
+SELECT setseed(0.5);
+CREATE UNLOGGED TABLE events AS
+WITH base AS (
+  SELECT u AS user_id,
+         CASE WHEN random() < 0.7
+              THEN (u % 20) + 20 * floor(($i / 20) * random() ^ 2)::bigint
+              ELSE floor($i * random() ^ 3)::bigint END AS item_id,
+         timestamptz '2026-01-01' + random() * interval '90 days' AS ts,
+         random() AS r
+    FROM generate_series(1, $n) g, LATERAL (SELECT 1 + (g::bigint * 7919) % $u AS u) x)
+SELECT user_id, item_id, 'view'::text AS event, ts FROM base
+UNION ALL SELECT user_id, item_id, 'click', ts + interval '1 minute' FROM base WHERE r < 0.30
+UNION ALL SELECT user_id, item_id, 'purchase', ts + interval '2 minutes' FROM base WHERE r < 0.05;
+CREATE INDEX ON events (user_id);	-- serving looks up a user's fresh interactions
+ANALYZE events;
+SQL
+}

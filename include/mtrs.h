@@ -7,6 +7,7 @@
  * Layers (calls go only downward):
  *	  mtrs_api.c, mtrs_agg.c	SQL-callable functions (fmgr glue)
  *	  mtrs_cache.c, mtrs_train.c	registry lookups and cache; training driver
+ *	  mtrs_parallel.c			training threads
  *	  mtrs_model.c				decoding untrusted bytes into an MtrsModel
  *	  mtrs_nn.c, mtrs_text.c, mtrs_format.c	kernels, no PostgreSQL headers
  *

@@ -37,6 +37,7 @@
 #define FIT_CHUNK		1024
 #define SCALING_BLOCK_BYTES	(16 * 1024 * 1024)	/* the scaling fit's per-block Gram matrices */
 #define ROWS_PER_TASK	64		/* users or items one training thread claims at a time */
+#define PRIVATE_TASK_FLOPS	(16 * 64 * 64 * 64)	/* at most this much solving per private task */
 #define PRIVATE_INIT_STD 0.1f
 
 /* Return whether pair k belongs to the head's training set */
@@ -409,6 +410,7 @@ typedef struct HeadStep
 	float	   *r;				/* [n_pairs] what the fitted terms must explain */
 	double		reg;
 	bool		by_user;		/* solve users' rows, else items' */
+	int			rows_per_task;
 	double	   *scratch;		/* [n_threads][dh * dh + dh] (private factors) */
 } HeadStep;
 
@@ -436,7 +438,7 @@ bias_residual_block(void *arg, int64 b, int thread)
 	}
 }
 
-/* Task: the biases of rows task * ROWS_PER_TASK .. (users if by_user, else items) */
+/* Task: the biases of rows task * rows_per_task .. (users if by_user, else items) */
 static void
 bias_rows(void *arg, int64 task, int thread)
 {
@@ -448,9 +450,9 @@ bias_rows(void *arg, int64 task, int thread)
 	float	   *ub = v->t.user_bias + (int64) h->task * p->n_users;
 	float		c = v->t.task_b[h->task];
 	int			n_rows = hs->by_user ? p->n_users : p->n_items;
-	int			end = (int) Min((task + 1) * ROWS_PER_TASK, n_rows);
+	int			end = (int) Min((task + 1) * hs->rows_per_task, n_rows);
 
-	for (int row = (int) task * ROWS_PER_TASK; row < end; row++)
+	for (int row = (int) task * hs->rows_per_task; row < end; row++)
 	{
 		double		num = 0.0,
 					den = 0.0;
@@ -482,11 +484,11 @@ bias_rows(void *arg, int64 task, int thread)
 	}
 }
 
-/* Return the number of ROWS_PER_TASK tasks over n rows */
+/* Return the number of tasks over n rows */
 static int64
-row_tasks(int64 n)
+row_tasks(const HeadStep *hs, int64 n)
 {
-	return (n + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+	return (n + hs->rows_per_task - 1) / hs->rows_per_task;
 }
 
 /*
@@ -503,6 +505,7 @@ fit_biases(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double bias_reg, i
 
 	hs.r = palloc_extended(sizeof(float) * Max(p->n, 1), MCXT_ALLOC_HUGE);
 	hs.reg = h->is_rating ? bias_reg : 0.25 * bias_reg;
+	hs.rows_per_task = ROWS_PER_TASK;
 	MtrsParallelTasks(n_threads, MTRS_REDUCE_BLOCKS, bias_residual_block, &hs);
 	for (int sweep = 0; sweep < BIAS_SWEEPS; sweep++)
 	{
@@ -521,16 +524,16 @@ fit_biases(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double bias_reg, i
 		if (h->constant)
 			break;
 		hs.by_user = false;
-		MtrsParallelTasks(n_threads, row_tasks(p->n_items), bias_rows, &hs);
+		MtrsParallelTasks(n_threads, row_tasks(&hs, p->n_items), bias_rows, &hs);
 		hs.by_user = true;
-		MtrsParallelTasks(n_threads, row_tasks(p->n_users), bias_rows, &hs);
+		MtrsParallelTasks(n_threads, row_tasks(&hs, p->n_users), bias_rows, &hs);
 	}
 	pfree(hs.r);
 }
 
 /*
  * Task: one least-squares step over the head's private factors for rows
- * task * ROWS_PER_TASK ..: solve each user's a_u given the item factors
+ * task * rows_per_task ..: solve each user's a_u given the item factors
  * (by_user), or each item's c_i given the user factors, against r = zt -
  * everything else in the logit.
  */
@@ -547,9 +550,9 @@ private_rows(void *arg, int64 task, int thread)
 	const int64 *ptr = by_user ? p->uptr : p->iptr;
 	double	   *a = hs->scratch + (int64) thread * (dh * dh + dh);
 	double	   *b = a + dh * dh;
-	int			end = (int) Min((task + 1) * ROWS_PER_TASK, n_rows);
+	int			end = (int) Min((task + 1) * hs->rows_per_task, n_rows);
 
-	for (int row = (int) task * ROWS_PER_TASK; row < end; row++)
+	for (int row = (int) task * hs->rows_per_task; row < end; row++)
 	{
 		float	   *x = by_user ? private_user(h, v, row) : private_item(h, v, row);
 
@@ -617,12 +620,13 @@ fit_private(MtrsHead *h, const MtrsPairs *p, MtrsModelView *v, double reg, int n
 
 	hs.r = palloc_extended(sizeof(float) * Max(p->n, 1), MCXT_ALLOC_HUGE);
 	hs.reg = reg;
+	hs.rows_per_task = (int) Max(1, Min(ROWS_PER_TASK, PRIVATE_TASK_FLOPS / ((int64) dh * dh * dh)));
 	hs.scratch = palloc(sizeof(double) * n_threads * (dh * dh + dh));
 	MtrsParallelTasks(n_threads, MTRS_REDUCE_BLOCKS, private_residual_block, &hs);
 	hs.by_user = true;
-	MtrsParallelTasks(n_threads, row_tasks(p->n_users), private_rows, &hs);
+	MtrsParallelTasks(n_threads, row_tasks(&hs, p->n_users), private_rows, &hs);
 	hs.by_user = false;
-	MtrsParallelTasks(n_threads, row_tasks(p->n_items), private_rows, &hs);
+	MtrsParallelTasks(n_threads, row_tasks(&hs, p->n_items), private_rows, &hs);
 	pfree(hs.r);
 	pfree(hs.scratch);
 }

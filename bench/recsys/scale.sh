@@ -2,10 +2,8 @@
 # bench/recsys/scale.sh -- training time and memory as interactions grow.
 #
 # Usage (as root):  bash bench/recsys/scale.sh [N ...]      (default: 100000 1000000 10000000)
-# For each N, generates a synthetic shop in SQL (deterministic, setseed): N / 50 users and
-# max(1000, N / 200) items in 20 taste groups (a user picks from their group 70 % of the
-# time, else from the whole catalog, popularity skewed), every row a "view", 30 % of them
-# also a "click" and 5 % a "purchase" row, times over 90 days. Then trains
+# For each N, generates the synthetic shop of bench/lib.sh (synthetic_shop_sql: N / 50 users,
+# max(1000, N / 200) items, views plus 30 % clicks and 5 % purchases). Then trains
 # mtrs_train('scale', 'events') with default options in a fresh backend and records the
 # wall time of mtrs_train, the seconds the training log reports (the iterations), the
 # memory the run accounted for (source->'memory_bytes', what mtrs.max_training_memory is
@@ -26,27 +24,10 @@ PSQL -q -d $DB -c "CREATE EXTENSION mtrs"
 printf '%-12s %9s %8s %8s %9s %9s %12s %8s %9s\n' interactions rows users items train_s iter_s accounted_MB peak_MB model_MB |
   tee "$OUT/results.txt"
 for N in $SIZES; do
-  U=$((N / 50)); I=$((N / 200 > 1000 ? N / 200 : 1000))
-  PSQL -q -d $DB > /dev/null <<SQL
-SET client_min_messages = warning;
-DROP TABLE IF EXISTS events;
-SELECT mtrs_drop_model('scale') WHERE EXISTS (SELECT 1 FROM mtrs_model WHERE name = 'scale');
-SELECT setseed(0.5);
-CREATE UNLOGGED TABLE events AS
-WITH base AS (
-  SELECT u AS user_id,
-         CASE WHEN random() < 0.7
-              THEN (u % 20) + 20 * floor(($I / 20) * random() ^ 2)::bigint
-              ELSE floor($I * random() ^ 3)::bigint END AS item_id,
-         timestamptz '2026-01-01' + random() * interval '90 days' AS ts,
-         random() AS r
-    FROM generate_series(1, $N) g, LATERAL (SELECT 1 + (g::bigint * 7919) % $U AS u) x)
-SELECT user_id, item_id, 'view'::text AS event, ts FROM base
-UNION ALL SELECT user_id, item_id, 'click', ts + interval '1 minute' FROM base WHERE r < 0.30
-UNION ALL SELECT user_id, item_id, 'purchase', ts + interval '2 minutes' FROM base WHERE r < 0.05;
-CREATE INDEX ON events (user_id);	-- serving looks up a user's fresh interactions
-ANALYZE events;
-SQL
+  U=$((N / 50))
+  { echo "SET client_min_messages = warning;"
+    echo "SELECT mtrs_drop_model('scale') WHERE EXISTS (SELECT 1 FROM mtrs_model WHERE name = 'scale');"
+    synthetic_shop_sql "$N"; } | PSQL -q -d $DB > /dev/null
   ROWS=$(PSQL -d $DB -Atc "SELECT count(*) FROM events")
   # a fresh backend: its peak resident memory is the training's
   RES=$(PSQL -q -d $DB -At <<'SQL' | tail -1

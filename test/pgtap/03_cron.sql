@@ -1,5 +1,6 @@
 -- Scheduled retraining with pg_cron (preloaded by the test cluster, jobs run in
 -- this database): a job scheduled every minute retrains the model on its own.
+-- The job's command sets training threads first, as docs/operations.md shows.
 -- Waits for at most two minutes.  Runs in autocommit mode: the job runs in
 -- another session and sees only committed rows.
 SET client_min_messages = warning;
@@ -14,7 +15,8 @@ SELECT u AS user_id, (u % 8) * 100 + ((u * 3 + g) % 20) AS item_id, 'view'::text
        timestamptz '2026-01-01' + (g * 60 + u) * interval '1 minute' AS ts
   FROM generate_series(1, 80) u, generate_series(1, 10) g;
 SELECT mtrs_train('nightly', 'cron_events', options => '{"dim": 8, "iterations": 4}');
-SELECT isnt(cron.schedule('mtrs-retrain-test', '* * * * *', $$CALL mtrs_retrain('nightly')$$), NULL::bigint,
+SELECT isnt(cron.schedule('mtrs-retrain-test', '* * * * *', $$SET mtrs.training_threads = 2; CALL mtrs_retrain('nightly')$$),
+            NULL::bigint,
             'a retrain is scheduled every minute');
 
 CREATE FUNCTION pg_temp.wait_for_version(v integer) RETURNS integer LANGUAGE plpgsql AS $$
