@@ -83,6 +83,9 @@ extern void MtrsSourceSet(MtrsModel *m, Datum source_jsonb);
 extern void MtrsSourceRelease(MtrsModel *m);
 extern bool MtrsSourceFoldIn(MtrsModel *m, int64 user_id, struct MtrsUser *user,
 							 int **seen, int *n_seen);
+extern bool MtrsSourceFreshUsers(MtrsModel *m, const int64 *ids, int n, int64 **fresh,
+								 int *n_fresh);
+extern bool MtrsSourceIsFresh(const int64 *fresh, int n_fresh, int64 user_id);
 extern void MtrsFoldInItems(MtrsModel *m, const int *items, const double *ts, int n,
 							float *out);
 

@@ -62,6 +62,8 @@ extern float NnDot(const float *a, const float *b, int n);
 extern float NnDot3(const float *a, const float *b, const float *c, int n);
 extern void NnAxpy(float *y, float alpha, const float *x, int n);
 extern void NnScores(float *scores, const float *table, const float *q, int rows, int dim);
+extern void NnScoresMany(float *scores, const float *table, const float *q, int rows, int dim,
+						 int n);
 
 /*
  * Ask the CPU to start loading a row of dim floats that will be read soon

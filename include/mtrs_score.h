@@ -36,10 +36,10 @@ typedef struct MtrsUser MtrsUser;
 extern MtrsTaskKind MtrsTaskKindOf(const MtrsModel *m, int task);
 extern void MtrsUserTrained(const MtrsModel *m, int u, MtrsUser *user);
 extern float MtrsPredict(const MtrsModel *m, int task, const MtrsUser *user, int i);
-extern void MtrsPredictAll(const MtrsModel *m, int task, const MtrsUser *user, float *out,
-						   float *scratch);
+extern void MtrsPredictAll(const MtrsModel *m, int task, const MtrsUser *users, int n,
+						   float *out, float *scratch);
 extern float MtrsRankScore(const MtrsModel *m, int task, const MtrsUser *user, int i);
-extern void MtrsRankScoreAll(const MtrsModel *m, int task, const MtrsUser *user, float *out,
-							 float *scratch);
+extern void MtrsRankScoreAll(const MtrsModel *m, int task, const MtrsUser *users, int n,
+							 float *out, float *scratch);
 
 #endif							/* MTRS_SCORE_H */

@@ -552,6 +552,18 @@ LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
 COMMENT ON FUNCTION @extschema@.mtrs_recommend_for(bigint[], integer, text, text, boolean, bigint[], text, real, text[], real) IS
 	'the k best items for an anonymous session given the items it interacted with and what it typed (query, earlier turns in context)';
 
+CREATE FUNCTION @extschema@.mtrs_recommend_batch(
+	user_ids bigint[] DEFAULT NULL,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL,
+	exclude_seen boolean DEFAULT true)
+RETURNS TABLE(user_id bigint, item_id bigint, score real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_recommend_batch'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10000;
+COMMENT ON FUNCTION @extschema@.mtrs_recommend_batch(bigint[], integer, text, text, boolean) IS
+	'the k best items for each of many users (default: every user the model was trained on), the rows mtrs_recommend gives each of them, scored in blocks of users with one matrix product per head: for reports and precomputed recommendation tables';
+
 CREATE FUNCTION @extschema@.mtrs_predict(
 	user_id bigint,
 	item_id bigint,

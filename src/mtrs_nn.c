@@ -236,6 +236,21 @@ NnScores(float *scores, const float *table, const float *q, int rows, int dim)
 				0.0f, scores, 1);
 }
 
+/*
+ * Score n queries q [n][dim] against every row of table [rows][dim]:
+ * scores [n][rows].  One query is a matrix-vector product (NnScores); more
+ * are one matrix product, which reads the table once for all of them.
+ */
+void
+NnScoresMany(float *scores, const float *table, const float *q, int rows, int dim, int n)
+{
+	if (n == 1)
+		NnScores(scores, table, q, rows, dim);
+	else if (rows > 0 && dim > 0 && n > 1)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, dim, 1.0f, q, dim,
+					table, dim, 0.0f, scores, rows);
+}
+
 /* ----------------------------------------------------------- optimizers */
 
 /* Update one embedding row with Adagrad; row, accum and grad are [dim] */

@@ -109,28 +109,50 @@ logit(const MtrsModel *m, int task, const MtrsUser *user, int i)
 	return z;
 }
 
-/* Write head t's logits for a user and every item into out [n_items] */
+/*
+ * Write head t's logits for n users and every item into out [n][n_items]
+ * (one matrix product over the item table for all of them)
+ */
 static void
-logits_all(const MtrsModel *m, int task, const MtrsUser *user, float *out)
+logits_all(const MtrsModel *m, int task, const MtrsUser *users, int n, float *out)
 {
 	const MtrsHeader *h = m->v.hdr;
-	const float *ib = m->v.t.item_bias + (int64) task * h->n_items;
-	float		vec[MTRS_MAX_DIM];
-	float		ub = user_query(m, task, user, vec);
-	const float *a = private_user(m, task, user->u);
+	int64		ni = h->n_items;
+	const float *ib = m->v.t.item_bias + (int64) task * ni;
+	float	   *vec = palloc(sizeof(float) * n * h->dim);
+	float	   *ub = palloc(sizeof(float) * n);
+	float	   *a = NULL;
 
-	NnScores(out, m->v.t.item_emb, vec, h->n_items, h->dim);
-	for (int i = 0; i < h->n_items; i++)
-		out[i] += ib[i] + ub;
+	for (int b = 0; b < n; b++)
+	{
+		const float *pa = private_user(m, task, users[b].u);
+
+		ub[b] = user_query(m, task, &users[b], vec + (int64) b * h->dim);
+		if (pa != NULL)
+		{
+			if (a == NULL)
+				a = palloc0(sizeof(float) * n * h->head_dim);
+			memcpy(a + (int64) b * h->head_dim, pa, sizeof(float) * h->head_dim);
+		}
+	}
+	NnScoresMany(out, m->v.t.item_emb, vec, h->n_items, h->dim, n);
+	for (int b = 0; b < n; b++)
+		for (int64 i = 0; i < ni; i++)
+			out[b * ni + i] += ib[i] + ub[b];
 	if (a != NULL)
 	{
-		float	   *priv = palloc(sizeof(float) * h->n_items);
+		float	   *priv = palloc_extended(sizeof(float) * n * ni, MCXT_ALLOC_HUGE);
 
-		NnScores(priv, private_items(m, task), a, h->n_items, h->head_dim);
-		for (int i = 0; i < h->n_items; i++)
-			out[i] += priv[i];
+		NnScoresMany(priv, private_items(m, task), a, h->n_items, h->head_dim, n);
+		for (int b = 0; b < n; b++)
+			if (private_user(m, task, users[b].u) != NULL)
+				for (int64 i = 0; i < ni; i++)
+					out[b * ni + i] += priv[b * ni + i];
 		pfree(priv);
+		pfree(a);
 	}
+	pfree(vec);
+	pfree(ub);
 }
 
 /* Clamp a rating to the range seen in training */
@@ -161,33 +183,32 @@ MtrsPredict(const MtrsModel *m, int task, const MtrsUser *user, int i)
 }
 
 /*
- * Write task t's outputs for a user and every item into out [n_items];
- * scratch [n_items] is used for conditioned event chains.
+ * Write task t's outputs for n users and every item into out [n][n_items];
+ * scratch [n][n_items] is used for conditioned event chains.
  */
 void
-MtrsPredictAll(const MtrsModel *m, int task, const MtrsUser *user, float *out, float *scratch)
+MtrsPredictAll(const MtrsModel *m, int task, const MtrsUser *users, int n, float *out,
+			   float *scratch)
 {
-	int			n = m->v.hdr->n_items;
+	int64		cells = (int64) n * m->v.hdr->n_items;
 
+	logits_all(m, task, users, n, out);
 	switch (MtrsTaskKindOf(m, task))
 	{
 		case MTRS_TASK_KIND_RANKING:
-			logits_all(m, task, user, out);
 			break;
 		case MTRS_TASK_KIND_RATING:
-			logits_all(m, task, user, out);
-			for (int i = 0; i < n; i++)
-				out[i] = clamp_rating(m, out[i]);
+			for (int64 c = 0; c < cells; c++)
+				out[c] = clamp_rating(m, out[c]);
 			break;
 		case MTRS_TASK_KIND_EVENT:
-			logits_all(m, task, user, out);
-			for (int i = 0; i < n; i++)
-				out[i] = NnSigmoid(out[i]);
+			for (int64 c = 0; c < cells; c++)
+				out[c] = NnSigmoid(out[c]);
 			for (int t = parent_of(m, task); t >= 0; t = parent_of(m, t))
 			{
-				logits_all(m, t, user, scratch);
-				for (int i = 0; i < n; i++)
-					out[i] *= NnSigmoid(scratch[i]);
+				logits_all(m, t, users, n, scratch);
+				for (int64 c = 0; c < cells; c++)
+					out[c] *= NnSigmoid(scratch[c]);
 			}
 			break;
 	}
@@ -216,15 +237,18 @@ MtrsRankScore(const MtrsModel *m, int task, const MtrsUser *user, int i)
 	return out;
 }
 
-/* MtrsRankScore for every item into out [n_items]; scratch [n_items] */
+/* MtrsRankScore for n users and every item into out [n][n_items]; scratch [n][n_items] */
 void
-MtrsRankScoreAll(const MtrsModel *m, int task, const MtrsUser *user, float *out, float *scratch)
+MtrsRankScoreAll(const MtrsModel *m, int task, const MtrsUser *users, int n, float *out,
+				 float *scratch)
 {
-	MtrsPredictAll(m, task, user, out, scratch);
+	MtrsPredictAll(m, task, users, n, out, scratch);
 	if (MtrsTaskKindOf(m, task) == MTRS_TASK_KIND_EVENT)
 	{
-		logits_all(m, 0, user, scratch);
-		for (int i = 0; i < m->v.hdr->n_items; i++)
-			out[i] *= propensity(scratch[i]);
+		int64		cells = (int64) n * m->v.hdr->n_items;
+
+		logits_all(m, 0, users, n, scratch);
+		for (int64 c = 0; c < cells; c++)
+			out[c] *= propensity(scratch[c]);
 	}
 }

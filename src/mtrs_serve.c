@@ -2,7 +2,7 @@
  *
  * mtrs_serve.c
  *	  SQL-callable serving functions: mtrs_recommend, mtrs_recommend_for,
- *	  mtrs_predict and mtrs_similar_items.
+ *	  mtrs_recommend_batch, mtrs_predict and mtrs_similar_items.
  *
  * Each call takes the active version of the model from the per-backend
  * cache (mtrs_cache.c), scores with one task head (mtrs_score.c) and keeps
@@ -19,6 +19,7 @@
 
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -29,6 +30,7 @@
 
 PG_FUNCTION_INFO_V1(mtrs_recommend);
 PG_FUNCTION_INFO_V1(mtrs_recommend_for);
+PG_FUNCTION_INFO_V1(mtrs_recommend_batch);
 PG_FUNCTION_INFO_V1(mtrs_predict);
 PG_FUNCTION_INFO_V1(mtrs_similar_items);
 
@@ -57,21 +59,27 @@ k_arg(FunctionCallInfo fcinfo, int i)
 	return k;
 }
 
-/* Emit the kept entries of a top-k heap as (item_id, score, rank) rows */
+/*
+ * Emit the kept entries of a top-k heap as (item_id, score, rank) rows, or
+ * as (user_id, item_id, score, rank) rows if user_id is given
+ */
 static void
-emit_topk(FunctionCallInfo fcinfo, const MtrsModel *m, NnTopK *topk)
+emit_topk(FunctionCallInfo fcinfo, const MtrsModel *m, NnTopK *topk, const int64 *user_id)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			n = NnTopKSort(topk);
+	int			c = user_id != NULL ? 1 : 0;
 
 	for (int r = 0; r < n; r++)
 	{
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
 
-		values[0] = Int64GetDatum(m->v.item_ids[topk->heap[r].index]);
-		values[1] = Float4GetDatum(topk->heap[r].score);
-		values[2] = Int32GetDatum(r + 1);
+		if (user_id != NULL)
+			values[0] = Int64GetDatum(*user_id);
+		values[c] = Int64GetDatum(m->v.item_ids[topk->heap[r].index]);
+		values[c + 1] = Float4GetDatum(topk->heap[r].score);
+		values[c + 2] = Int32GetDatum(r + 1);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }
@@ -181,13 +189,13 @@ recommend(FunctionCallInfo fcinfo, MtrsModel *m, int task, int k, const MtrsUser
 		if (popular)
 			memcpy(m->scores, m->popularity, sizeof(float) * n_items);
 		else
-			MtrsRankScoreAll(m, task, user, m->scores, m->scratch);
+			MtrsRankScoreAll(m, task, user, 1, m->scores, m->scratch);
 		if (ex != NULL)
 			mask_excluded(m, ex, m->scores);
 		for (int i = 0; i < n_items; i++)
 			NnTopKPush(&topk, i, m->scores[i]);
 	}
-	emit_topk(fcinfo, m, &topk);
+	emit_topk(fcinfo, m, &topk, NULL);
 }
 
 /*
@@ -315,6 +323,111 @@ mtrs_recommend(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();
 }
 
+#define BATCH_USERS		256		/* users scored by one matrix product */
+#define BATCH_CELLS		(4 * 1024 * 1024)	/* at most this many scores per product */
+
+/* Return the user ids of mtrs_recommend_batch: the array's, or the model's users */
+static int64 *
+batch_user_ids(FunctionCallInfo fcinfo, const MtrsModel *m, int *n)
+{
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			count;
+	int64	   *ids;
+
+	if (PG_ARGISNULL(0))
+	{
+		*n = m->v.hdr->n_users;
+		return m->v.user_ids;
+	}
+	arr = PG_GETARG_ARRAYTYPE_P(0);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("user_ids must be a one-dimensional array")));
+	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &count);
+	ids = palloc(sizeof(int64) * Max(count, 1));
+	*n = 0;
+	for (int j = 0; j < count; j++)
+		if (!nulls[j])
+			ids[(*n)++] = DatumGetInt64(elems[j]);
+	return ids;
+}
+
+/*
+ * mtrs_recommend_batch(user_ids bigint[], k int, model text, task text, exclude_seen bool)
+ *	 -> TABLE(user_id bigint, item_id bigint, score real, rank int)
+ * For each user id in turn (NULL array: every user the model was trained
+ * on; NULL elements are skipped), the rows mtrs_recommend(user_id, k,
+ * model, task, exclude_seen) gives, fold-in included (one query finds the
+ * users with fresh rows).  Users are scored in blocks with one matrix
+ * product per head, which reads the item table once per block instead of
+ * once per user.
+ */
+Datum
+mtrs_recommend_batch(PG_FUNCTION_ARGS)
+{
+	int			k = k_arg(fcinfo, 1);
+	MtrsModel  *m = MtrsCacheGetModel(fcinfo, opt_text_arg(fcinfo, 2));
+	int			task = MtrsModelTaskArg(m, opt_text_arg(fcinfo, 3));
+	bool		exclude_seen = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
+	int			ni = m->v.hdr->n_items;
+	int			block = (int) Max(1, Min(BATCH_USERS, BATCH_CELLS / Max(ni, 1)));
+	MemoryContext per_block = AllocSetContextCreate(CurrentMemoryContext, "mtrs batch",
+												   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	int64	   *ids;
+	int			n;
+	int64	   *fresh = NULL;
+	int			n_fresh = 0;
+	MtrsUser   *users = palloc(sizeof(MtrsUser) * block);
+	Excluded   *ex = palloc(sizeof(Excluded) * block);
+	float	   *out = palloc_extended(sizeof(float) * block * Max(ni, 1), MCXT_ALLOC_HUGE);
+	float	   *scratch = palloc_extended(sizeof(float) * block * Max(ni, 1), MCXT_ALLOC_HUGE);
+	NnScored   *storage = palloc(sizeof(NnScored) * Min(k, Max(ni, 1)));
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	ids = batch_user_ids(fcinfo, m, &n);
+	MtrsSourceFreshUsers(m, ids, n, &fresh, &n_fresh);
+	for (int start = 0; start < n; start += block)
+	{
+		int			nb = Min(block, n - start);
+
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(per_block);
+		for (int b = 0; b < nb; b++)
+		{
+			MtrsUserTrained(m, MtrsModelFindUser(m, ids[start + b]), &users[b]);
+			ex[b].u = users[b].u;
+			ex[b].items = NULL;
+			ex[b].n = 0;
+			if (MtrsSourceIsFresh(fresh, n_fresh, ids[start + b]) &&
+				MtrsSourceFoldIn(m, ids[start + b], &users[b], &ex[b].items, &ex[b].n))
+				qsort(ex[b].items, ex[b].n, sizeof(int), cmp_int);
+		}
+		MtrsRankScoreAll(m, task, users, nb, out, scratch);
+		for (int b = 0; b < nb; b++)
+		{
+			float	   *row = out + (int64) b * ni;
+			NnTopK		topk;
+
+			if (users[b].emb == NULL && task == 0)
+				memcpy(row, m->popularity, sizeof(float) * ni);
+			if (exclude_seen)
+				mask_excluded(m, &ex[b], row);
+			NnTopKInit(&topk, storage, Min(k, ni));
+			for (int i = 0; i < ni; i++)
+				NnTopKPush(&topk, i, row[i]);
+			emit_topk(fcinfo, m, &topk, &ids[start + b]);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(per_block);
+	}
+	MemoryContextDelete(per_block);
+	PG_RETURN_NULL();
+}
+
 /*
  * mtrs_recommend_for(history bigint[], k int, model text, task text,
  *					  exclude_seen bool, candidates bigint[], query text, query_weight real,
@@ -419,6 +532,6 @@ mtrs_similar_items(PG_FUNCTION_ARGS)
 		if (j != i)
 			NnTopKPush(&topk, j, m->item_norm[i] * m->item_norm[j] > 0 ?
 					   m->scores[j] / (m->item_norm[i] * m->item_norm[j]) : 0.0f);
-	emit_topk(fcinfo, m, &topk);
+	emit_topk(fcinfo, m, &topk, NULL);
 	PG_RETURN_NULL();
 }

@@ -284,3 +284,69 @@ MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n
 	*n_seen = n;
 	return true;
 }
+
+/* Compare int64s, for qsort and bsearch */
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a,
+				y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Find which of the users ids[0..n) have rows in the model's source table
+ * newer than its training (those MtrsSourceFoldIn would fold in), with one
+ * query for all of them (the planner picks index probes or one scan).  Sets
+ * *fresh to them, sorted, and *n_fresh, and returns true; returns false if
+ * nothing can be folded in (fold-in off, no readable source).
+ */
+bool
+MtrsSourceFreshUsers(MtrsModel *m, const int64 *ids, int n, int64 **fresh, int *n_fresh)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			relid = mtrs_fold_in ? readable_source(m) : InvalidOid;
+	double		last = (double) m->v.t.settings[MTRS_SET_LAST_TS] +
+		(double) m->v.t.settings[MTRS_SET_LAST_TS_LO];
+	Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
+	Datum		args[2];
+	Datum	   *elems;
+	char	   *sql;
+
+	if (!OidIsValid(relid))
+		return false;
+	elems = palloc(sizeof(Datum) * Max(n, 1));
+	for (int j = 0; j < n; j++)
+		elems[j] = Int64GetDatum(ids[j]);
+	args[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = TimestampTzGetDatum((TimestampTz) llround(last * USECS_PER_DAY));
+	sql = psprintf("SELECT DISTINCT %s::bigint FROM %s WHERE %s = ANY ($1) AND %s > $2",
+				   quote_identifier(m->src_user_col),
+				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											  get_rel_name(relid)),
+				   quote_identifier(m->src_user_col), quote_identifier(m->src_time_col));
+	SPI_connect();
+	if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "fold-in query failed");
+	*fresh = MemoryContextAlloc(caller, sizeof(int64) * Max(SPI_processed, 1));
+	*n_fresh = 0;
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			(*fresh)[(*n_fresh)++] = DatumGetInt64(d);
+	}
+	SPI_finish();
+	qsort(*fresh, *n_fresh, sizeof(int64), cmp_int64);
+	return true;
+}
+
+/* Return whether user_id is among the sorted fresh[0..n_fresh) */
+bool
+MtrsSourceIsFresh(const int64 *fresh, int n_fresh, int64 user_id)
+{
+	return n_fresh > 0 && bsearch(&user_id, fresh, n_fresh, sizeof(int64), cmp_int64) != NULL;
+}

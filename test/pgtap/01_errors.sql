@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(61);
+SELECT plan(66);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -68,6 +68,14 @@ SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, 5, task => 'buy')$$, '22023',
 SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, 5, model => 'zz')$$, '42704', 'mtrs model "zz" does not exist', 'unknown model');
 SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, 5, candidates => '{{1,2},{3,4}}'::bigint[])$$, '2202E',
                  'candidates must be a one-dimensional array', 'two-dimensional candidates');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend_batch(NULL, 0)$$, '22023', 'k must be greater than zero', 'batch: k = 0');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend_batch('{1}', NULL)$$, '22004', 'k must not be null', 'batch: k null');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend_batch('{{1,2},{3,4}}', 5)$$, '2202E',
+                 'user_ids must be a one-dimensional array', 'batch: 2-D user_ids');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend_batch(NULL, 5, task => 'buy')$$, '22023',
+                 'mtrs model "m" has no task "buy"', 'batch: unknown task');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend_batch(NULL, 5, model => 'zz')$$, '42704',
+                 'mtrs model "zz" does not exist', 'batch: unknown model');
 SELECT throws_ok($$SELECT mtrs_predict(1, 1, 'buy')$$, '22023', 'mtrs model "m" has no task "buy"', 'predict: unknown task');
 SELECT throws_ok($$SELECT * FROM mtrs_similar_items(1, 0)$$, '22023', 'k must be greater than zero', 'similar: k = 0');
 SELECT lives_ok($$SELECT mtrs_register('m2', w) FROM w$$, 'a second active model');

@@ -465,6 +465,46 @@ test_topk(void)
 		  "top-k skips NaN and returns fewer than k when fewer exist");
 }
 
+/*
+ * NnScoresMany: n queries at once (a matrix product) give each query's
+ * NnScores (a matrix-vector product) to float rounding, and n = 1 is exactly
+ * NnScores
+ */
+static void
+test_scores_many(void)
+{
+	enum
+	{
+		ROWS = 301, DIM = 24, N = 7
+	};
+	float	   *table = malloc(sizeof(float) * ROWS * DIM);
+	float	   *q = malloc(sizeof(float) * N * DIM);
+	float	   *many = malloc(sizeof(float) * N * ROWS);
+	float		one[ROWS];
+	uint64_t	rng = 11;
+	double		worst = 0.0;
+	int			exact = 1;
+
+	fill_uniform(table, ROWS * DIM, &rng);
+	fill_uniform(q, N * DIM, &rng);
+	NnScoresMany(many, table, q, ROWS, DIM, N);
+	for (int b = 0; b < N; b++)
+	{
+		NnScores(one, table, q + b * DIM, ROWS, DIM);
+		for (int i = 0; i < ROWS; i++)
+			worst = fmax(worst, fabs(many[b * ROWS + i] - one[i]) / fmax(fabs(one[i]), 1.0));
+	}
+	check(worst < 1e-5, "NnScoresMany of 7 queries equals NnScores of each to 1e-5");
+	NnScoresMany(many, table, q + 3 * DIM, ROWS, DIM, 1);
+	NnScores(one, table, q + 3 * DIM, ROWS, DIM);
+	for (int i = 0; i < ROWS; i++)
+		exact &= (many[i] == one[i]);
+	check(exact, "NnScoresMany of one query is NnScores, bit for bit");
+	free(table);
+	free(q);
+	free(many);
+}
+
 /* ----------------------------------------------------------------- hashes */
 
 /* Tokenize a C string into buckets */
@@ -1254,6 +1294,7 @@ main(void)
 	test_solve_and_dot_sizes();
 	test_fold_in();
 	test_topk();
+	test_scores_many();
 	test_hashes();
 	test_vocab();
 	test_tokenizer();

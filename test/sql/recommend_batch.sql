@@ -1,0 +1,79 @@
+-- mtrs_recommend_batch: for every user it gives the rows of mtrs_recommend
+-- (items and ranks exactly, scores to float precision), for every kind of
+-- task head, with and without seen items, fold-in of fresh rows included;
+-- and every argument error.
+CREATE EXTENSION mtrs;
+\set SHOW_CONTEXT never
+-- two communities; views, clicks on every third view, carts on every fourth
+-- click's items (a chain: cart follows click), ratings; soft sharing gives the
+-- heads private factors
+CREATE TABLE bat_events AS
+SELECT u AS user_id, (u % 2) * 100 + ((u * 3 + g) % 25) AS item_id,
+       'view'::text AS event, timestamptz '2026-01-01' + g * interval '1 hour' AS ts,
+       (1 + (u + g) % 5)::real AS rating
+  FROM generate_series(1, 70) u, generate_series(1, 9) g
+UNION ALL
+SELECT u, (u % 2) * 100 + ((u * 3 + g) % 25), 'click', timestamptz '2026-01-01' + g * interval '1 hour', NULL
+  FROM generate_series(1, 70) u, generate_series(1, 9) g WHERE g % 3 = 0
+UNION ALL
+SELECT u, (u % 2) * 100 + ((u * 3 + g) % 25), 'cart', timestamptz '2026-01-01' + g * interval '1 hour', NULL
+  FROM generate_series(1, 70) u, generate_series(1, 9) g WHERE g % 3 = 0 AND u % 4 = 0;
+CREATE INDEX ON bat_events (user_id);
+SET client_min_messages = warning;
+SELECT mtrs_train('bat', 'bat_events', rating_col => 'rating',
+                  options => '{"dim": 8, "iterations": 6, "sharing": "soft", "head_dim": 3}') > 0 AS trained;
+RESET client_min_messages;
+SELECT tasks, (mtrs_model_describe(weights)->>'head_dim')::int AS head_dim
+  FROM mtrs_model WHERE name = 'bat';
+-- compare the batch with one mtrs_recommend call per user: mismatched rows
+-- (item or rank) and the largest score difference
+CREATE FUNCTION pg_temp.compare(ids bigint[], k int, task text, exclude_seen boolean)
+RETURNS TABLE (rows_batch bigint, mismatched bigint, max_score_diff_small boolean)
+LANGUAGE sql AS $$
+	WITH one AS (SELECT u.user_id, u.ord, r.*
+	               FROM unnest(coalesce(ids, (SELECT array_agg(DISTINCT user_id ORDER BY user_id)
+	                                            FROM bat_events))) WITH ORDINALITY u(user_id, ord),
+	                    mtrs_recommend(u.user_id, k, task => task, exclude_seen => exclude_seen) r),
+	     bat AS (SELECT * FROM mtrs_recommend_batch(ids, k, task => task, exclude_seen => exclude_seen))
+	SELECT (SELECT count(*) FROM bat),
+	       (SELECT count(*) FROM (SELECT user_id, item_id, rank FROM one
+	                              EXCEPT ALL SELECT user_id, item_id, rank FROM bat) x) +
+	       (SELECT count(*) FROM (SELECT user_id, item_id, rank FROM bat
+	                              EXCEPT ALL SELECT user_id, item_id, rank FROM one) y),
+	       coalesce((SELECT max(abs(o.score - b.score) / greatest(abs(o.score), 1e-3))
+	                   FROM one o JOIN bat b USING (user_id, item_id, rank)), 0) < 1e-5
+$$;
+-- every user the model knows (NULL), each kind of head
+SELECT 'ranking' AS task, * FROM pg_temp.compare(NULL, 5, NULL, true);
+SELECT 'click (event)' AS task, * FROM pg_temp.compare(NULL, 5, 'click', true);
+SELECT 'cart (chained event)' AS task, * FROM pg_temp.compare(NULL, 5, 'cart', true);
+SELECT 'rating' AS task, * FROM pg_temp.compare(NULL, 5, 'rating', false);
+SELECT 'ranking, seen included' AS task, * FROM pg_temp.compare(NULL, 7, NULL, false);
+-- the batch follows the input order, one block of rows per user
+SELECT array_agg(DISTINCT user_id ORDER BY user_id) =
+       (SELECT array_agg(DISTINCT user_id::bigint ORDER BY user_id::bigint) FROM bat_events) AS all_model_users,
+       bool_and(rank BETWEEN 1 AND 5) AS ranks
+  FROM mtrs_recommend_batch(k => 5);
+SELECT array_agg(user_id ORDER BY ord) AS users_in_order
+  FROM (SELECT user_id, row_number() OVER () AS ord FROM mtrs_recommend_batch(ARRAY[9, 4, 9]::bigint[], 2)) s;
+-- fresh rows are folded in: an existing user's and a new user's; an unknown
+-- user gets the popular items; NULL elements are skipped
+INSERT INTO bat_events SELECT 3, 100 + i, 'view', now(), NULL FROM generate_series(20, 24) i;
+INSERT INTO bat_events SELECT 5000, i, 'view', now(), NULL FROM generate_series(0, 4) i;
+SELECT * FROM pg_temp.compare(ARRAY[3, 5000, 777777, NULL, 3, 8]::bigint[], 6, NULL, true);
+SELECT * FROM pg_temp.compare(ARRAY[3, 5000, 777777, 8]::bigint[], 6, 'click', true);
+SELECT bool_and(item_id < 100) AS new_user_gets_even_community
+  FROM mtrs_recommend_batch(ARRAY[5000]::bigint[], 5);
+-- k larger than the catalog: each user's whole unseen catalog
+SELECT count(*) = 50 - (SELECT count(DISTINCT item_id) FROM bat_events WHERE user_id = 7) AS whole_catalog
+  FROM mtrs_recommend_batch(ARRAY[7]::bigint[], 1000000);
+-- nothing to do
+SELECT count(*) AS n FROM mtrs_recommend_batch(ARRAY[]::bigint[], 5);
+SELECT count(*) AS n FROM mtrs_recommend_batch(ARRAY[NULL]::bigint[], 5);
+-- errors
+SELECT * FROM mtrs_recommend_batch(NULL, 0);
+SELECT * FROM mtrs_recommend_batch(ARRAY[[1, 2], [3, 4]]::bigint[], 5);
+SELECT * FROM mtrs_recommend_batch(NULL, 5, task => 'nope');
+SELECT * FROM mtrs_recommend_batch(NULL, 5, model => 'nope');
+DROP TABLE bat_events;
+DROP EXTENSION mtrs;
