@@ -733,9 +733,9 @@ BEGIN
 
 		/* ranking: Recall@k, NDCG@k over users with held-out items, coverage of the catalog */
 		CREATE TEMP TABLE mtrs_eval_recs AS
-		SELECT g.u, r.item_id, r.rank
-		  FROM (SELECT DISTINCT e.u FROM pg_temp.mtrs_eval_rows e) g,
-		       @extschema@.mtrs_recommend(g.u, mtrs_evaluate.k, model => mtrs_evaluate.model) r;
+		SELECT r.user_id AS u, r.item_id, r.rank
+		  FROM @extschema@.mtrs_recommend_batch(ARRAY(SELECT DISTINCT e.u FROM pg_temp.mtrs_eval_rows e),
+		                                        mtrs_evaluate.k, model => mtrs_evaluate.model) r;
 		SELECT avg(x.hits::float8 / x.n) AS recall,
 		       avg(x.dcg / (SELECT sum(1.0 / log(2, j + 1)) FROM generate_series(1, least(mtrs_evaluate.k, x.n)) j)) AS ndcg,
 		       (SELECT count(DISTINCT c.item_id) FROM pg_temp.mtrs_eval_recs c)::float8 / greatest(n_items, 1) AS coverage,

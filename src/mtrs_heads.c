@@ -241,7 +241,6 @@ linearize_block(void *arg, int64 b, int thread)
 	int			dim = v->hdr->dim;
 	const float *w = v->t.task_w + (int64) h->task * dim;
 	double		loss = 0.0;
-
 	int64		end = MtrsBlockStart(p->n, b + 1, MTRS_REDUCE_BLOCKS);
 
 	for (int64 k = MtrsBlockStart(p->n, b, MTRS_REDUCE_BLOCKS); k < end; k++)
