@@ -5,8 +5,11 @@
 # apt-get update then apt-get install -y; MTRS_SKIP_APT=1 skips it.
 #
 # bench_setup OUT_DIR DB: create OUT_DIR afresh (writable by the server for COPY TO), define
-# PSQL for the server in PGHOST/PGPORT if PGHOST is set, else start a throw-away cluster
-# (scripts/lib.sh; stopped on exit), and create the empty database DB.
+# PSQL and PGBENCH for the server in PGHOST/PGPORT if PGHOST is set, else start a throw-away
+# cluster (scripts/lib.sh; stopped on exit), and create the empty database DB.
+#
+# pgbench_percentiles LOG...: "median M ms, p95 P ms, n N" of pgbench's per-transaction logs
+# (pgbench -l; the third field is the latency in microseconds)
 bench_packages() {
   local missing=()
   for p in "$@"; do
@@ -29,8 +32,10 @@ bench_setup() {
     source "$ROOT/scripts/lib.sh"
     mtrs_cluster_start "$db"
     PSQL() { psql_pg "$@"; }
+    PGBENCH() { as_pg pgbench "$@"; }
   else
     PSQL() { psql -X -v ON_ERROR_STOP=1 "$@"; }
+    PGBENCH() { pgbench "$@"; }
   fi
   PSQL -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 }
@@ -87,4 +92,9 @@ UNION ALL SELECT user_id, item_id, 'purchase', ts + interval '2 minutes' FROM ba
 CREATE INDEX ON events (user_id);	-- serving looks up a user's fresh interactions
 ANALYZE events;
 SQL
+}
+
+pgbench_percentiles() {
+  cat "$@" | awk '{print $3}' | sort -n |
+    awk '{a[NR] = $1} END {printf "median %.3f ms, p95 %.3f ms, n %d", a[int(NR * 0.5) + 1] / 1000, a[int(NR * 0.95) + 1] / 1000, NR}'
 }

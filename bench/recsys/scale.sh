@@ -8,8 +8,8 @@
 # wall time of mtrs_train, the seconds the training log reports (the iterations), the
 # memory the run accounted for (source->'memory_bytes', what mtrs.max_training_memory is
 # checked against), the backend's peak resident memory (VmHWM in /proc) and the model
-# size, and, for the largest N, how long one call of mtrs_recommend takes (median of 200
-# warm calls).
+# size, and, for the largest N, how long one call of mtrs_recommend takes (pgbench, one
+# client, random users, 10 s: median and p95 of the calls).
 # Uses the server in PGHOST/PGPORT if PGHOST is set, else starts a throw-away cluster.
 # Output: bench/out/scale/results.txt (one line per N).
 set -Eeuo pipefail
@@ -49,22 +49,14 @@ SQL
 done
 rm -f /tmp/mtrs_scale_hwm
 
-# serving on the largest model: one warm backend, 200 calls for random users
-PSQL -q -d $DB -At <<SQL | tee -a "$OUT/results.txt"
-SELECT count(*) > 0 FROM mtrs_recommend(1, 10) \g /dev/null
-CREATE TEMP TABLE t (ms float8);
-DO \$\$
-DECLARE t0 timestamptz; u bigint;
-BEGIN
-  PERFORM setseed(0.1);
-  FOR i IN 1..200 LOOP
-    u := 1 + floor(random() * $U)::bigint;
-    t0 := clock_timestamp();
-    PERFORM count(*) FROM mtrs_recommend(u, 10);
-    INSERT INTO t VALUES (extract(epoch FROM clock_timestamp() - t0) * 1000);
-  END LOOP;
-END \$\$;
-SELECT 'mtrs_recommend(user, 10) on the largest model: median ' ||
-       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 3) || ' ms, p95 ' ||
-       round(percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)::numeric, 3) || ' ms' FROM t;
+# serving on the largest model: pgbench, one client, a random user per call (prepared
+# statement), 10 s after a call that loads the model
+cat > "$OUT/recommend.sql" <<SQL
+\set uid random(1, $U)
+SELECT * FROM mtrs_recommend(:uid, 10);
 SQL
+PSQL -d $DB -Atc "SELECT count(*) FROM mtrs_recommend(1, 10)" > /dev/null
+(cd "$OUT" && PGBENCH -n -M prepared -f recommend.sql -c 1 -T 10 -l $DB > pgbench.txt 2>&1)
+echo "mtrs_recommend(user, 10) on the largest model (pgbench, 1 client, 10 s): $(pgbench_percentiles "$OUT"/pgbench_log.*)" |
+  tee -a "$OUT/results.txt"
+rm -f "$OUT"/pgbench_log.*

@@ -15,6 +15,7 @@
 # Writes bench/out/serving/results.txt.
 set -Eeuo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/bench/lib.sh"	# pgbench_percentiles
 SECS=${1:-15}
 OUT=$ROOT/bench/out/serving
 mkdir -p "$OUT"
@@ -48,11 +49,6 @@ SELECT i.item_id, (SELECT sum(a * b) FROM unnest(u.vec, i.vec) AS t(a, b)) AS sc
   FROM user_vec u, item_vec i WHERE u.user_id = :uid ORDER BY score DESC LIMIT 10;
 SQL
 
-# median and p95 of the per-transaction latencies (3rd field, microseconds)
-percentiles() {
-	cat "$@" | awk '{print $3}' | sort -n |
-		awk '{a[NR] = $1} END {printf "median %.3f ms, p95 %.3f ms, n %d", a[int(NR * 0.5) + 1] / 1000, a[int(NR * 0.95) + 1] / 1000, NR}'
-}
 
 run_pgbench() {	# script clients
 	local name=$1 clients=$2
@@ -60,7 +56,7 @@ run_pgbench() {	# script clients
 	(cd "$OUT" && pgbench -n -M prepared -f "$name.sql" -c "$clients" -j "$clients" -T "$SECS" -l $DB > "$name-$clients.txt" 2>&1)
 	local tps
 	tps=$(grep -Eo 'tps = [0-9.]+' "$OUT/$name-$clients.txt" | head -1)
-	echo "$name top-10, $clients client(s): $(percentiles "$OUT"/pgbench_log.*), $tps"
+	echo "$name top-10, $clients client(s): $(pgbench_percentiles "$OUT"/pgbench_log.*), $tps"
 	rm -f "$OUT"/pgbench_log.*
 }
 
