@@ -96,6 +96,14 @@ SELECT s.rank, c.title, c.title_zh, round(s.score::numeric, 3) AS cosine
  ORDER BY s.rank;
 SQL
 
+mtrs_log "a report: every shopper's top 3 in one call (mtrs_recommend_batch), by category"
+demo_sql <<'SQL'
+CREATE TABLE shop_recs AS SELECT * FROM mtrs_recommend_batch(k => 3);
+SELECT c.category, count(*) AS recommended, count(DISTINCT r.user_id) AS shoppers
+  FROM shop_recs r JOIN shop_items c USING (item_id)
+ GROUP BY c.category ORDER BY recommended DESC, c.category;
+SQL
+
 mtrs_log "lifecycle: a worse recipe is refused, a retrain of the current recipe is activated"
 demo_sql <<'SQL'
 SET client_min_messages = notice;
@@ -107,7 +115,8 @@ SQL
 mtrs_log "nightly retraining with pg_cron (scheduled, listed, unscheduled again)"
 demo_sql <<'SQL'
 CREATE EXTENSION pg_cron;
-SELECT cron.schedule('retrain-shop', '0 3 * * *', $$CALL mtrs_retrain('shop')$$) AS job;
+SELECT cron.schedule('retrain-shop', '0 3 * * *',
+                     $$SET mtrs.training_threads = 2; CALL mtrs_retrain('shop')$$) AS job;
 SELECT jobname, schedule, command FROM cron.job;
 SELECT cron.unschedule('retrain-shop');
 SQL
