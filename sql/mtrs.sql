@@ -585,6 +585,16 @@ LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
 COMMENT ON FUNCTION @extschema@.mtrs_similar_items(bigint, integer, text) IS
 	'the k items most similar to an item (cosine of the shared item embeddings)';
 
+CREATE FUNCTION @extschema@.mtrs_similar_items_batch(
+	item_ids bigint[] DEFAULT NULL,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL)
+RETURNS TABLE(item_id bigint, similar_item_id bigint, score real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_similar_items_batch'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
+COMMENT ON FUNCTION @extschema@.mtrs_similar_items_batch(bigint[], integer, text) IS
+	'the k most similar items of each of many items (default: every item of the model), the rows mtrs_similar_items gives each of them, scored in blocks with one matrix product: for tables of related items';
+
 CREATE FUNCTION @extschema@.mtrs_intent(
 	utterance text,
 	model text DEFAULT NULL,

@@ -2,7 +2,8 @@
  *
  * mtrs_serve.c
  *	  SQL-callable serving functions: mtrs_recommend, mtrs_recommend_for,
- *	  mtrs_recommend_batch, mtrs_predict and mtrs_similar_items.
+ *	  mtrs_recommend_batch, mtrs_predict, mtrs_similar_items and
+ *	  mtrs_similar_items_batch.
  *
  * Each call takes the active version of the model from the per-backend
  * cache (mtrs_cache.c), scores with one task head (mtrs_score.c) and keeps
@@ -33,6 +34,7 @@ PG_FUNCTION_INFO_V1(mtrs_recommend_for);
 PG_FUNCTION_INFO_V1(mtrs_recommend_batch);
 PG_FUNCTION_INFO_V1(mtrs_predict);
 PG_FUNCTION_INFO_V1(mtrs_similar_items);
+PG_FUNCTION_INFO_V1(mtrs_similar_items_batch);
 
 /* Return a text argument as a C string, or NULL */
 static char *
@@ -61,22 +63,22 @@ k_arg(FunctionCallInfo fcinfo, int i)
 
 /*
  * Emit the kept entries of a top-k heap as (item_id, score, rank) rows, or
- * as (user_id, item_id, score, rank) rows if user_id is given
+ * as (key, item_id, score, rank) rows if key (a user or item id) is given
  */
 static void
-emit_topk(FunctionCallInfo fcinfo, const MtrsModel *m, NnTopK *topk, const int64 *user_id)
+emit_topk(FunctionCallInfo fcinfo, const MtrsModel *m, NnTopK *topk, const int64 *key)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			n = NnTopKSort(topk);
-	int			c = user_id != NULL ? 1 : 0;
+	int			c = key != NULL ? 1 : 0;
 
 	for (int r = 0; r < n; r++)
 	{
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 
-		if (user_id != NULL)
-			values[0] = Int64GetDatum(*user_id);
+		if (key != NULL)
+			values[0] = Int64GetDatum(*key);
 		values[c] = Int64GetDatum(m->v.item_ids[topk->heap[r].index]);
 		values[c + 1] = Float4GetDatum(topk->heap[r].score);
 		values[c + 2] = Int32GetDatum(r + 1);
@@ -323,12 +325,15 @@ mtrs_recommend(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();
 }
 
-#define BATCH_USERS		256		/* users scored by one matrix product */
+#define BATCH_ROWS		256		/* users or items scored by one matrix product */
 #define BATCH_CELLS		(4 * 1024 * 1024)	/* at most this many scores per product */
 
-/* Return the user ids of mtrs_recommend_batch: the array's, or the model's users */
+/*
+ * Return the ids of a batch function: those of its array argument 0 (NULL
+ * elements skipped), or all ids[0..n_all) if the argument is NULL
+ */
 static int64 *
-batch_user_ids(FunctionCallInfo fcinfo, const MtrsModel *m, int *n)
+batch_ids(FunctionCallInfo fcinfo, const char *arg, int64 *all, int n_all, int *n)
 {
 	ArrayType  *arr;
 	Datum	   *elems;
@@ -338,14 +343,14 @@ batch_user_ids(FunctionCallInfo fcinfo, const MtrsModel *m, int *n)
 
 	if (PG_ARGISNULL(0))
 	{
-		*n = m->v.hdr->n_users;
-		return m->v.user_ids;
+		*n = n_all;
+		return all;
 	}
 	arr = PG_GETARG_ARRAYTYPE_P(0);
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("user_ids must be a one-dimensional array")));
+				 errmsg("%s must be a one-dimensional array", arg)));
 	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &count);
 	ids = palloc(sizeof(int64) * Max(count, 1));
 	*n = 0;
@@ -353,6 +358,13 @@ batch_user_ids(FunctionCallInfo fcinfo, const MtrsModel *m, int *n)
 		if (!nulls[j])
 			ids[(*n)++] = DatumGetInt64(elems[j]);
 	return ids;
+}
+
+/* Return how many users or items one matrix product of a batch function scores */
+static int
+batch_block(int n_items)
+{
+	return (int) Max(1, Min(BATCH_ROWS, BATCH_CELLS / Max(n_items, 1)));
 }
 
 /*
@@ -373,7 +385,7 @@ mtrs_recommend_batch(PG_FUNCTION_ARGS)
 	int			task = MtrsModelTaskArg(m, opt_text_arg(fcinfo, 3));
 	bool		exclude_seen = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
 	int			ni = m->v.hdr->n_items;
-	int			block = (int) Max(1, Min(BATCH_USERS, BATCH_CELLS / Max(ni, 1)));
+	int			block = batch_block(ni);
 	MemoryContext per_block = AllocSetContextCreate(CurrentMemoryContext, "mtrs batch",
 												   ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
@@ -388,7 +400,7 @@ mtrs_recommend_batch(PG_FUNCTION_ARGS)
 	NnScored   *storage = palloc(sizeof(NnScored) * Min(k, Max(ni, 1)));
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	ids = batch_user_ids(fcinfo, m, &n);
+	ids = batch_ids(fcinfo, "user_ids", m->v.user_ids, m->v.hdr->n_users, &n);
 	MtrsSourceFreshUsers(m, ids, n, &fresh, &n_fresh);
 	for (int start = 0; start < n; start += block)
 	{
@@ -533,5 +545,70 @@ mtrs_similar_items(PG_FUNCTION_ARGS)
 			NnTopKPush(&topk, j, m->item_norm[i] * m->item_norm[j] > 0 ?
 					   m->scores[j] / (m->item_norm[i] * m->item_norm[j]) : 0.0f);
 	emit_topk(fcinfo, m, &topk, NULL);
+	PG_RETURN_NULL();
+}
+
+/*
+ * mtrs_similar_items_batch(item_ids bigint[], k int, model text)
+ *	 -> TABLE(item_id bigint, similar_item_id bigint, score real, rank int)
+ * For each item id in turn (NULL array: every item of the model; NULL
+ * elements and unknown items are skipped), the rows mtrs_similar_items
+ * gives, scored in blocks of items with one matrix product.
+ */
+Datum
+mtrs_similar_items_batch(PG_FUNCTION_ARGS)
+{
+	int			k = k_arg(fcinfo, 1);
+	MtrsModel  *m = MtrsCacheGetModel(fcinfo, opt_text_arg(fcinfo, 2));
+	int			ni,
+				d,
+				block,
+				n;
+	int64	   *ids;
+	int		   *rows;
+	float	   *q,
+			   *out;
+	NnScored   *storage;
+
+	MtrsModelTaskArg(m, NULL);	/* needs interaction tasks */
+	ni = m->v.hdr->n_items;
+	d = m->v.hdr->dim;
+	block = batch_block(ni);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	ids = batch_ids(fcinfo, "item_ids", m->v.item_ids, ni, &n);
+	rows = palloc(sizeof(int) * block);
+	q = palloc(sizeof(float) * block * d);
+	out = palloc_extended(sizeof(float) * block * ni, MCXT_ALLOC_HUGE);
+	storage = palloc(sizeof(NnScored) * Min(k, ni));
+	for (int start = 0; start < n;)
+	{
+		int			nb = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		for (; start < n && nb < block; start++)
+		{
+			int			i = MtrsModelFindItem(m, ids[start]);
+
+			if (i < 0)
+				continue;		/* unknown items have no rows, as in mtrs_similar_items */
+			rows[nb] = i;
+			memcpy(q + (int64) nb * d, m->v.t.item_emb + (int64) i * d, sizeof(float) * d);
+			nb++;
+		}
+		NnScoresMany(out, m->v.t.item_emb, q, ni, d, nb);
+		for (int b = 0; b < nb; b++)
+		{
+			int			i = rows[b];
+			const float *row = out + (int64) b * ni;
+			NnTopK		topk;
+
+			NnTopKInit(&topk, storage, Min(k, ni - 1));
+			for (int j = 0; j < ni; j++)
+				if (j != i)
+					NnTopKPush(&topk, j, m->item_norm[i] * m->item_norm[j] > 0 ?
+							   row[j] / (m->item_norm[i] * m->item_norm[j]) : 0.0f);
+			emit_topk(fcinfo, m, &topk, &m->v.item_ids[i]);
+		}
+	}
 	PG_RETURN_NULL();
 }

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(66);
+SELECT plan(72);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -76,6 +76,12 @@ SELECT throws_ok($$SELECT * FROM mtrs_recommend_batch(NULL, 5, task => 'buy')$$,
                  'mtrs model "m" has no task "buy"', 'batch: unknown task');
 SELECT throws_ok($$SELECT * FROM mtrs_recommend_batch(NULL, 5, model => 'zz')$$, '42704',
                  'mtrs model "zz" does not exist', 'batch: unknown model');
+SELECT throws_ok($$SELECT * FROM mtrs_similar_items_batch(NULL, 0)$$, '22023', 'k must be greater than zero',
+                 'similar batch: k = 0');
+SELECT throws_ok($$SELECT * FROM mtrs_similar_items_batch('{{1,2},{3,4}}', 5)$$, '2202E',
+                 'item_ids must be a one-dimensional array', 'similar batch: 2-D item_ids');
+SELECT throws_ok($$SELECT * FROM mtrs_similar_items_batch(NULL, 5, model => 'zz')$$, '42704',
+                 'mtrs model "zz" does not exist', 'similar batch: unknown model');
 SELECT throws_ok($$SELECT mtrs_predict(1, 1, 'buy')$$, '22023', 'mtrs model "m" has no task "buy"', 'predict: unknown task');
 SELECT throws_ok($$SELECT * FROM mtrs_similar_items(1, 0)$$, '22023', 'k must be greater than zero', 'similar: k = 0');
 SELECT lives_ok($$SELECT mtrs_register('m2', w) FROM w$$, 'a second active model');
@@ -155,6 +161,11 @@ SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, ARRAY['a'], ARRAY['x#'
 SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, ARRAY['a'], ARRAY['   '])$$, '22000',
                  'no intents to learn', 'intent: only out-of-scope utterances');
 SELECT throws_ok($$SELECT mtrs_train('i')$$, '22004', 'nothing to train on', 'train: neither interactions nor intents');
+SELECT ok(mtrs_train('io', intents => 'tr_utt') > 0, 'an intent-only model');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend_batch(NULL, 3, model => 'io')$$, '55000',
+                 'mtrs model "io" has no interaction tasks', 'batch: intent-only model');
+SELECT throws_ok($$SELECT * FROM mtrs_similar_items_batch(NULL, 3, model => 'io')$$, '55000',
+                 'mtrs model "io" has no interaction tasks', 'similar batch: intent-only model');
 
 SELECT * FROM finish();
 ROLLBACK;

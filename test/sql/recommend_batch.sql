@@ -1,7 +1,8 @@
 -- mtrs_recommend_batch: for every user it gives the rows of mtrs_recommend
 -- (items and ranks exactly, scores to float precision), for every kind of
 -- task head, with and without seen items, fold-in of fresh rows included;
--- and every argument error.
+-- mtrs_similar_items_batch likewise for mtrs_similar_items; and every
+-- argument error.
 CREATE EXTENSION mtrs;
 \set SHOW_CONTEXT never
 -- two communities; views, clicks on every third view, carts on every fourth
@@ -70,7 +71,30 @@ SELECT count(*) = 50 - (SELECT count(DISTINCT item_id) FROM bat_events WHERE use
 -- nothing to do
 SELECT count(*) AS n FROM mtrs_recommend_batch(ARRAY[]::bigint[], 5);
 SELECT count(*) AS n FROM mtrs_recommend_batch(ARRAY[NULL]::bigint[], 5);
+-- similar items: every item of the model, and a list with an unknown item, a
+-- NULL and a repeat
+CREATE FUNCTION pg_temp.compare_similar(ids bigint[], k int)
+RETURNS TABLE (rows_batch bigint, mismatched bigint, max_score_diff_small boolean)
+LANGUAGE sql AS $$
+	WITH one AS (SELECT u.item_id, s.item_id AS similar_item_id, s.score, s.rank
+	               FROM unnest(coalesce(ids, (SELECT array_agg(DISTINCT item_id::bigint ORDER BY item_id::bigint)
+	                                            FROM bat_events))) u(item_id),
+	                    mtrs_similar_items(u.item_id, k) s),
+	     bat AS (SELECT * FROM mtrs_similar_items_batch(ids, k))
+	SELECT (SELECT count(*) FROM bat),
+	       (SELECT count(*) FROM (SELECT item_id, similar_item_id, rank FROM one
+	                              EXCEPT ALL SELECT item_id, similar_item_id, rank FROM bat) x) +
+	       (SELECT count(*) FROM (SELECT item_id, similar_item_id, rank FROM bat
+	                              EXCEPT ALL SELECT item_id, similar_item_id, rank FROM one) y),
+	       coalesce((SELECT max(abs(o.score - b.score))
+	                   FROM one o JOIN bat b USING (item_id, similar_item_id, rank)), 0) < 1e-5
+$$;
+SELECT * FROM pg_temp.compare_similar(NULL, 6);
+SELECT * FROM pg_temp.compare_similar(ARRAY[101, 999999, NULL, 3, 101]::bigint[], 4);
+SELECT count(*) = 49 AS all_other_items FROM mtrs_similar_items_batch(ARRAY[3]::bigint[], 1000);
 -- errors
+SELECT * FROM mtrs_similar_items_batch(NULL, 0);
+SELECT * FROM mtrs_similar_items_batch(ARRAY[[1, 2], [3, 4]]::bigint[], 5);
 SELECT * FROM mtrs_recommend_batch(NULL, 0);
 SELECT * FROM mtrs_recommend_batch(ARRAY[[1, 2], [3, 4]]::bigint[], 5);
 SELECT * FROM mtrs_recommend_batch(NULL, 5, task => 'nope');
