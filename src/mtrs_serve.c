@@ -517,6 +517,19 @@ mtrs_predict(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Push every item but i with its cosine similarity to item i, given the dot
+ * products of item i with every item (dots [n_items])
+ */
+static void
+push_cosines(NnTopK *topk, const MtrsModel *m, const float *dots, int i)
+{
+	for (int j = 0; j < m->v.hdr->n_items; j++)
+		if (j != i)
+			NnTopKPush(topk, j, m->item_norm[i] * m->item_norm[j] > 0 ?
+					   dots[j] / (m->item_norm[i] * m->item_norm[j]) : 0.0f);
+}
+
+/*
  * mtrs_similar_items(item_id bigint, k int, model text)
  *	 -> TABLE(item_id bigint, score real, rank int)
  * The k items whose embeddings have the highest cosine similarity with the
@@ -540,10 +553,7 @@ mtrs_similar_items(PG_FUNCTION_ARGS)
 	storage = palloc(sizeof(NnScored) * Min(k, h->n_items));
 	NnTopKInit(&topk, storage, Min(k, h->n_items - 1));
 	NnScores(m->scores, m->v.t.item_emb, m->v.t.item_emb + (int64) i * h->dim, h->n_items, h->dim);
-	for (int j = 0; j < h->n_items; j++)
-		if (j != i)
-			NnTopKPush(&topk, j, m->item_norm[i] * m->item_norm[j] > 0 ?
-					   m->scores[j] / (m->item_norm[i] * m->item_norm[j]) : 0.0f);
+	push_cosines(&topk, m, m->scores, i);
 	emit_topk(fcinfo, m, &topk, NULL);
 	PG_RETURN_NULL();
 }
@@ -603,10 +613,7 @@ mtrs_similar_items_batch(PG_FUNCTION_ARGS)
 			NnTopK		topk;
 
 			NnTopKInit(&topk, storage, Min(k, ni - 1));
-			for (int j = 0; j < ni; j++)
-				if (j != i)
-					NnTopKPush(&topk, j, m->item_norm[i] * m->item_norm[j] > 0 ?
-							   row[j] / (m->item_norm[i] * m->item_norm[j]) : 0.0f);
+			push_cosines(&topk, m, row, i);
 			emit_topk(fcinfo, m, &topk, &m->v.item_ids[i]);
 		}
 	}
