@@ -89,7 +89,7 @@ WITH base AS (
 SELECT user_id, item_id, 'view'::text AS event, ts FROM base
 UNION ALL SELECT user_id, item_id, 'click', ts + interval '1 minute' FROM base WHERE r < 0.30
 UNION ALL SELECT user_id, item_id, 'purchase', ts + interval '2 minutes' FROM base WHERE r < 0.05;
-CREATE INDEX ON events (user_id);	-- serving looks up a user's fresh interactions
+CREATE INDEX ON events (user_id, ts);	-- serving looks up a user's fresh interactions
 ANALYZE events;
 SQL
 }

@@ -27,7 +27,6 @@ demo_sql -c "SELECT event, count(*) AS events FROM shop_events GROUP BY event OR
 
 mtrs_log "training one multi-task model over shop_events, shop_utterances and shop_items (mtrs_train)"
 demo_sql <<'SQL'
-CREATE INDEX ON shop_events (user_id);	-- serving folds in new interactions by user
 \timing on
 SELECT mtrs_train('shop', 'shop_events', intents => 'shop_utterances',
                   items => 'shop_items', item_text_cols => ARRAY['title', 'title_zh', 'category'],

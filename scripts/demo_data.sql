@@ -88,7 +88,7 @@ INSERT INTO shop_events SELECT c.user_id, c.item_id, 'purchase', c.ts
   FROM demo_carts c JOIN demo_users d USING (user_id)
  WHERE random() < CASE WHEN d.buyer THEN 0.7 ELSE 0.3 END
  ORDER BY c.user_id, c.ts;
-CREATE INDEX ON shop_events (user_id, ts);
+CREATE INDEX ON shop_events (user_id, ts);	-- serving checks a user's rows newer than training
 
 CREATE TABLE shop_utterances (
 	text  text NOT NULL,
