@@ -447,7 +447,8 @@ BEGIN
 		fit := @extschema@.mtrs_last_fit();
 		src := jsonb_build_object('table', interactions::text, 'user_col', user_col,
 			'item_col', item_col, 'event_col', event_col, 'time_col', time_col,
-			'rating_col', rating_col, 'rows', fit->'rows', 'memory_bytes', fit->'memory_bytes');
+			'rating_col', rating_col, 'rows', fit->'rows', 'memory_bytes', fit->'memory_bytes',
+			'training_threads', fit->'threads');
 	END IF;
 	IF intents IS NOT NULL THEN
 		SELECT u.texts, u.labels INTO texts, labels

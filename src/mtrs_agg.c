@@ -37,6 +37,7 @@
 #include "utils/timestamp.h"
 
 #include "mtrs.h"
+#include "mtrs_parallel.h"
 #include "mtrs_train.h"
 
 PG_FUNCTION_INFO_V1(mtrs_fit_transfn);
@@ -252,8 +253,10 @@ mtrs_fit_finalfn(PG_FUNCTION_ARGS)
 		pfree(last_fit);
 	last_fit = MemoryContextStrdup(TopMemoryContext,
 								   psprintf("{\"options\": %s, \"rows\": " INT64_FORMAT
-											", \"memory_bytes\": %.0f, \"training_log\": [%s]}",
-											MtrsFitOptionsToJson(&o), d->n, memory, log.data));
+											", \"memory_bytes\": %.0f, \"threads\": %d, "
+											"\"training_log\": [%s]}",
+											MtrsFitOptionsToJson(&o), d->n, memory,
+											MtrsTrainingThreads(), log.data));
 	PG_RETURN_BYTEA_P(model);
 }
 

@@ -41,7 +41,8 @@ SELECT mtrs_train('thr', 'thr_events', rating_col => 'rating',
                   options => '{"dim": 16, "head_dim": 4, "iterations": 3}') AS id \gset
 RESET client_min_messages;
 RESET mtrs.training_threads;
-SELECT weights = (SELECT w FROM thr_models WHERE threads = 1) AS same_as_one_thread
+SELECT weights = (SELECT w FROM thr_models WHERE threads = 1) AS same_as_one_thread,
+       source->'training_threads' AS training_threads
   FROM mtrs_model WHERE id = :id;
 -- a cancelled threaded run leaves the previous version active and intact
 SET mtrs.training_threads = 2;
