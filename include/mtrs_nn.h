@@ -92,6 +92,7 @@ extern int	NnFoldIn(const float *gram, const float *table, int dim, const int *r
 extern void NnTopKInit(NnTopK *topk, NnScored *storage, int k);
 extern void NnTopKPush(NnTopK *topk, int32_t index, float score);
 extern int	NnTopKSort(NnTopK *topk);
+extern int	NnCmpInt64(const void *a, const void *b);
 
 /* mtrs_nn.c: deterministic random numbers (splitmix64) */
 extern uint64_t NnRandNext(uint64_t *state);

@@ -529,6 +529,16 @@ NnTopKSort(NnTopK *topk)
 	return n;
 }
 
+/* Order int64 values ascending, for qsort and bsearch */
+int
+NnCmpInt64(const void *a, const void *b)
+{
+	int64_t		x = *(const int64_t *) a,
+				y = *(const int64_t *) b;
+
+	return (x > y) - (x < y);
+}
+
 /* --------------------------------------------------------------- random */
 
 /* Return the next 64 random bits of a splitmix64 stream */

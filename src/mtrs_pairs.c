@@ -19,6 +19,7 @@
 
 #include "utils/memutils.h"
 
+#include "mtrs_nn.h"
 #include "mtrs_pairs.h"
 
 /* Order rows by user, item, time, event, rating */
@@ -39,16 +40,6 @@ cmp_rows(const void *a, const void *b)
 	if (x->rating != y->rating)
 		return x->rating < y->rating ? -1 : 1;
 	return 0;
-}
-
-/* Order int64 values ascending */
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a,
-				y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
 }
 
 /* Order event names (strings of NAMEDATALEN) ascending */
@@ -113,7 +104,7 @@ distinct_items(const MtrsFitData *d, int *n_items)
 
 	for (int64 i = 0; i < d->n; i++)
 		ids[i] = d->rows[i].item;
-	qsort(ids, d->n, sizeof(int64), cmp_int64);
+	qsort(ids, d->n, sizeof(int64), NnCmpInt64);
 	for (int64 i = 0; i < d->n; i++)
 		if (n == 0 || ids[n - 1] != ids[i])
 			ids[n++] = ids[i];

@@ -148,6 +148,40 @@ mask_excluded(const MtrsModel *m, const Excluded *ex, float *scores)
 		scores[ex->items[k]] = NAN;
 }
 
+/* Return whether a user is served the most popular items: no embedding, ranking head */
+static inline bool
+serves_popular(const MtrsUser *user, int task)
+{
+	return user->emb == NULL && task == 0;
+}
+
+/* Push every item with its score in scores [n_items], the excluded ones (if ex) masked */
+static void
+push_catalog(NnTopK *topk, const MtrsModel *m, const Excluded *ex, float *scores)
+{
+	if (ex != NULL)
+		mask_excluded(m, ex, scores);
+	for (int i = 0; i < m->v.hdr->n_items; i++)
+		NnTopKPush(topk, i, scores[i]);
+}
+
+/*
+ * Describe user_id as served: the trained user, re-solved from the rows
+ * added to the model's source table since training if fold_in (see
+ * MtrsSourceFoldIn); ex gets the items to leave out (training history and
+ * those rows)
+ */
+static void
+serving_user(MtrsModel *m, int64 user_id, bool fold_in, MtrsUser *user, Excluded *ex)
+{
+	MtrsUserTrained(m, MtrsModelFindUser(m, user_id), user);
+	ex->u = user->u;
+	ex->items = NULL;
+	ex->n = 0;
+	if (fold_in && MtrsSourceFoldIn(m, user_id, user, &ex->items, &ex->n))
+		qsort(ex->items, ex->n, sizeof(int), cmp_int);
+}
+
 /*
  * Emit the k best items for a user by one task head (MtrsRankScore: event
  * heads rank by expected events): over the candidate ids if given, else over
@@ -159,7 +193,7 @@ recommend(FunctionCallInfo fcinfo, MtrsModel *m, int task, int k, const MtrsUser
 		  const Excluded *ex, ArrayType *cands)
 {
 	int			n_items = m->v.hdr->n_items;
-	bool		popular = (user->emb == NULL && task == 0);
+	bool		popular = serves_popular(user, task);
 	NnScored   *storage = palloc(sizeof(NnScored) * Min(k, Max(n_items, 1)));
 	NnTopK		topk;
 
@@ -192,10 +226,7 @@ recommend(FunctionCallInfo fcinfo, MtrsModel *m, int task, int k, const MtrsUser
 			memcpy(m->scores, m->popularity, sizeof(float) * n_items);
 		else
 			MtrsRankScoreAll(m, task, user, 1, m->scores, m->scratch);
-		if (ex != NULL)
-			mask_excluded(m, ex, m->scores);
-		for (int i = 0; i < n_items; i++)
-			NnTopKPush(&topk, i, m->scores[i]);
+		push_catalog(&topk, m, ex, m->scores);
 	}
 	emit_topk(fcinfo, m, &topk, NULL);
 }
@@ -309,18 +340,13 @@ mtrs_recommend(PG_FUNCTION_ARGS)
 {
 	RecArgs		a;
 	MtrsUser	user;
-	Excluded	ex = {-1, NULL, 0};
-	int64		user_id;
+	Excluded	ex;
 
 	rec_args(fcinfo, &a);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	user_id = PG_GETARG_INT64(0);
-	MtrsUserTrained(a.m, MtrsModelFindUser(a.m, user_id), &user);
-	ex.u = user.u;
-	if (MtrsSourceFoldIn(a.m, user_id, &user, &ex.items, &ex.n))
-		qsort(ex.items, ex.n, sizeof(int), cmp_int);
+	serving_user(a.m, PG_GETARG_INT64(0), true, &user, &ex);
 	recommend_rows(fcinfo, &a, &user, &ex);
 	PG_RETURN_NULL();
 }
@@ -409,28 +435,18 @@ mtrs_recommend_batch(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(per_block);
 		for (int b = 0; b < nb; b++)
-		{
-			MtrsUserTrained(m, MtrsModelFindUser(m, ids[start + b]), &users[b]);
-			ex[b].u = users[b].u;
-			ex[b].items = NULL;
-			ex[b].n = 0;
-			if (MtrsSourceIsFresh(fresh, n_fresh, ids[start + b]) &&
-				MtrsSourceFoldIn(m, ids[start + b], &users[b], &ex[b].items, &ex[b].n))
-				qsort(ex[b].items, ex[b].n, sizeof(int), cmp_int);
-		}
+			serving_user(m, ids[start + b], MtrsSourceIsFresh(fresh, n_fresh, ids[start + b]),
+						 &users[b], &ex[b]);
 		MtrsRankScoreAll(m, task, users, nb, out, scratch);
 		for (int b = 0; b < nb; b++)
 		{
 			float	   *row = out + (int64) b * ni;
 			NnTopK		topk;
 
-			if (users[b].emb == NULL && task == 0)
+			if (serves_popular(&users[b], task))
 				memcpy(row, m->popularity, sizeof(float) * ni);
-			if (exclude_seen)
-				mask_excluded(m, &ex[b], row);
 			NnTopKInit(&topk, storage, Min(k, ni));
-			for (int i = 0; i < ni; i++)
-				NnTopKPush(&topk, i, row[i]);
+			push_catalog(&topk, m, exclude_seen ? &ex[b] : NULL, row);
 			emit_topk(fcinfo, m, &topk, &ids[start + b]);
 		}
 		MemoryContextSwitchTo(old);

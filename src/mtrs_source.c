@@ -129,12 +129,29 @@ kept_plan(const char *sql, int nargs, Oid *types)
 	return plan;
 }
 
+/* Return the source table's schema-qualified, quoted name */
+static char *
+source_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/* Return the time of the model's newest training interaction */
+static TimestampTz
+trained_until(const MtrsModel *m)
+{
+	double		last = (double) m->v.t.settings[MTRS_SET_LAST_TS] +
+		(double) m->v.t.settings[MTRS_SET_LAST_TS_LO];
+
+	return (TimestampTz) llround(last * USECS_PER_DAY);
+}
+
 /* Prepare (once per cached model) the two lookups; call inside SPI */
 static void
 prepare_plans(MtrsModel *m, Oid relid)
 {
-	char	   *rel = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												 get_rel_name(relid));
+	char	   *rel = source_name(relid);
 	const char *u = quote_identifier(m->src_user_col);
 	const char *i = quote_identifier(m->src_item_col);
 	const char *t = quote_identifier(m->src_time_col);
@@ -235,8 +252,6 @@ MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n
 {
 	MemoryContext caller = CurrentMemoryContext;
 	Oid			relid = mtrs_fold_in ? readable_source(m) : InvalidOid;
-	double		last = (double) m->v.t.settings[MTRS_SET_LAST_TS] +
-		(double) m->v.t.settings[MTRS_SET_LAST_TS_LO];
 	Datum		args[2];
 	int		   *items = NULL;
 	double	   *ts = NULL;
@@ -246,7 +261,7 @@ MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n
 	if (!OidIsValid(relid))
 		return false;
 	args[0] = Int64GetDatum(user_id);
-	args[1] = TimestampTzGetDatum((TimestampTz) llround(last * USECS_PER_DAY));
+	args[1] = TimestampTzGetDatum(trained_until(m));
 	SPI_connect();
 	prepare_plans(m, relid);
 	if (SPI_execute_plan((SPIPlanPtr) m->src_recent_plan, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -285,16 +300,6 @@ MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n
 	return true;
 }
 
-/* Compare int64s, for qsort and bsearch */
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a,
-				y = *(const int64 *) b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Find which of the users ids[0..n) have rows in the model's source table
  * newer than its training (those MtrsSourceFoldIn would fold in), with one
@@ -307,8 +312,6 @@ MtrsSourceFreshUsers(MtrsModel *m, const int64 *ids, int n, int64 **fresh, int *
 {
 	MemoryContext caller = CurrentMemoryContext;
 	Oid			relid = mtrs_fold_in ? readable_source(m) : InvalidOid;
-	double		last = (double) m->v.t.settings[MTRS_SET_LAST_TS] +
-		(double) m->v.t.settings[MTRS_SET_LAST_TS_LO];
 	Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
 	Datum		args[2];
 	Datum	   *elems;
@@ -320,11 +323,9 @@ MtrsSourceFreshUsers(MtrsModel *m, const int64 *ids, int n, int64 **fresh, int *
 	for (int j = 0; j < n; j++)
 		elems[j] = Int64GetDatum(ids[j]);
 	args[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[1] = TimestampTzGetDatum((TimestampTz) llround(last * USECS_PER_DAY));
+	args[1] = TimestampTzGetDatum(trained_until(m));
 	sql = psprintf("SELECT DISTINCT %s::bigint FROM %s WHERE %s = ANY ($1) AND %s > $2",
-				   quote_identifier(m->src_user_col),
-				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											  get_rel_name(relid)),
+				   quote_identifier(m->src_user_col), source_name(relid),
 				   quote_identifier(m->src_user_col), quote_identifier(m->src_time_col));
 	SPI_connect();
 	if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 0) != SPI_OK_SELECT)
@@ -340,7 +341,7 @@ MtrsSourceFreshUsers(MtrsModel *m, const int64 *ids, int n, int64 **fresh, int *
 			(*fresh)[(*n_fresh)++] = DatumGetInt64(d);
 	}
 	SPI_finish();
-	qsort(*fresh, *n_fresh, sizeof(int64), cmp_int64);
+	qsort(*fresh, *n_fresh, sizeof(int64), NnCmpInt64);
 	return true;
 }
 
@@ -348,5 +349,5 @@ MtrsSourceFreshUsers(MtrsModel *m, const int64 *ids, int n, int64 **fresh, int *
 bool
 MtrsSourceIsFresh(const int64 *fresh, int n_fresh, int64 user_id)
 {
-	return n_fresh > 0 && bsearch(&user_id, fresh, n_fresh, sizeof(int64), cmp_int64) != NULL;
+	return n_fresh > 0 && bsearch(&user_id, fresh, n_fresh, sizeof(int64), NnCmpInt64) != NULL;
 }

@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "mtrs_nn.h"
 #include "mtrs_textdata.h"
 
 /* Compare C strings through pointers, for qsort and bsearch */
@@ -222,16 +223,6 @@ MtrsBuildCorpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, con
 	pfree(buf);
 }
 
-/* Compare int64s, for qsort and bsearch */
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a,
-				y = *(const int64 *) b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Build the item texts from parallel id and text arrays (NULL pairs
  * skipped), and the catalog they extend: the model's items plus items known
@@ -273,7 +264,7 @@ MtrsBuildItems(ArrayType *ids, ArrayType *texts, const MtrsTokenizer *t, const M
 		if (!in[i] && !tn[i])
 			it->ids[k++] = DatumGetInt64(iv[i]);
 	it->n = k;
-	qsort(it->ids, k, sizeof(int64), cmp_int64);
+	qsort(it->ids, k, sizeof(int64), NnCmpInt64);
 	for (int i = 1; i < k; i++)
 		if (it->ids[i] == it->ids[i - 1])
 			ereport(ERROR,
@@ -286,7 +277,7 @@ MtrsBuildItems(ArrayType *ids, ArrayType *texts, const MtrsTokenizer *t, const M
 		if (!in[i] && !tn[i])
 		{
 			int64		id = DatumGetInt64(iv[i]);
-			int64	   *hit = bsearch(&id, it->ids, it->n, sizeof(int64), cmp_int64);
+			int64	   *hit = bsearch(&id, it->ids, it->n, sizeof(int64), NnCmpInt64);
 
 			order[hit - it->ids] = i;
 		}
