@@ -5,7 +5,8 @@
  *	  the decoded model, the model cache and the registry.
  *
  * Layers (calls go only downward):
- *	  mtrs_api.c, mtrs_agg.c	SQL-callable functions (fmgr glue)
+ *	  mtrs_api.c, mtrs_agg.c, mtrs_serve.c, mtrs_explain.c, mtrs_intent.c
+ *							SQL-callable functions (fmgr glue)
  *	  mtrs_cache.c, mtrs_train.c	registry lookups and cache; training driver
  *	  mtrs_parallel.c			training threads
  *	  mtrs_model.c				decoding untrusted bytes into an MtrsModel
@@ -88,6 +89,15 @@ extern bool MtrsSourceFreshUsers(MtrsModel *m, const int64 *ids, int n, int64 **
 extern bool MtrsSourceIsFresh(const int64 *fresh, int n_fresh, int64 user_id);
 extern void MtrsFoldInItems(MtrsModel *m, const int *items, const double *ts, int n,
 							float *out);
+extern int	MtrsFoldInExplain(MtrsModel *m, const int *items, const double *ts, int n,
+							  const float *query, int **rows, float **contrib);
+extern bool MtrsSourceUserRows(MtrsModel *m, int64 user_id, int **items, double **ts, int *n);
+
+/* mtrs_serve.c */
+extern char *MtrsOptTextArg(FunctionCallInfo fcinfo, int i);
+extern int	MtrsKArg(FunctionCallInfo fcinfo, int i);
+extern int	MtrsHistoryArg(FunctionCallInfo fcinfo, int arg, const MtrsModel *m, int **items,
+						   double **ts);
 
 /* mtrs_textfit.c */
 extern char *mtrs_last_text_fit;

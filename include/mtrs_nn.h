@@ -87,6 +87,9 @@ extern void NnWidenUpper(double *ad, const float *a, int dim);
 extern int	NnCholeskySolve(double *a, double *b, int dim);
 extern int	NnFoldIn(const float *gram, const float *table, int dim, const int *rows,
 					 const float *conf, int n, double reg, float *out, double *work);
+extern int	NnFoldInExplain(const float *gram, const float *table, int dim, const int *rows,
+							const float *conf, int n, double reg, const float *query,
+							float *contrib, double *work);
 
 /* mtrs_nn.c: top-k selection */
 extern void NnTopKInit(NnTopK *topk, NnScored *storage, int k);

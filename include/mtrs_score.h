@@ -35,6 +35,8 @@ typedef struct MtrsUser MtrsUser;
 /* mtrs_score.c */
 extern MtrsTaskKind MtrsTaskKindOf(const MtrsModel *m, int task);
 extern void MtrsUserTrained(const MtrsModel *m, int u, MtrsUser *user);
+extern float MtrsLogitSplit(const MtrsModel *m, int task, const MtrsUser *user, int i,
+							float *query);
 extern float MtrsPredict(const MtrsModel *m, int task, const MtrsUser *user, int i);
 extern void MtrsPredictAll(const MtrsModel *m, int task, const MtrsUser *users, int n,
 						   float *out, float *scratch);

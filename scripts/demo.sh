@@ -48,6 +48,14 @@ SELECT r.rank, c.title, c.category, round(r.score::numeric, 3) AS score,
  ORDER BY r.rank;
 SQL
 
+mtrs_log "why user 42 gets their top item: the items of their history that add the most"
+demo_sql <<'SQL'
+SELECT e.rank, c.title, c.category, round(e.contribution::numeric, 3) AS contribution
+  FROM mtrs_explain(42, (SELECT item_id FROM mtrs_recommend(42, 1)), 3) e
+  JOIN shop_items c USING (item_id)
+ ORDER BY e.rank;
+SQL
+
 mtrs_log "the purchase head ranks a business-filtered candidate list (cameras only)"
 demo_sql <<'SQL'
 SELECT r.rank, c.title, round(r.score::numeric, 3) AS p_purchase

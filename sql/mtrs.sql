@@ -576,6 +576,30 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.mtrs_predict(bigint, bigint, text, text) IS
 	'one task head''s output for a user and an item: a score (ranking), a probability (event heads) or a rating';
 
+CREATE FUNCTION @extschema@.mtrs_explain(
+	user_id bigint,
+	item_id bigint,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL)
+RETURNS TABLE(item_id bigint, contribution real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_explain'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 11;
+COMMENT ON FUNCTION @extschema@.mtrs_explain(bigint, bigint, integer, text, text) IS
+	'why an item scores high for a user: the k items of the user''s history that add the most to the task head''s logit, then a row with item_id NULL holding the rest (biases)';
+
+CREATE FUNCTION @extschema@.mtrs_explain_for(
+	history bigint[],
+	item_id bigint,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL)
+RETURNS TABLE(item_id bigint, contribution real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_explain_for'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 11;
+COMMENT ON FUNCTION @extschema@.mtrs_explain_for(bigint[], bigint, integer, text, text) IS
+	'why an item scores high for an anonymous session: the k history items that add the most to the task head''s logit as mtrs_recommend_for scores it, then a row with item_id NULL holding the rest (biases)';
+
 CREATE FUNCTION @extschema@.mtrs_similar_items(
 	item_id bigint,
 	k integer DEFAULT 10,

@@ -397,21 +397,11 @@ NnCholeskySolve(double *a, double *b, int dim)
 	return 0;
 }
 
-/*
- * Fold a user into a trained implicit model: the least-squares user vector
- * for interactions with rows[0..n) of table [.][dim] with confidences conf
- * (> 0), every other row an implicit zero of confidence 1:
- *	  (G + sum (c - 1) y y^T + reg I) x = sum c y,	G = table^T table,
- * given G's upper triangle in gram [dim][dim].  work holds dim * (dim + 1)
- * doubles.  Writes x to out and returns 0, or -1 if the system is singular.
- */
-int
-NnFoldIn(const float *gram, const float *table, int dim, const int *rows,
-		 const float *conf, int n, double reg, float *out, double *work)
+/* Build NnFoldIn's system: a (upper triangle) and right-hand side b */
+static void
+foldin_system(const float *gram, const float *table, int dim, const int *rows,
+			  const float *conf, int n, double reg, double *a, double *b)
 {
-	double	   *a = work;
-	double	   *b = work + (int64_t) dim * dim;
-
 	NnWidenUpper(a, gram, dim);
 	for (int j = 0; j < dim; j++)
 	{
@@ -432,10 +422,60 @@ NnFoldIn(const float *gram, const float *table, int dim, const int *rows,
 				a[(int64_t) i * dim + j] += ci * y[j];
 		}
 	}
+}
+
+/*
+ * Fold a user into a trained implicit model: the least-squares user vector
+ * for interactions with rows[0..n) of table [.][dim] with confidences conf
+ * (> 0), every other row an implicit zero of confidence 1:
+ *	  (G + sum (c - 1) y y^T + reg I) x = sum c y,	G = table^T table,
+ * given G's upper triangle in gram [dim][dim].  work holds dim * (dim + 1)
+ * doubles.  Writes x to out and returns 0, or -1 if the system is singular.
+ */
+int
+NnFoldIn(const float *gram, const float *table, int dim, const int *rows,
+		 const float *conf, int n, double reg, float *out, double *work)
+{
+	double	   *a = work;
+	double	   *b = work + (int64_t) dim * dim;
+
+	foldin_system(gram, table, dim, rows, conf, n, reg, a, b);
 	if (NnCholeskySolve(a, b, dim) != 0)
 		return -1;
 	for (int j = 0; j < dim; j++)
 		out[j] = (float) b[j];
+	return 0;
+}
+
+/*
+ * Split the score <query, x> of the user NnFoldIn solves (same arguments)
+ * into one term per interaction: x = A^-1 sum_k conf_k y_k with A symmetric,
+ * so <query, x> = sum_k conf_k <y_k, A^-1 query>, and contrib[k] is the k-th
+ * term (the explanation of implicit-feedback least squares, Hu, Koren and
+ * Volinsky 2008).  Returns -1 if A is singular.
+ */
+int
+NnFoldInExplain(const float *gram, const float *table, int dim, const int *rows,
+				const float *conf, int n, double reg, const float *query, float *contrib,
+				double *work)
+{
+	double	   *a = work;
+	double	   *b = work + (int64_t) dim * dim;
+
+	foldin_system(gram, table, dim, rows, conf, n, reg, a, b);
+	for (int j = 0; j < dim; j++)
+		b[j] = query[j];
+	if (NnCholeskySolve(a, b, dim) != 0)
+		return -1;
+	for (int k = 0; k < n; k++)
+	{
+		const float *y = table + (int64_t) rows[k] * dim;
+		double		s = 0.0;
+
+		for (int j = 0; j < dim; j++)
+			s += b[j] * y[j];
+		contrib[k] = (float) (conf[k] * s);
+	}
 	return 0;
 }
 

@@ -110,6 +110,24 @@ logit(const MtrsModel *m, int task, const MtrsUser *user, int i)
 }
 
 /*
+ * Split head t's logit for a user and item i (not -1) into <p_u, query>,
+ * writing query = w_t * q_i [dim], and the rest (biases, private factors),
+ * which is returned
+ */
+float
+MtrsLogitSplit(const MtrsModel *m, int task, const MtrsUser *user, int i, float *query)
+{
+	const MtrsHeader *h = m->v.hdr;
+	const float *w = m->v.t.task_w + (int64) task * h->dim;
+	const float *q = m->v.t.item_emb + (int64) i * h->dim;
+	MtrsUser	rest = {user->u, NULL};
+
+	for (int j = 0; j < h->dim; j++)
+		query[j] = w[j] * q[j];
+	return logit(m, task, &rest, i);
+}
+
+/*
  * Write head t's logits for n users and every item into out [n][n_items]
  * (one matrix product over the item table for all of them)
  */

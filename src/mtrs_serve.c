@@ -37,15 +37,15 @@ PG_FUNCTION_INFO_V1(mtrs_similar_items);
 PG_FUNCTION_INFO_V1(mtrs_similar_items_batch);
 
 /* Return a text argument as a C string, or NULL */
-static char *
-opt_text_arg(FunctionCallInfo fcinfo, int i)
+char *
+MtrsOptTextArg(FunctionCallInfo fcinfo, int i)
 {
 	return PG_ARGISNULL(i) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(i));
 }
 
 /* Check and return the k argument */
-static int
-k_arg(FunctionCallInfo fcinfo, int i)
+int
+MtrsKArg(FunctionCallInfo fcinfo, int i)
 {
 	int			k;
 
@@ -310,9 +310,9 @@ typedef struct RecArgs
 static void
 rec_args(FunctionCallInfo fcinfo, RecArgs *a)
 {
-	a->k = k_arg(fcinfo, 1);
-	a->m = MtrsCacheGetModel(fcinfo, opt_text_arg(fcinfo, 2));
-	a->task = MtrsModelTaskArg(a->m, opt_text_arg(fcinfo, 3));
+	a->k = MtrsKArg(fcinfo, 1);
+	a->m = MtrsCacheGetModel(fcinfo, MtrsOptTextArg(fcinfo, 2));
+	a->task = MtrsModelTaskArg(a->m, MtrsOptTextArg(fcinfo, 3));
 	a->exclude_seen = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
 }
 
@@ -406,9 +406,9 @@ batch_block(int n_items)
 Datum
 mtrs_recommend_batch(PG_FUNCTION_ARGS)
 {
-	int			k = k_arg(fcinfo, 1);
-	MtrsModel  *m = MtrsCacheGetModel(fcinfo, opt_text_arg(fcinfo, 2));
-	int			task = MtrsModelTaskArg(m, opt_text_arg(fcinfo, 3));
+	int			k = MtrsKArg(fcinfo, 1);
+	MtrsModel  *m = MtrsCacheGetModel(fcinfo, MtrsOptTextArg(fcinfo, 2));
+	int			task = MtrsModelTaskArg(m, MtrsOptTextArg(fcinfo, 3));
 	bool		exclude_seen = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
 	int			ni = m->v.hdr->n_items;
 	int			block = batch_block(ni);
@@ -457,6 +457,43 @@ mtrs_recommend_batch(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Read the history argument arg (the item ids an anonymous session
+ * interacted with; not NULL): sets *items to the indices of the ids the
+ * model knows (NULL elements and unknown ids are skipped) and *ts to as many
+ * unknown times (NaN: counted as recent), and returns how many.
+ */
+int
+MtrsHistoryArg(FunctionCallInfo fcinfo, int arg, const MtrsModel *m, int **items, double **ts)
+{
+	ArrayType  *hist;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				u = 0;
+
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("history must not be null"),
+				 errhint("Pass an empty array for a session with no interactions.")));
+	hist = PG_GETARG_ARRAYTYPE_P(arg);
+	if (ARR_NDIM(hist) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("history must be a one-dimensional array")));
+	deconstruct_array(hist, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	*items = palloc(sizeof(int) * Max(n, 1));
+	*ts = palloc(sizeof(double) * Max(n, 1));
+	for (int j = 0; j < n; j++)
+	{
+		if (nulls[j] || ((*items)[u] = MtrsModelFindItem(m, DatumGetInt64(elems[j]))) < 0)
+			continue;
+		(*ts)[u++] = NAN;
+	}
+	return u;
+}
+
+/*
  * mtrs_recommend_for(history bigint[], k int, model text, task text,
  *					  exclude_seen bool, candidates bigint[], query text, query_weight real,
  *					  context text[], context_decay real)
@@ -471,37 +508,12 @@ mtrs_recommend_for(PG_FUNCTION_ARGS)
 	MtrsModel  *m;
 	MtrsUser	user = {-1, NULL};
 	Excluded	ex = {-1, NULL, 0};
-	ArrayType  *hist;
-	Datum	   *elems;
-	bool	   *nulls;
 	double	   *ts;
-	int			n;
 
 	rec_args(fcinfo, &a);
 	m = a.m;
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("history must not be null"),
-				 errhint("Pass an empty array for a session with no interactions.")));
-	hist = PG_GETARG_ARRAYTYPE_P(0);
-	if (ARR_NDIM(hist) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("history must be a one-dimensional array")));
-	deconstruct_array(hist, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
-	ex.items = palloc(sizeof(int) * Max(n, 1));
-	ts = palloc(sizeof(double) * Max(n, 1));
-	for (int j = 0; j < n; j++)
-	{
-		int			i;
-
-		if (nulls[j] || (i = MtrsModelFindItem(m, DatumGetInt64(elems[j]))) < 0)
-			continue;
-		ts[ex.n] = NAN;
-		ex.items[ex.n++] = i;
-	}
+	ex.n = MtrsHistoryArg(fcinfo, 0, m, &ex.items, &ts);
 	if (ex.n > 0)
 	{
 		float	   *emb = palloc(sizeof(float) * m->v.hdr->dim);
@@ -522,8 +534,8 @@ mtrs_recommend_for(PG_FUNCTION_ARGS)
 Datum
 mtrs_predict(PG_FUNCTION_ARGS)
 {
-	MtrsModel  *m = MtrsCacheGetModel(fcinfo, opt_text_arg(fcinfo, 3));
-	int			task = MtrsModelTaskArg(m, opt_text_arg(fcinfo, 2));
+	MtrsModel  *m = MtrsCacheGetModel(fcinfo, MtrsOptTextArg(fcinfo, 3));
+	int			task = MtrsModelTaskArg(m, MtrsOptTextArg(fcinfo, 2));
 	MtrsUser	user;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -554,8 +566,8 @@ push_cosines(NnTopK *topk, const MtrsModel *m, const float *dots, int i)
 Datum
 mtrs_similar_items(PG_FUNCTION_ARGS)
 {
-	int			k = k_arg(fcinfo, 1);
-	MtrsModel  *m = MtrsCacheGetModel(fcinfo, opt_text_arg(fcinfo, 2));
+	int			k = MtrsKArg(fcinfo, 1);
+	MtrsModel  *m = MtrsCacheGetModel(fcinfo, MtrsOptTextArg(fcinfo, 2));
 	const MtrsHeader *h;
 	NnScored   *storage;
 	NnTopK		topk;
@@ -584,8 +596,8 @@ mtrs_similar_items(PG_FUNCTION_ARGS)
 Datum
 mtrs_similar_items_batch(PG_FUNCTION_ARGS)
 {
-	int			k = k_arg(fcinfo, 1);
-	MtrsModel  *m = MtrsCacheGetModel(fcinfo, opt_text_arg(fcinfo, 2));
+	int			k = MtrsKArg(fcinfo, 1);
+	MtrsModel  *m = MtrsCacheGetModel(fcinfo, MtrsOptTextArg(fcinfo, 2));
 	int			ni,
 				d,
 				block,

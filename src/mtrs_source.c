@@ -185,24 +185,20 @@ cmp_item_ts(const void *a, const void *b)
 }
 
 /*
- * Solve a user's shared embedding from interactions with item indices
- * items[0..n) at times ts (days; NaN = unknown, counted as recent), with
- * the model's confidence and recency weights.  Duplicate items count once,
- * at their latest time.  Writes dim floats to out (zeros when n is 0).
+ * The weighted interactions a user is folded in from: interactions with
+ * item indices items[0..n) at times ts (days; NaN = unknown, counted as
+ * recent), with the model's confidence and recency weights.  Duplicate items
+ * count once, at their latest time.  Writes the distinct items to rows and
+ * their confidences to conf (n entries each at most) and returns how many.
  */
-void
-MtrsFoldInItems(MtrsModel *m, const int *items, const double *ts, int n, float *out)
+static int
+foldin_weights(const MtrsModel *m, const int *items, const double *ts, int n, int *rows,
+			   float *conf)
 {
-	const MtrsHeader *h = m->v.hdr;
-	int			d = h->dim;
 	ItemTs	   *it = palloc(sizeof(ItemTs) * Max(n, 1));
-	int		   *rows = palloc(sizeof(int) * Max(n, 1));
-	float	   *conf = palloc(sizeof(float) * Max(n, 1));
-	double	   *work = palloc(sizeof(double) * d * (d + 1));
 	double		last = -INFINITY;
 	int			u = 0;
 
-	memset(out, 0, sizeof(float) * d);
 	for (int k = 0; k < n; k++)
 	{
 		it[k].item = items[k];
@@ -217,13 +213,6 @@ MtrsFoldInItems(MtrsModel *m, const int *items, const double *ts, int n, float *
 		if (isfinite(it[k].ts))
 			last = Max(last, it[k].ts);
 	}
-	if (u == 0)
-		return;
-	if (m->gram == NULL)
-	{
-		m->gram = MemoryContextAllocZero(m->context, sizeof(float) * d * d);
-		NnGramAccumulate(m->gram, m->v.t.item_emb, h->n_items, d, 1.0f);
-	}
 	for (int k = 0; k < u; k++)
 	{
 		double		age = isfinite(it[k].ts) ? last - it[k].ts : 0.0;
@@ -232,13 +221,108 @@ MtrsFoldInItems(MtrsModel *m, const int *items, const double *ts, int n, float *
 		conf[k] = (float) (1.0 + m->v.t.settings[MTRS_SET_ALPHA] *
 						   MtrsRecencyWeight(age, m->v.t.settings[MTRS_SET_HALF_LIFE]));
 	}
-	if (NnFoldIn(m->gram, m->v.t.item_emb, d, rows, conf, u,
-				 Max(m->v.t.settings[MTRS_SET_REG], 1e-6), out, work) != 0)
-		memset(out, 0, sizeof(float) * d);
 	pfree(it);
+	return u;
+}
+
+/* Return the upper triangle of the item embeddings' Gram matrix (computed once per model) */
+static const float *
+item_gram(MtrsModel *m)
+{
+	int			d = m->v.hdr->dim;
+
+	if (m->gram == NULL)
+	{
+		m->gram = MemoryContextAllocZero(m->context, sizeof(float) * d * d);
+		NnGramAccumulate(m->gram, m->v.t.item_emb, m->v.hdr->n_items, d, 1.0f);
+	}
+	return m->gram;
+}
+
+/* Return the regularization of fold-in solves */
+static double
+foldin_reg(const MtrsModel *m)
+{
+	return Max(m->v.t.settings[MTRS_SET_REG], 1e-6);
+}
+
+/*
+ * Solve a user's shared embedding from interactions with item indices
+ * items[0..n) at times ts (see foldin_weights).  Writes dim floats to out
+ * (zeros when n is 0).
+ */
+void
+MtrsFoldInItems(MtrsModel *m, const int *items, const double *ts, int n, float *out)
+{
+	int			d = m->v.hdr->dim;
+	int		   *rows = palloc(sizeof(int) * Max(n, 1));
+	float	   *conf = palloc(sizeof(float) * Max(n, 1));
+	double	   *work = palloc(sizeof(double) * d * (d + 1));
+	int			u = foldin_weights(m, items, ts, n, rows, conf);
+
+	memset(out, 0, sizeof(float) * d);
+	if (u > 0 &&
+		NnFoldIn(item_gram(m), m->v.t.item_emb, d, rows, conf, u, foldin_reg(m), out, work) != 0)
+		memset(out, 0, sizeof(float) * d);
 	pfree(rows);
 	pfree(conf);
 	pfree(work);
+}
+
+/*
+ * Split <query, x>, x the embedding MtrsFoldInItems solves from the same
+ * interactions, into one term per distinct item: sets *rows and *contrib to
+ * palloc'd arrays of the items and their terms and returns how many (0 when
+ * there is nothing to explain: no interactions, or a singular system).
+ */
+int
+MtrsFoldInExplain(MtrsModel *m, const int *items, const double *ts, int n, const float *query,
+				  int **rows, float **contrib)
+{
+	int			d = m->v.hdr->dim;
+	float	   *conf = palloc(sizeof(float) * Max(n, 1));
+	double	   *work = palloc(sizeof(double) * d * (d + 1));
+	int			u;
+
+	*rows = palloc(sizeof(int) * Max(n, 1));
+	*contrib = palloc(sizeof(float) * Max(n, 1));
+	u = foldin_weights(m, items, ts, n, *rows, conf);
+	if (u > 0 && NnFoldInExplain(item_gram(m), m->v.t.item_emb, d, *rows, conf, u,
+								 foldin_reg(m), query, *contrib, work) != 0)
+		u = 0;
+	pfree(conf);
+	pfree(work);
+	return u;
+}
+
+/*
+ * Read all of a user's rows of the source table with the prepared plan
+ * (inside SPI): sets *items and *ts (allocated in cxt) to the item indices
+ * the model knows and their times (days; NaN when NULL) and returns how many.
+ */
+static int
+user_rows(MtrsModel *m, Datum *args, MemoryContext cxt, int **items, double **ts)
+{
+	int			n = 0;
+
+	if (SPI_execute_plan((SPIPlanPtr) m->src_all_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "fold-in query failed");
+	*items = MemoryContextAlloc(cxt, sizeof(int) * Max(SPI_processed, 1));
+	*ts = MemoryContextAlloc(cxt, sizeof(double) * Max(SPI_processed, 1));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		null_item,
+					null_ts;
+		Datum		di = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &null_item);
+		Datum		dt = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &null_ts);
+		int			i = null_item ? -1 : MtrsModelFindItem(m, DatumGetInt64(di));
+
+		if (i < 0)
+			continue;			/* items the model has not seen cannot be folded in */
+		(*items)[n] = i;
+		(*ts)[n++] = null_ts ? NAN : (double) DatumGetTimestampTz(dt) / (double) USECS_PER_DAY;
+	}
+	return n;
 }
 
 /*
@@ -253,9 +337,7 @@ MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n
 	MemoryContext caller = CurrentMemoryContext;
 	Oid			relid = mtrs_fold_in ? readable_source(m) : InvalidOid;
 	Datum		args[2];
-	int		   *items = NULL;
-	double	   *ts = NULL;
-	int			n = 0;
+	double	   *ts;
 	float	   *emb;
 
 	if (!OidIsValid(relid))
@@ -266,37 +348,38 @@ MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n
 	prepare_plans(m, relid);
 	if (SPI_execute_plan((SPIPlanPtr) m->src_recent_plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "fold-in query failed");
-	if (SPI_processed > 0)
-	{
-		if (SPI_execute_plan((SPIPlanPtr) m->src_all_plan, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "fold-in query failed");
-		items = MemoryContextAlloc(caller, sizeof(int) * Max(SPI_processed, 1));
-		ts = MemoryContextAlloc(caller, sizeof(double) * Max(SPI_processed, 1));
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			bool		null_item,
-						null_ts;
-			Datum		di = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &null_item);
-			Datum		dt = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &null_ts);
-			int			i = null_item ? -1 : MtrsModelFindItem(m, DatumGetInt64(di));
-
-			if (i < 0)
-				continue;		/* items the model has not seen cannot be folded in */
-			items[n] = i;
-			ts[n++] = null_ts ? NAN : (double) DatumGetTimestampTz(dt) / (double) USECS_PER_DAY;
-		}
-		SPI_finish();
-	}
-	else
+	if (SPI_processed == 0)
 	{
 		SPI_finish();
 		return false;
 	}
+	*n_seen = user_rows(m, args, caller, seen, &ts);
+	SPI_finish();
 	emb = palloc(sizeof(float) * m->v.hdr->dim);
-	MtrsFoldInItems(m, items, ts, n, emb);
+	MtrsFoldInItems(m, *seen, ts, *n_seen, emb);
 	user->emb = emb;
-	*seen = items;
-	*n_seen = n;
+	return true;
+}
+
+/*
+ * If fold-in is on and the model has a readable source table, set *items,
+ * *ts and *n to all of the user's rows there (as MtrsSourceFoldIn reads
+ * them) and return true; else return false.
+ */
+bool
+MtrsSourceUserRows(MtrsModel *m, int64 user_id, int **items, double **ts, int *n)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			relid = mtrs_fold_in ? readable_source(m) : InvalidOid;
+	Datum		args[1];
+
+	if (!OidIsValid(relid))
+		return false;
+	args[0] = Int64GetDatum(user_id);
+	SPI_connect();
+	prepare_plans(m, relid);
+	*n = user_rows(m, args, caller, items, ts);
+	SPI_finish();
 	return true;
 }
 

@@ -71,3 +71,20 @@ SELECT user_id, item_id, 'rate'::text AS event, rating FROM ml_test
 UNION ALL SELECT user_id, item_id, 'like', NULL FROM ml_test WHERE rating >= 4;
 SELECT * FROM mtrs_evaluate('ml100k', 'holdout', 20, event_col => 'event', rating_col => 'rating');
 SQL
+
+# explanations of trained users (mtrs_explain re-solves a user from their history): how far
+# the rows' sum is from the served score, over the top 10 of users 1-200, with the history
+# read from the source table (with times) and from the training history alone (fold-in off)
+PSQL -d $DB <<SQL | tee "$OUT/explain.txt"
+CREATE TEMP TABLE top10 AS
+SELECT u AS user_id, r.item_id, r.score FROM generate_series(1, 200) u, mtrs_recommend(u, 10) r;
+SELECT 'source table' AS history, count(*) AS pairs, avg(score)::numeric(8,4) AS mean_score,
+       avg(abs(total - score))::numeric(8,4) AS mean_abs_diff, corr(total, score)::numeric(8,4) AS corr
+  FROM (SELECT t.*, (SELECT sum(contribution) FROM mtrs_explain(t.user_id, t.item_id, 100000)) AS total
+          FROM top10 t) e;
+SET mtrs.fold_in = off;
+SELECT 'training history' AS history, count(*) AS pairs, avg(score)::numeric(8,4) AS mean_score,
+       avg(abs(total - score))::numeric(8,4) AS mean_abs_diff, corr(total, score)::numeric(8,4) AS corr
+  FROM (SELECT t.*, (SELECT sum(contribution) FROM mtrs_explain(t.user_id, t.item_id, 100000)) AS total
+          FROM top10 t) e;
+SQL

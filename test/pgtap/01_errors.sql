@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(72);
+SELECT plan(80);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -166,6 +166,23 @@ SELECT throws_ok($$SELECT * FROM mtrs_recommend_batch(NULL, 3, model => 'io')$$,
                  'mtrs model "io" has no interaction tasks', 'batch: intent-only model');
 SELECT throws_ok($$SELECT * FROM mtrs_similar_items_batch(NULL, 3, model => 'io')$$, '55000',
                  'mtrs model "io" has no interaction tasks', 'similar batch: intent-only model');
+-- explanations
+SELECT throws_ok($$SELECT * FROM mtrs_explain_for(NULL, 2, model => 'm')$$, '22004',
+                 'history must not be null', 'explain: null history');
+SELECT throws_ok($$SELECT * FROM mtrs_explain_for(ARRAY[[1,2]]::bigint[], 2, model => 'm')$$, '2202E',
+                 'history must be a one-dimensional array', 'explain: 2-d history');
+SELECT throws_ok($$SELECT * FROM mtrs_explain(1, 2, 0, model => 'm')$$, '22023',
+                 'k must be greater than zero', 'explain: k 0');
+SELECT throws_ok($$SELECT * FROM mtrs_explain_for('{1}', 2, NULL, model => 'm')$$, '22004',
+                 'k must not be null', 'explain: k NULL');
+SELECT throws_ok($$SELECT * FROM mtrs_explain(1, 2, model => 'm', task => 'buy')$$, '22023',
+                 'mtrs model "m" has no task "buy"', 'explain: unknown task');
+SELECT throws_ok($$SELECT * FROM mtrs_explain(1, 2, model => 'nope')$$, '42704',
+                 'mtrs model "nope" does not exist', 'explain: unknown model');
+SELECT throws_ok($$SELECT * FROM mtrs_explain(1, 2, model => 'io')$$, '55000',
+                 'mtrs model "io" has no interaction tasks', 'explain: intent-only model');
+SELECT throws_ok($$SELECT * FROM mtrs_explain_for('{1}', 2, model => 'io')$$, '55000',
+                 'mtrs model "io" has no interaction tasks', 'explain for: intent-only model');
 
 SELECT * FROM finish();
 ROLLBACK;

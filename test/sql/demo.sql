@@ -42,6 +42,20 @@ SELECT count(*) AS users,
        avg(popular_current) < 1 AS popularity_does_not
   FROM per_user;
 
+-- every user's top item is explained by their history of its category: the
+-- first row of mtrs_explain is of that category for >= 90 % of users, while
+-- that category is less than half of the average user's history
+WITH top1 AS (SELECT u.user_id, (SELECT item_id FROM mtrs_recommend(u.user_id, 1)) AS item_id
+                FROM (SELECT DISTINCT user_id FROM shop_events) u),
+first_reason AS (SELECT t.user_id, t.item_id, e.item_id AS because
+                   FROM top1 t, mtrs_explain(t.user_id, t.item_id, 1) e WHERE e.rank = 1),
+history_share AS (SELECT t.user_id, avg((h.item_id / 100 = t.item_id / 100)::int) AS share
+                    FROM top1 t JOIN (SELECT DISTINCT user_id, item_id FROM shop_events) h USING (user_id)
+                   GROUP BY t.user_id)
+SELECT count(*) AS users,
+       avg((because / 100 = item_id / 100)::int) >= 0.9 AS explained_by_its_category,
+       (SELECT avg(share) FROM history_share) < 0.5 AS category_under_half_of_history
+  FROM first_reason;
 -- a new visitor who viewed two cameras gets cameras, at once
 INSERT INTO shop_events VALUES (90001, 801, 'view', now()), (90001, 802, 'view', now());
 SELECT count(*) FILTER (WHERE item_id / 100 = 8) AS cameras, count(*) AS of

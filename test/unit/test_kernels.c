@@ -380,7 +380,6 @@ cmp_scored(const void *a, const void *b)
 	return (x->index > y->index) - (x->index < y->index);
 }
 
-/* Check top-k against a full sort, with ties, NaN and k > n */
 /* Fold-in solves the weighted implicit least squares over every row of the table */
 static void
 test_fold_in(void)
@@ -422,6 +421,53 @@ test_fold_in(void)
 	check(worst < 1e-4, "fold-in result has zero gradient of the implicit loss");
 }
 
+/*
+ * The explanation of a folded-in user's score: one term per interaction,
+ * summing to the score; an item's own interaction raises its score; with one
+ * interaction its term is the whole score
+ */
+static void
+test_fold_in_explain(void)
+{
+	enum
+	{
+		R = 20, D = 4
+	};
+	float		table[R * D],
+				gram[D * D] = {0},
+				x[D],
+				contrib[3],
+				one;
+	int			rows[3] = {1, 5, 7};
+	float		conf[3] = {2.0f, 3.0f, 1.5f};
+	double		work[D * (D + 1)],
+				worst = 0.0;
+	uint64_t	rng = 9;
+
+	fill_uniform(table, R * D, &rng);
+	NnGramAccumulate(gram, table, R, D, 1.0f);
+	check(NnFoldIn(gram, table, D, rows, conf, 3, 0.5, x, work) == 0, "fold-in solves");
+	for (int r = 0; r < R; r++)
+	{
+		const float *q = table + r * D;
+		double		sum = 0.0;
+
+		check(NnFoldInExplain(gram, table, D, rows, conf, 3, 0.5, q, contrib, work) == 0,
+			  "fold-in explanation solves");
+		for (int k = 0; k < 3; k++)
+			sum += contrib[k];
+		worst = fmax(worst, fabs(sum - NnDot(q, x, D)));
+		for (int k = 0; k < 3; k++)
+			if (rows[k] == r)
+				check(contrib[k] > 0.0f, "an item's own interaction raises its score");
+	}
+	check(worst < 1e-5, "fold-in explanation terms sum to the score");
+	NnFoldIn(gram, table, D, rows + 1, conf + 1, 1, 0.5, x, work);
+	NnFoldInExplain(gram, table, D, rows + 1, conf + 1, 1, 0.5, table, &one, work);
+	check(fabs(one - NnDot(table, x, D)) < 1e-6, "one interaction explains the whole score");
+}
+
+/* Check top-k against a full sort, with ties, NaN and k > n */
 static void
 test_topk(void)
 {
@@ -1293,6 +1339,7 @@ main(void)
 	test_least_squares();
 	test_solve_and_dot_sizes();
 	test_fold_in();
+	test_fold_in_explain();
 	test_topk();
 	test_scores_many();
 	test_hashes();
