@@ -11,9 +11,11 @@
  * same least-squares step training ends with, same confidence and recency
  * weights), so new and unseen users are served from what they just did.
  *
- * Reads run with the caller's privileges; a caller who cannot read the
- * source table is served the trained model as it is.  Each lookup is one
- * indexed query on the user column (see docs: CREATE INDEX ON t (user_col)).
+ * Reads run with the caller's privileges and row-level security policies;
+ * a caller who cannot read the source table is served the trained model as
+ * it is.  Each lookup is one indexed query on the user column (see docs:
+ * CREATE INDEX ON t (user_col, time_col) makes the newer-than-training check
+ * index-only).  mtrs_explain reads a user's rows the same way.
  *
  * IDENTIFICATION
  *	  src/mtrs_source.c

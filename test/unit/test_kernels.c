@@ -380,7 +380,12 @@ cmp_scored(const void *a, const void *b)
 	return (x->index > y->index) - (x->index < y->index);
 }
 
-/* Fold-in solves the weighted implicit least squares over every row of the table */
+/*
+ * Fold-in solves the weighted implicit least squares over every row of the
+ * table.  Its explanation splits a score into one term per interaction,
+ * summing to the score; an item's own interaction raises its score; with one
+ * interaction its term is the whole score.
+ */
 static void
 test_fold_in(void)
 {
@@ -390,7 +395,9 @@ test_fold_in(void)
 	};
 	float		table[R * D],
 				gram[D * D] = {0},
-				x[D];
+				x[D],
+				contrib[3],
+				one;
 	int			rows[3] = {1, 5, 7};
 	float		conf[3] = {2.0f, 3.0f, 1.5f};
 	double		work[D * (D + 1)],
@@ -419,34 +426,8 @@ test_fold_in(void)
 	for (int j = 0; j < D; j++)
 		worst = fmax(worst, fabs(grad[j] + 2.0 * 0.5 * x[j]));
 	check(worst < 1e-4, "fold-in result has zero gradient of the implicit loss");
-}
 
-/*
- * The explanation of a folded-in user's score: one term per interaction,
- * summing to the score; an item's own interaction raises its score; with one
- * interaction its term is the whole score
- */
-static void
-test_fold_in_explain(void)
-{
-	enum
-	{
-		R = 20, D = 4
-	};
-	float		table[R * D],
-				gram[D * D] = {0},
-				x[D],
-				contrib[3],
-				one;
-	int			rows[3] = {1, 5, 7};
-	float		conf[3] = {2.0f, 3.0f, 1.5f};
-	double		work[D * (D + 1)],
-				worst = 0.0;
-	uint64_t	rng = 9;
-
-	fill_uniform(table, R * D, &rng);
-	NnGramAccumulate(gram, table, R, D, 1.0f);
-	check(NnFoldIn(gram, table, D, rows, conf, 3, 0.5, x, work) == 0, "fold-in solves");
+	worst = 0.0;
 	for (int r = 0; r < R; r++)
 	{
 		const float *q = table + r * D;
@@ -1339,7 +1320,6 @@ main(void)
 	test_least_squares();
 	test_solve_and_dot_sizes();
 	test_fold_in();
-	test_fold_in_explain();
 	test_topk();
 	test_scores_many();
 	test_hashes();
