@@ -91,8 +91,8 @@ explain_args(FunctionCallInfo fcinfo, int *k, int *task)
  * The user's interactions that raise head task's logit for the item most.
  * The interactions are the user's rows in the model's source table (as
  * fold-in reads them: all of them, with their times) when fold-in is on and
- * the table is readable, else the user's training history (every item
- * weighted as recent).  No rows for a NULL or unknown item.
+ * the table is readable and has some, else the user's training history
+ * (every item weighted as recent).  No rows for a NULL or unknown item.
  */
 Datum
 mtrs_explain(PG_FUNCTION_ARGS)
@@ -113,7 +113,7 @@ mtrs_explain(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	user_id = PG_GETARG_INT64(0);
 	MtrsUserTrained(m, MtrsModelFindUser(m, user_id), &user);
-	if (!MtrsSourceUserRows(m, user_id, &items, &ts, &n) && user.u >= 0)
+	if ((!MtrsSourceUserRows(m, user_id, &items, &ts, &n) || n == 0) && user.u >= 0)
 	{
 		int64		from = m->v.hist_ptr[user.u];
 

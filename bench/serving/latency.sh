@@ -11,7 +11,8 @@
 #   * the same top-10 in plain SQL: vectors in real[] columns, ORDER BY a dot
 #     product LIMIT 10 (random vectors of the model's width: the cost is the same);
 #   * mtrs_predict over the 20k test rows (median of 5 runs) versus the plain-SQL
-#     dot product over the same rows.
+#     dot product over the same rows;
+#   * mtrs_explain(user, item, 10) under pgbench (random user and item), 1 client.
 # Writes bench/out/serving/results.txt.
 set -Eeuo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -48,7 +49,11 @@ cat > "$OUT/plain.sql" <<SQL
 SELECT i.item_id, (SELECT sum(a * b) FROM unnest(u.vec, i.vec) AS t(a, b)) AS score
   FROM user_vec u, item_vec i WHERE u.user_id = :uid ORDER BY score DESC LIMIT 10;
 SQL
-
+cat > "$OUT/explain.sql" <<SQL
+\set uid random(1, $N_USERS)
+\set iid random(1, $(PSQL -Atc "SELECT max(item_id) FROM ml_train"))
+SELECT * FROM mtrs_explain(:uid, :iid, 10);
+SQL
 
 run_pgbench() {	# script clients
 	local name=$1 clients=$2
@@ -82,4 +87,5 @@ timed_median() {	# query: median wall time of 5 runs, in ms
 	awk -v n="$n" -v a="$t_mtrs" -v b="$t_plain" -v s="$t_scan" 'BEGIN {
 		printf "mtrs_predict over %d rows: median %.1f ms = %.0f rows/s (the bare scan takes %.1f ms)\n", n, a, n / (a / 1000), s;
 		printf "plain-SQL dot product over the same rows: median %.1f ms = %.0f rows/s; mtrs is %.1fx faster\n", b, n / (b / 1000), b / a }'
+	run_pgbench explain 1
 } | tee "$OUT/results.txt"

@@ -90,6 +90,16 @@ SELECT u AS user_id,
        AS sum_matches,
        (SELECT count(*) FROM mtrs_explain(u, 112, 1000) WHERE item_id IS NOT NULL) AS history_rows
   FROM unnest(ARRAY[7, 500]) u;
+-- a user whose rows left the source table is explained from the training
+-- history, as without fold-in
+DELETE FROM exp_events WHERE user_id = 9;
+CREATE TEMP TABLE no_rows AS SELECT * FROM mtrs_explain(9, 4, 1000);
+SET mtrs.fold_in = off;
+SELECT count(*) AS history_rows,
+       array_agg(item_id ORDER BY rank) = (SELECT array_agg(item_id ORDER BY rank) FROM no_rows WHERE rank IS NOT NULL)
+       AS same_as_without_fold_in
+  FROM mtrs_explain(9, 4, 1000) WHERE rank IS NOT NULL;
+RESET mtrs.fold_in;
 -- without fold-in, the training history (no new rows; each item counted as recent)
 SET mtrs.fold_in = off;
 SELECT (SELECT array_agg(item_id ORDER BY item_id) FROM mtrs_explain(7, 4, 1000) WHERE item_id IS NOT NULL) =
