@@ -57,18 +57,32 @@ grep -E '^(Files=|Result:)' "$LOGS/tap.log" || tail -20 "$LOGS/tap.log"
 count "$(grep -Ec '^ok [0-9]+' "$LOGS/tap.log" || true)" "$(grep -Ec '^not ok [0-9]+' "$LOGS/tap.log" || true)"
 [ $tap_rc -eq 0 ] || [ "$(grep -Ec '^not ok [0-9]+' "$LOGS/tap.log" || true)" -gt 0 ] || count 0 1
 
-mtrs_log "checks: documentation and pg_dump"
+mtrs_log "checks: documentation, pg_dump and restore"
 missing=$(grep -Eo '(FUNCTION|AGGREGATE|PROCEDURE|VIEW) @extschema@\.[a-z_0-9]+' sql/mtrs.sql | sed 's/.*\.//' | sort -u |
           while read -r f; do grep -q "\b$f\b" docs/sql-reference.md || echo "$f"; done)
 if [ -z "$missing" ]; then echo "ok - every SQL function, procedure and view appears in docs/sql-reference.md"; count 1 0
 else echo "not ok - undocumented: $missing"; count 0 1; fi
+# pg_dump and restore: the registry comes back byte for byte and serves the same
 as_pg createdb mtrs_dump_check
-psql_pg -q -d mtrs_dump_check -c "CREATE EXTENSION mtrs" \
-  -c "SELECT mtrs_register('dumped', mtrs_fit(g % 7, g % 5, 'view', now())) FROM generate_series(1, 50) g" >/dev/null
-as_pg pg_dump -d mtrs_dump_check > "$LOGS/dump.sql"
-if grep -q "^COPY public.mtrs_model .* FROM stdin" "$LOGS/dump.sql"; then
-  echo "ok - pg_dump includes the rows of mtrs_model"; count 1 0
-else echo "not ok - pg_dump does not include mtrs_model"; count 0 1; fi
+psql_pg -q -d mtrs_dump_check -f test/fixtures/dump_models.sql > "$LOGS/dump_models.log"
+as_pg pg_dump -Fc -d mtrs_dump_check > "$LOGS/dump.pgc"
+as_pg createdb mtrs_restore_check
+set +e
+as_pg pg_restore --exit-on-error -d mtrs_restore_check < "$LOGS/dump.pgc" > "$LOGS/restore.log" 2>&1
+restore_rc=$?
+set -e
+for db in mtrs_dump_check mtrs_restore_check; do
+  psql_pg -At -d $db -f test/fixtures/dump_probe.sql > "$LOGS/probe-$db.txt" 2>&1 || true
+done
+if [ $restore_rc -eq 0 ] && [ "$(grep -c '' "$LOGS/probe-mtrs_dump_check.txt")" -ge 15 ] &&
+   cmp -s "$LOGS/probe-mtrs_dump_check.txt" "$LOGS/probe-mtrs_restore_check.txt"; then
+  echo "ok - pg_dump and pg_restore bring mtrs_model back: same rows, same recommendations and intents"
+  count 1 0
+else
+  echo "not ok - the registry does not survive pg_dump and pg_restore"
+  cat "$LOGS/restore.log"; diff "$LOGS/probe-mtrs_dump_check.txt" "$LOGS/probe-mtrs_restore_check.txt" || true
+  count 0 1
+fi
 
 mtrs_log "summary"
 if [ "$failed" -eq 0 ]; then rm -rf "$LOGS"; else echo "logs kept in $LOGS"; fi
