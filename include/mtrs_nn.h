@@ -91,6 +91,11 @@ extern int	NnFoldInExplain(const float *gram, const float *table, int dim, const
 							const float *conf, int n, double reg, const float *query,
 							float *contrib, double *work);
 
+/* mtrs_nn.c: the scale of a sparse matrix (largest singular value) */
+extern double NnSpectralNorm(const int32_t *row, const int32_t *col, const float *val, int64_t n,
+							 int n_rows, int n_cols, int max_iter, double tol,
+							 double stop_above, double *work);
+
 /* mtrs_nn.c: top-k selection */
 extern void NnTopKInit(NnTopK *topk, NnScored *storage, int k);
 extern void NnTopKPush(NnTopK *topk, int32_t index, float score);

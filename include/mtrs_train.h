@@ -84,7 +84,10 @@ typedef struct MtrsFitOptions
 {
 	int			dim;
 	int			iterations;
-	double		reg;
+	bool		reg_auto;		/* reg chosen from the data when training starts */
+	double		reg;			/* L2 of the shared embeddings (the value used, once trained) */
+	double		interaction_norm;	/* with reg_auto: largest singular value of the
+									 * confidences, as far as it was needed */
 	double		alpha;
 	double		half_life_days;
 	double		bias_reg;
@@ -126,7 +129,7 @@ extern void MtrsFitDataFlatten(const MtrsFitData *d, bytea *out, Size size);
 extern void MtrsFitDataAppendFlat(MtrsFitData *into, const char *p, Size len);
 extern void MtrsFitOptionsParse(MtrsFitOptions *o, const char *json);
 extern char *MtrsFitOptionsToJson(const MtrsFitOptions *o);
-extern bytea *MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log,
+extern bytea *MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, StringInfo log,
 					   double *memory);
 extern void MtrsCheckTrainingMemory(double bytes, const char *what, bool known);
 

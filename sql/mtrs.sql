@@ -448,7 +448,8 @@ BEGIN
 		src := jsonb_build_object('table', interactions::text, 'user_col', user_col,
 			'item_col', item_col, 'event_col', event_col, 'time_col', time_col,
 			'rating_col', rating_col, 'rows', fit->'rows', 'memory_bytes', fit->'memory_bytes',
-			'training_threads', fit->'threads');
+			'training_threads', fit->'threads', 'reg', fit->'reg',
+			'interaction_norm', fit->'interaction_norm');
 	END IF;
 	IF intents IS NOT NULL THEN
 		SELECT u.texts, u.labels INTO texts, labels

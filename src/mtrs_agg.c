@@ -254,9 +254,12 @@ mtrs_fit_finalfn(PG_FUNCTION_ARGS)
 	last_fit = MemoryContextStrdup(TopMemoryContext,
 								   psprintf("{\"options\": %s, \"rows\": " INT64_FORMAT
 											", \"memory_bytes\": %.0f, \"threads\": %d, "
+											"\"reg\": %g, \"interaction_norm\": %s, "
 											"\"training_log\": [%s]}",
 											MtrsFitOptionsToJson(&o), d->n, memory,
-											MtrsTrainingThreads(), log.data));
+											MtrsTrainingThreads(), o.reg,
+											o.reg_auto ? psprintf("%.6g", o.interaction_norm) : "null",
+											log.data));
 	PG_RETURN_BYTEA_P(model);
 }
 

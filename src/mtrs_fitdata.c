@@ -375,7 +375,7 @@ option_defaults(MtrsFitOptions *o)
 	memset(o, 0, sizeof(*o));
 	o->dim = 64;
 	o->iterations = 25;
-	o->reg = 20.0;
+	o->reg_auto = true;
 	o->alpha = 1.0;
 	o->half_life_days = 7.0;
 	o->bias_reg = 3.0;
@@ -581,6 +581,17 @@ MtrsFitOptionsParse(MtrsFitOptions *o, const char *json)
 			o->sharing = (MtrsSharing) choice(&v, key, sharing_names, lengthof(sharing_names));
 			continue;
 		}
+		if (strcmp(key, "reg") == 0)
+		{
+			o->reg_auto = v.type == jbvString && v.val.string.len == 4 &&
+				strncmp(v.val.string.val, "auto", 4) == 0;
+			if (o->reg_auto)
+				continue;
+			if (v.type != jbvNumeric)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"reg\" must be a number or \"auto\"")));
+		}
 		if (strcmp(key, "progress") == 0)
 		{
 			if (v.type != jbvBool)
@@ -610,11 +621,16 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"dim\": %d, \"iterations\": %d, \"reg\": %g, \"alpha\": %g, "
+	appendStringInfo(&buf, "{\"dim\": %d, \"iterations\": %d, \"reg\": ", o->dim, o->iterations);
+	if (o->reg_auto)
+		appendStringInfoString(&buf, "\"auto\"");
+	else
+		appendStringInfo(&buf, "%g", o->reg);
+	appendStringInfo(&buf, ", \"alpha\": %g, "
 					 "\"half_life_days\": %g, \"bias_reg\": %g, \"head_reg\": %g, "
 					 "\"sharing\": \"%s\", \"head_dim\": %d, \"head_factor_reg\": %g, "
 					 "\"seed\": " INT64_FORMAT ", \"task_weighting\": \"%s\", \"task_weights\": {",
-					 o->dim, o->iterations, o->reg, o->alpha, o->half_life_days,
+					 o->alpha, o->half_life_days,
 					 o->bias_reg, o->head_reg, sharing_names[o->sharing], o->head_dim,
 					 o->head_factor_reg, o->seed, weighting_names[o->weighting]);
 	for (int i = 0; i < o->n_weights; i++)

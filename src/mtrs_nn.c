@@ -569,6 +569,55 @@ NnTopKSort(NnTopK *topk)
 	return n;
 }
 
+/*
+ * Estimate the largest singular value of the sparse n_rows x n_cols matrix
+ * whose entries are val[k] at (row[k], col[k]), k < n (duplicates add up),
+ * by power iteration on M^T M from the all-ones vector.  Each estimate
+ * |M x| of a unit x is a lower bound, and for a positive semidefinite M^T M
+ * the estimates never fall, so the iteration may stop as soon as one
+ * exceeds stop_above; otherwise it stops when an estimate grows by less
+ * than tol (relative) or after max_iter steps.  work holds n_rows + n_cols
+ * doubles.  Returns 0 for an empty matrix.
+ */
+double
+NnSpectralNorm(const int32_t *row, const int32_t *col, const float *val, int64_t n,
+			   int n_rows, int n_cols, int max_iter, double tol, double stop_above,
+			   double *work)
+{
+	double	   *x = work;
+	double	   *y = work + n_cols;
+	double		sigma = 0.0;
+
+	if (n_rows <= 0 || n_cols <= 0)
+		return 0.0;
+	for (int j = 0; j < n_cols; j++)
+		x[j] = 1.0 / sqrt((double) n_cols);
+	for (int it = 0; it < max_iter; it++)
+	{
+		double		est = 0.0,
+					norm = 0.0;
+
+		memset(y, 0, sizeof(double) * n_rows);
+		for (int64_t k = 0; k < n; k++)
+			y[row[k]] += (double) val[k] * x[col[k]];
+		for (int i = 0; i < n_rows; i++)
+			est += y[i] * y[i];
+		est = sqrt(est);
+		if (est >= stop_above || est == 0.0 || (it > 0 && est - sigma <= tol * est))
+			return est;
+		sigma = est;
+		memset(x, 0, sizeof(double) * n_cols);
+		for (int64_t k = 0; k < n; k++)
+			x[col[k]] += (double) val[k] * y[row[k]];
+		for (int j = 0; j < n_cols; j++)
+			norm += x[j] * x[j];
+		norm = sqrt(norm);
+		for (int j = 0; j < n_cols; j++)
+			x[j] /= norm;
+	}
+	return sigma;
+}
+
 /* Order int64 values ascending, for qsort and bsearch */
 int
 NnCmpInt64(const void *a, const void *b)

@@ -42,6 +42,8 @@
 #define TASK_FLOPS		(16 * 64 * 64 * 64)	/* about what a half-step task solves: 16 rows at dim 64 */
 #define PREFETCH_PAIR	32		/* item half: pairs ahead whose per-pair values are prefetched */
 #define PREFETCH_ROW	8		/* item half: pairs ahead whose user rows are prefetched */
+#define REG_AUTO_MAX	20.0	/* "reg": "auto" on data large enough for it */
+#define REG_AUTO_SCALE	0.15	/* ... else this share of the interactions' scale */
 #define MIN_WEIGHT		1e-4
 #define MAX_WEIGHT		1e4
 
@@ -405,6 +407,36 @@ report_iteration(Trainer *tr, StringInfo log, int iter, double rank_total, doubl
 	appendStringInfoString(log, "}}");
 }
 
+/*
+ * Resolve "reg": "auto".  Near zero embeddings, a half-step multiplies them
+ * by about sigma / reg, sigma the largest singular value of the matrix of
+ * the pairs' confidences, so with reg above sigma every embedding shrinks
+ * to zero and the model ranks by rounding noise: that is what the fixed
+ * default (20) did to small tables.  Auto keeps 20 when sigma is large
+ * (over 145 on MovieLens-100K) and otherwise takes REG_AUTO_SCALE * sigma.
+ */
+static void
+resolve_reg(MtrsFitOptions *o, const MtrsPairs *p)
+{
+	double	   *work;
+
+	if (!o->reg_auto)
+		return;
+	work = palloc_extended(sizeof(double) * ((Size) p->n_users + p->n_items), MCXT_ALLOC_HUGE);
+	o->interaction_norm = NnSpectralNorm(p->pu, p->pi, p->conf, p->n, p->n_users, p->n_items,
+										 100, 1e-6, REG_AUTO_MAX / REG_AUTO_SCALE, work);
+	pfree(work);
+	o->reg = Min(REG_AUTO_MAX, REG_AUTO_SCALE * o->interaction_norm);
+	if (o->reg < REG_AUTO_MAX)
+		ereport(o->progress ? NOTICE : DEBUG1,
+				(errmsg("reg %.4g (auto: %g times %.4g, the scale of the interactions)",
+						o->reg, REG_AUTO_SCALE, o->interaction_norm)));
+	else
+		ereport(o->progress ? NOTICE : DEBUG1,
+				(errmsg("reg %g (auto: the scale of the interactions is at least %g)",
+						o->reg, REG_AUTO_MAX / REG_AUTO_SCALE)));
+}
+
 /* Return the number of tasks of the model: ranking, one per event, rating */
 static int
 count_tasks(const MtrsFitData *d, bool rating)
@@ -544,9 +576,10 @@ linearize_heads(Trainer *tr, bool with_loss)
 /*
  * Train a model on the collected rows (n > 0) and return it as bytea.
  * Appends the body of a JSON array of per-iteration records to log, if given.
+ * Resolves o->reg when it is "auto" (setting o->interaction_norm).
  */
 bytea *
-MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log, double *memory)
+MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, StringInfo log, double *memory)
 {
 	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "mtrs training",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -569,6 +602,7 @@ MtrsTrain(MtrsFitData *d, const MtrsFitOptions *o, StringInfo log, double *memor
 	rating = has_ratings(&tr->p);
 	model_header(tr, d, rating, &header);
 	*memory = check_memory(tr, d, rating, &header, ctx);
+	resolve_reg(o, &tr->p);
 	buf = begin_model(tr, d, rating, &header, &size);
 	tr->n_heads = MtrsHeadsPlan(tr->heads, &tr->p, d, rating);
 	for (int h = 0; h < tr->n_heads; h++)

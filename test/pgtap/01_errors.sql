@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(80);
+SELECT plan(82);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -120,6 +120,10 @@ SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events')$$, '22000',
 INSERT INTO tr_events VALUES (1, 2, 'view', now(), NULL);
 SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"sharing": "loose"}')$$, '22023',
                  'option "sharing" must be "hard" or "soft"', 'train: bad sharing');
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"reg": "none"}')$$, '22023',
+                 'option "reg" must be a number or "auto"', 'train: bad reg word');
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"reg": 0}')$$, '22023',
+                 'option "reg" must be a number between 1e-06 and 1e+06', 'train: reg 0');
 SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"progress": 1}')$$, '22023',
                  'option "progress" must be true or false', 'train: bad progress');
 SELECT lives_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"dim": 2, "iterations": 1, "progress": false}')$$,

@@ -3,7 +3,10 @@
 --     reveal each user's category, and the model trained on both predicts
 --     held-out purchases far better than one trained on purchases only;
 --  2. the time column matters: users who moved from category A to B get B
---     when recent interactions weigh more, and a mix when they do not.
+--     when recent interactions weigh more, and a mix when they do not;
+--  3. on a small table the default regularization ("reg": "auto") scales
+--     with the interactions, where a fixed reg above their scale shrinks
+--     every embedding to zero.
 CREATE EXTENSION mtrs;
 SET client_min_messages = warning;
 -- 10 categories of 30 items (id = 100 * category + j).  User u likes category
@@ -62,5 +65,38 @@ SELECT (SELECT avg((r.item_id >= 100)::int) FROM generate_series(1000, 1019) u,
                mtrs_recommend(u, 5, model => 'timeless') r) AS timeless;
 SELECT recent >= 0.8 AS recent_category_wins, recent > timeless + 0.2 AS time_changes_rankings
   FROM b_share;
+-- 3. four categories of ten items (id = 100 * category + j): users 1..50 like
+-- category 0, users 51..80 one of the small categories 1..3; each views five
+-- items of their category and will later view a sixth
+CREATE TABLE small_users AS
+SELECT u, CASE WHEN u <= 50 THEN 0 ELSE 1 + u % 3 END AS c FROM generate_series(1, 80) u;
+CREATE TABLE small AS
+SELECT u AS user_id, c * 100 + (u * 3 + g) % 10 AS item_id, 'view'::text AS event,
+       timestamptz '2026-01-01' + g * interval '1 minute' AS ts
+  FROM small_users, generate_series(1, 5) g;
+CREATE TABLE small_next AS SELECT u AS user_id, c, c * 100 + (u * 3 + 6) % 10 AS item_id FROM small_users;
+SELECT mtrs_train('small_auto', 'small') > 0 AS auto,
+       mtrs_train('small_explicit', 'small', options => '{"reg": "auto"}') > 0 AS explicit,
+       mtrs_train('small_fixed', 'small', options => '{"reg": 20}') > 0 AS fixed;
+-- what was recorded: the rule and, in source, the value used and the scale it came from
+SELECT name, options->>'reg' AS option, round((source->>'reg')::numeric, 3) AS reg,
+       round((source->>'interaction_norm')::numeric, 3) AS interaction_norm,
+       abs((source->>'reg')::float8 - 0.15 * (source->>'interaction_norm')::float8) < 1e-4 AS reg_is_scaled
+  FROM mtrs_model WHERE name LIKE 'small%' ORDER BY name;
+SELECT (SELECT weights FROM mtrs_model WHERE name = 'small_auto') =
+       (SELECT weights FROM mtrs_model WHERE name = 'small_explicit') AS auto_is_default;
+-- reg 20 is above the interactions' scale: every embedding shrinks towards the
+-- largest component (category 0), and users of the small categories get its items
+CREATE TABLE small_hits AS
+SELECT m AS model, n.c > 0 AS small_category,
+       avg((EXISTS (SELECT 1 FROM mtrs_recommend(n.user_id, 3, model => m) r
+                    WHERE r.item_id = n.item_id))::int) AS hit_rate,
+       max((SELECT max(r.score) FROM mtrs_recommend(n.user_id, 1, model => m) r)) AS top_score
+  FROM small_next n, unnest(ARRAY['small_auto', 'small_fixed']) m GROUP BY 1, 2;
+SELECT model, small_category, round(hit_rate, 2) AS hit_rate_at_3, top_score > 0.1 AS scores_alive
+  FROM small_hits ORDER BY 1, 2;
+SELECT a.hit_rate > 2 * f.hit_rate AS auto_beats_fixed, f.top_score < 1e-6 AS fixed_collapsed
+  FROM small_hits a, small_hits f
+ WHERE a.model = 'small_auto' AND f.model = 'small_fixed' AND a.small_category AND f.small_category;
 DROP EXTENSION mtrs;
-DROP TABLE users, shop, heldout, purchases_only, hits, moves, b_share;
+DROP TABLE users, shop, heldout, purchases_only, hits, moves, b_share, small_users, small, small_next, small_hits;

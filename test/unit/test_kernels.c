@@ -493,6 +493,84 @@ test_topk(void)
 }
 
 /*
+ * NnSpectralNorm: exact on matrices whose largest singular value is known
+ * (all-ones blocks: sqrt(rows * cols) times the value; a rank-one a b^T:
+ * |a| |b|), duplicates add up, an early stop gives a lower bound above
+ * stop_above, and an empty matrix gives 0
+ */
+static void
+test_spectral_norm(void)
+{
+	enum
+	{
+		MAXN = 64
+	};
+	int32_t		row[MAXN],
+				col[MAXN];
+	float		val[MAXN];
+	double		work[64];
+	int			n = 0;
+	double		est,
+				na = 0.0,
+				nb = 0.0;
+	float		a[5],
+				b[7];
+	uint64_t	rng = 11;
+
+	/* a 3 x 4 block of ones (sigma 3.46) and a 2 x 2 block of twos (sigma 4) */
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 4; j++, n++)
+		{
+			row[n] = i;
+			col[n] = j;
+			val[n] = 1.0f;
+		}
+	for (int i = 3; i < 5; i++)
+		for (int j = 4; j < 6; j++, n++)
+		{
+			row[n] = i;
+			col[n] = j;
+			val[n] = 2.0f;
+		}
+	est = NnSpectralNorm(row, col, val, n, 5, 6, 200, 1e-12, INFINITY, work);
+	check(fabs(est - 4.0) < 1e-6, "spectral norm of two blocks is the larger block's (4)");
+	est = NnSpectralNorm(row, col, val, 12, 3, 4, 200, 1e-12, INFINITY, work);
+	check(fabs(est - sqrt(12.0)) < 1e-9, "spectral norm of a 3 x 4 block of ones is sqrt(12)");
+	/* the twos given as ones twice */
+	for (int k = 12; k < 16; k++)
+	{
+		val[k] = 1.0f;
+		row[k + 4] = row[k];
+		col[k + 4] = col[k];
+		val[k + 4] = 1.0f;
+	}
+	est = NnSpectralNorm(row, col, val, 20, 5, 6, 200, 1e-12, INFINITY, work);
+	check(fabs(est - 4.0) < 1e-6, "spectral norm adds duplicate entries");
+	est = NnSpectralNorm(row, col, val, 20, 5, 6, 200, 1e-12, 3.0, work);
+	check(est >= 3.0 && est <= 4.0 + 1e-9, "spectral norm stops early with a lower bound above stop_above");
+
+	n = 0;
+	fill_uniform(a, 5, &rng);
+	fill_uniform(b, 7, &rng);
+	for (int i = 0; i < 5; i++)
+		for (int j = 0; j < 7; j++, n++)
+		{
+			row[n] = i;
+			col[n] = j;
+			val[n] = a[i] * b[j];
+		}
+	for (int i = 0; i < 5; i++)
+		na += (double) a[i] * a[i];
+	for (int j = 0; j < 7; j++)
+		nb += (double) b[j] * b[j];
+	est = NnSpectralNorm(row, col, val, n, 5, 7, 200, 1e-12, INFINITY, work);
+	check(fabs(est - sqrt(na * nb)) < 1e-5 * sqrt(na * nb), "spectral norm of a b^T is |a| |b|");
+	check(NnSpectralNorm(row, col, val, 0, 5, 7, 200, 1e-12, INFINITY, work) == 0.0 &&
+		  NnSpectralNorm(row, col, val, 0, 0, 0, 200, 1e-12, INFINITY, work) == 0.0,
+		  "spectral norm of an empty matrix is 0");
+}
+
+/*
  * NnScoresMany: n queries at once (a matrix product) give each query's
  * NnScores (a matrix-vector product) to float rounding, and n = 1 is exactly
  * NnScores
@@ -1322,6 +1400,7 @@ main(void)
 	test_fold_in();
 	test_topk();
 	test_scores_many();
+	test_spectral_norm();
 	test_hashes();
 	test_vocab();
 	test_tokenizer();
