@@ -94,7 +94,7 @@ extern int	NnFoldInExplain(const float *gram, const float *table, int dim, const
 /* mtrs_nn.c: the scale of a sparse matrix (largest singular value) */
 extern double NnSpectralNorm(const int32_t *row, const int32_t *col, const float *val, int64_t n,
 							 int n_rows, int n_cols, int max_iter, double tol,
-							 double stop_above, double *work);
+							 double stop_above, void (*between) (void), double *work);
 
 /* mtrs_nn.c: top-k selection */
 extern void NnTopKInit(NnTopK *topk, NnScored *storage, int k);

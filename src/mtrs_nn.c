@@ -576,13 +576,16 @@ NnTopKSort(NnTopK *topk)
  * |M x| of a unit x is a lower bound, and for a positive semidefinite M^T M
  * the estimates never fall, so the iteration may stop as soon as one
  * exceeds stop_above; otherwise it stops when an estimate grows by less
- * than tol (relative) or after max_iter steps.  work holds n_rows + n_cols
- * doubles.  Returns 0 for an empty matrix.
+ * than tol (relative) or after max_iter steps.  For a matrix without
+ * negative entries the all-ones start cannot miss the largest singular
+ * value.  between, if not NULL, is called before each step (a caller's
+ * interrupt check).  work holds n_rows + n_cols doubles.  Returns 0 for an
+ * empty matrix.
  */
 double
 NnSpectralNorm(const int32_t *row, const int32_t *col, const float *val, int64_t n,
 			   int n_rows, int n_cols, int max_iter, double tol, double stop_above,
-			   double *work)
+			   void (*between) (void), double *work)
 {
 	double	   *x = work;
 	double	   *y = work + n_cols;
@@ -597,6 +600,8 @@ NnSpectralNorm(const int32_t *row, const int32_t *col, const float *val, int64_t
 		double		est = 0.0,
 					norm = 0.0;
 
+		if (between != NULL)
+			between();
 		memset(y, 0, sizeof(double) * n_rows);
 		for (int64_t k = 0; k < n; k++)
 			y[row[k]] += (double) val[k] * x[col[k]];

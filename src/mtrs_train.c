@@ -413,8 +413,14 @@ report_iteration(Trainer *tr, StringInfo log, int iter, double rank_total, doubl
  * the pairs' confidences, so with reg above sigma every embedding shrinks
  * to zero and the model ranks by rounding noise: that is what the fixed
  * default (20) did to small tables.  Auto keeps 20 when sigma is large
- * (over 145 on MovieLens-100K) and otherwise takes REG_AUTO_SCALE * sigma.
+ * (it is over 133 on MovieLens-100K) and otherwise takes REG_AUTO_SCALE * sigma.
  */
+static void
+check_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
 static void
 resolve_reg(MtrsFitOptions *o, const MtrsPairs *p)
 {
@@ -424,7 +430,8 @@ resolve_reg(MtrsFitOptions *o, const MtrsPairs *p)
 		return;
 	work = palloc_extended(sizeof(double) * ((Size) p->n_users + p->n_items), MCXT_ALLOC_HUGE);
 	o->interaction_norm = NnSpectralNorm(p->pu, p->pi, p->conf, p->n, p->n_users, p->n_items,
-										 100, 1e-6, REG_AUTO_MAX / REG_AUTO_SCALE, work);
+										 100, 1e-6, REG_AUTO_MAX / REG_AUTO_SCALE, check_interrupts,
+										 work);
 	pfree(work);
 	o->reg = Min(REG_AUTO_MAX, REG_AUTO_SCALE * o->interaction_norm);
 	if (o->reg < REG_AUTO_MAX)

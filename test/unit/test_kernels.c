@@ -498,6 +498,14 @@ test_topk(void)
  * |a| |b|), duplicates add up, an early stop gives a lower bound above
  * stop_above, and an empty matrix gives 0
  */
+static int	n_between;
+
+static void
+count_between(void)
+{
+	n_between++;
+}
+
 static void
 test_spectral_norm(void)
 {
@@ -532,9 +540,9 @@ test_spectral_norm(void)
 			col[n] = j;
 			val[n] = 2.0f;
 		}
-	est = NnSpectralNorm(row, col, val, n, 5, 6, 200, 1e-12, INFINITY, work);
+	est = NnSpectralNorm(row, col, val, n, 5, 6, 200, 1e-12, INFINITY, NULL, work);
 	check(fabs(est - 4.0) < 1e-6, "spectral norm of two blocks is the larger block's (4)");
-	est = NnSpectralNorm(row, col, val, 12, 3, 4, 200, 1e-12, INFINITY, work);
+	est = NnSpectralNorm(row, col, val, 12, 3, 4, 200, 1e-12, INFINITY, NULL, work);
 	check(fabs(est - sqrt(12.0)) < 1e-9, "spectral norm of a 3 x 4 block of ones is sqrt(12)");
 	/* the twos given as ones twice */
 	for (int k = 12; k < 16; k++)
@@ -544,10 +552,14 @@ test_spectral_norm(void)
 		col[k + 4] = col[k];
 		val[k + 4] = 1.0f;
 	}
-	est = NnSpectralNorm(row, col, val, 20, 5, 6, 200, 1e-12, INFINITY, work);
+	est = NnSpectralNorm(row, col, val, 20, 5, 6, 200, 1e-12, INFINITY, NULL, work);
 	check(fabs(est - 4.0) < 1e-6, "spectral norm adds duplicate entries");
-	est = NnSpectralNorm(row, col, val, 20, 5, 6, 200, 1e-12, 3.0, work);
-	check(est >= 3.0 && est <= 4.0 + 1e-9, "spectral norm stops early with a lower bound above stop_above");
+	est = NnSpectralNorm(row, col, val, 20, 5, 6, 200, 1e-12, 3.0, count_between, work);
+	check(est >= 3.0 && est <= 4.0 + 1e-9 && n_between == 1,
+		  "spectral norm stops early with a lower bound above stop_above");
+	n_between = 0;
+	(void) NnSpectralNorm(row, col, val, 20, 5, 6, 7, 0.0, INFINITY, count_between, work);
+	check(n_between == 7, "spectral norm calls between before each of max_iter steps");
 
 	n = 0;
 	fill_uniform(a, 5, &rng);
@@ -563,10 +575,10 @@ test_spectral_norm(void)
 		na += (double) a[i] * a[i];
 	for (int j = 0; j < 7; j++)
 		nb += (double) b[j] * b[j];
-	est = NnSpectralNorm(row, col, val, n, 5, 7, 200, 1e-12, INFINITY, work);
+	est = NnSpectralNorm(row, col, val, n, 5, 7, 200, 1e-12, INFINITY, NULL, work);
 	check(fabs(est - sqrt(na * nb)) < 1e-5 * sqrt(na * nb), "spectral norm of a b^T is |a| |b|");
-	check(NnSpectralNorm(row, col, val, 0, 5, 7, 200, 1e-12, INFINITY, work) == 0.0 &&
-		  NnSpectralNorm(row, col, val, 0, 0, 0, 200, 1e-12, INFINITY, work) == 0.0,
+	check(NnSpectralNorm(row, col, val, 0, 5, 7, 200, 1e-12, INFINITY, NULL, work) == 0.0 &&
+		  NnSpectralNorm(row, col, val, 0, 0, 0, 200, 1e-12, INFINITY, NULL, work) == 0.0,
 		  "spectral norm of an empty matrix is 0");
 }
 
