@@ -96,6 +96,7 @@ typedef struct MtrsFitOptions
 	double		head_factor_reg;
 	MtrsSharing sharing;
 	/* text encoder and intent head */
+	bool		text_epochs_auto;	/* epochs chosen from the number of texts */
 	int			text_epochs;
 	double		text_lr;
 	int			buckets;

@@ -510,6 +510,9 @@ BEGIN
 			'table', items::text, 'item_id_col', item_id_col, 'item_text_cols', to_jsonb(item_text_cols),
 			'item_texts', tfit->'item_texts', 'text_only_items', tfit->'text_only_items'));
 	END IF;
+	IF tfit IS NOT NULL THEN
+		src := src || jsonb_build_object('text_epochs', tfit->'text_epochs');
+	END IF;
 	src := src || jsonb_build_object('trained_at', now());
 	RETURN @extschema@.mtrs_register(mtrs_train.name, model, activate,
 		options => fit->'options', source => src, training_log => fit->'training_log');

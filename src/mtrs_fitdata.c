@@ -383,7 +383,7 @@ option_defaults(MtrsFitOptions *o)
 	o->head_dim = -1;			/* resolved from sharing */
 	o->head_factor_reg = 10.0;
 	o->sharing = MTRS_SHARING_HARD;
-	o->text_epochs = 10;
+	o->text_epochs_auto = true;
 	o->text_lr = 0.5;
 	o->buckets = MTRS_MAX_BUCKETS;
 	o->word_ngrams = 3;
@@ -481,6 +481,22 @@ choice(JsonbValue *v, const char *option, const char *const *names, int n)
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("option \"%s\" must be %s", option, list.data)));
 	return -1;					/* not reached */
+}
+
+/*
+ * For the options that take a number or "auto": set *is_auto and return
+ * true if v is "auto"; anything but a number is an error
+ */
+static bool
+auto_or_number(const char *key, JsonbValue *v, bool *is_auto)
+{
+	*is_auto = v->type == jbvString && v->val.string.len == 4 &&
+		strncmp(v->val.string.val, "auto", 4) == 0;
+	if (!*is_auto && v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a number or \"auto\"", key)));
+	return *is_auto;
 }
 
 /* Parse task_weights: an object of task name -> weight in [0, 1e6] */
@@ -581,17 +597,10 @@ MtrsFitOptionsParse(MtrsFitOptions *o, const char *json)
 			o->sharing = (MtrsSharing) choice(&v, key, sharing_names, lengthof(sharing_names));
 			continue;
 		}
-		if (strcmp(key, "reg") == 0)
-		{
-			o->reg_auto = v.type == jbvString && v.val.string.len == 4 &&
-				strncmp(v.val.string.val, "auto", 4) == 0;
-			if (o->reg_auto)
-				continue;
-			if (v.type != jbvNumeric)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"reg\" must be a number or \"auto\"")));
-		}
+		if (strcmp(key, "reg") == 0 && auto_or_number(key, &v, &o->reg_auto))
+			continue;
+		if (strcmp(key, "text_epochs") == 0 && auto_or_number(key, &v, &o->text_epochs_auto))
+			continue;
 		if (strcmp(key, "progress") == 0)
 		{
 			if (v.type != jbvBool)
@@ -639,13 +648,18 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 		escape_json(&buf, o->weight_task[i]);
 		appendStringInfo(&buf, ": %g", o->weight_value[i]);
 	}
-	appendStringInfo(&buf, "}, \"text_epochs\": %d, \"text_lr\": %g, \"buckets\": %d, "
+	appendStringInfoString(&buf, "}, \"text_epochs\": ");
+	if (o->text_epochs_auto)
+		appendStringInfoString(&buf, "\"auto\"");
+	else
+		appendStringInfo(&buf, "%d", o->text_epochs);
+	appendStringInfo(&buf, ", \"text_lr\": %g, \"buckets\": %d, "
 					 "\"word_ngrams\": %d, \"char_min\": %d, \"char_max\": %d, "
 					 "\"punctuation\": %d, \"text_marks\": %d, \"ngrams_by_script\": %d, "
 					 "\"max_pool\": %d, \"intent_loss\": \"%s\", "
 					 "\"per_intent_thresholds\": %d, \"balance\": %g, \"validation_fraction\": %g, "
 					 "\"cold_items\": \"%s\"}",
-					 o->text_epochs, o->text_lr, o->buckets, o->word_ngrams, o->char_min,
+					 o->text_lr, o->buckets, o->word_ngrams, o->char_min,
 					 o->char_max, o->punctuation, o->text_marks, o->ngrams_by_script, o->max_pool,
 					 intent_loss_names[o->intent_loss],
 					 o->per_intent_thresholds, o->balance, o->validation_fraction,

@@ -57,6 +57,8 @@ PG_FUNCTION_INFO_V1(mtrs_fit_text);
 
 #define MIN_VALIDATION	50		/* fewer utterances: no held-out part, threshold 0.5 */
 #define STEP_CHUNK		1024	/* steps between interrupt checks */
+#define AUTO_TEXT_EPOCHS 10		/* "text_epochs": "auto": at least this many epochs */
+#define AUTO_TEXT_STEPS	10000	/* ... and at least this many steps */
 #define N_THRESHOLDS	19		/* 0.05, 0.10, ..., 0.95 */
 
 /*
@@ -134,18 +136,31 @@ init_params(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows,
 }
 
 /*
+ * The epochs of "text_epochs": "auto" for n examples: at least
+ * AUTO_TEXT_EPOCHS, and enough for AUTO_TEXT_STEPS steps in all, so that a
+ * few dozen utterances are not left near their initial values
+ */
+static int
+auto_epochs(int n)
+{
+	return Min(1000, Max(AUTO_TEXT_EPOCHS, (AUTO_TEXT_STEPS + Max(n, 1) - 1) / Max(n, 1)));
+}
+
+/*
  * Train for the configured epochs on the utterances rows[0..n_rows) and on
  * the texts of the items that have trained embeddings (targets: item_emb,
  * [n_all][dim]), in one shuffled order per epoch, learning rate decaying
- * linearly to zero.  Appends per-epoch records to log (if given).
+ * linearly to zero.  Appends per-epoch records to log (if given).  Returns
+ * the number of epochs.
  */
-static void
+static int
 train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const Items *it,
 	  const float *item_emb, const MtrsFitOptions *o, const char *phase, StringInfo log)
 {
 	MtrsTextSet set = {c->n, c->tok_off, c->tok, c->lab_off, c->lab};
 	int			n_items = 0;
 	int			n_ex;
+	int			epochs;
 	int32	   *order;
 	float	   *scratch = palloc(sizeof(float) * (2 * p->dim + 3 * p->n_labels));
 	uint64		rng = (uint64) o->seed * 0x9E3779B97F4A7C15ull + 1;
@@ -163,9 +178,10 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const I
 	for (int b = 0, k = n_rows; it != NULL && b < it->n; b++)
 		if (it->warm[b])
 			order[k++] = -1 - b;
-	total = (double) o->text_epochs * Max(n_ex, 1);
+	epochs = o->text_epochs_auto ? auto_epochs(n_ex) : o->text_epochs;
+	total = (double) epochs * Max(n_ex, 1);
 	INSTR_TIME_SET_CURRENT(start);
-	for (int e = 1; e <= o->text_epochs; e++)
+	for (int e = 1; e <= epochs; e++)
 	{
 		double		loss = 0.0,
 					item_loss = 0.0;
@@ -203,13 +219,14 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const I
 		INSTR_TIME_SUBTRACT(now, start);
 		ereport(o->progress ? NOTICE : DEBUG1,
 				(errmsg("text %s epoch %d of %d: intent %.4f, item text %.4f; %.2f s", phase, e,
-						o->text_epochs, loss, item_loss, INSTR_TIME_GET_DOUBLE(now))));
+						epochs, loss, item_loss, INSTR_TIME_GET_DOUBLE(now))));
 		if (log != NULL)
 			appendStringInfo(log, "%s{\"text_epoch\": %d, \"seconds\": %.3f, \"loss\": {\"intent\": %.6g, \"item_text\": %.6g}}",
 							 log->len > 0 ? ", " : "", e, INSTR_TIME_GET_DOUBLE(now), loss, item_loss);
 	}
 	pfree(order);
 	pfree(scratch);
+	return epochs;
 }
 
 /*
@@ -699,7 +716,8 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	int			n_train = 0,
 				n_val = 0,
 				dim,
-				n_cold = 0;
+				n_cold = 0,
+				epochs;
 	float		tau = 0.5f;
 	bool		top1 = false;
 	double		val_acc = -1.0;
@@ -797,8 +815,8 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	}
 	init_params(&p, &fc, train_rows, n_train, n_vocab, (uint64) o.seed,
 				with_items ? &fi : NULL, v.t.item_emb);
-	train(&p, &fc, train_rows, n_train, with_items ? &fi : NULL, v.t.item_emb, &o, "training",
-		  &log);
+	epochs = train(&p, &fc, train_rows, n_train, with_items ? &fi : NULL, v.t.item_emb, &o,
+				   "training", &log);
 
 	/* given held-out utterances: choose the decision rule on them with the final model */
 	if (with_validation)
@@ -866,10 +884,11 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 		psprintf("{\"options\": %s, \"utterances\": %d, \"intents\": %d, \"threshold\": %.2f, "
 				 "\"always_best_intent\": %s, \"validation_utterances\": %d, "
 				 "\"validation_accuracy\": %s, \"intent_offsets\": %s, \"item_texts\": %d, "
-				 "\"text_only_items\": %d, \"vocabulary\": " INT64_FORMAT ", \"training_log\": [%s]}",
+				 "\"text_only_items\": %d, \"vocabulary\": " INT64_FORMAT ", \"text_epochs\": %d, "
+				 "\"training_log\": [%s]}",
 				 MtrsFitOptionsToJson(&o), c.n, c.n_labels, tau, top1 ? "true" : "false", n_val,
 				 val_acc >= 0 ? psprintf("%.4f", val_acc) : "null", offsets_json(offsets, c.n_labels),
-				 with_items ? items.n : 0, n_cold, n_vocab, log.data));
+				 with_items ? items.n : 0, n_cold, n_vocab, epochs, log.data));
 
 	out = palloc_extended(VARHDRSZ + size, MCXT_ALLOC_HUGE);
 	SET_VARSIZE(out, VARHDRSZ + size);

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(82);
+SELECT plan(83);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -122,6 +122,8 @@ SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"sharing": "
                  'option "sharing" must be "hard" or "soft"', 'train: bad sharing');
 SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"reg": "none"}')$$, '22023',
                  'option "reg" must be a number or "auto"', 'train: bad reg word');
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"text_epochs": [10]}')$$, '22023',
+                 'option "text_epochs" must be a number or "auto"', 'train: bad text_epochs');
 SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"reg": 0}')$$, '22023',
                  'option "reg" must be a number between 1e-06 and 1e+06', 'train: reg 0');
 SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"progress": 1}')$$, '22023',

@@ -141,5 +141,27 @@ SELECT (SELECT array_agg(round(score::numeric, 6) ORDER BY intent)
        (SELECT array_agg(round(score::numeric, 6) ORDER BY intent)
           FROM mtrs_intent('ŋŋŋ ꙮ', model => 'vocab', threshold => 0)) AS unseen_texts_score_alike,
        (SELECT count(*) FROM mtrs_intent('zqxj vwkp', model => 'vocab')) AS default_rows;
+-- a dozen utterances: "text_epochs": "auto" (the default) trains for 10,000 steps
+-- (ceil(10000 / 12) = 834 epochs), where ten epochs leave every score under the
+-- threshold and every new sentence out of scope
+CREATE TABLE utt_few (text text, label text);
+INSERT INTO utt_few VALUES
+  ('i want to buy a laptop', 'buy'), ('add these shoes to my cart', 'buy'),
+  ('i would like to order a camera', 'buy'), ('我想买一台电脑', 'buy'),
+  ('how do i return my phone', 'return'), ('i want my money back for the shoes', 'return'),
+  ('send the broken camera back', 'return'), ('我要退货', 'return'),
+  ('where is my order', 'track'), ('when will my package arrive', 'track'),
+  ('track my delivery please', 'track'), ('我的快递到哪里了', 'track');
+SELECT mtrs_train('few_auto', intents => 'utt_few') > 0 AS auto,
+       mtrs_train('few_10', intents => 'utt_few', options => '{"text_epochs": 10}') > 0 AS ten_epochs;
+SELECT name, options->>'text_epochs' AS option, source->>'text_epochs' AS epochs,
+       jsonb_array_length(training_log) AS log_entries
+  FROM mtrs_model WHERE name LIKE 'few%' ORDER BY name;
+SELECT m AS model, t AS utterance,
+       (SELECT string_agg(intent, ', ' ORDER BY score DESC) FROM mtrs_intent(t, m)) AS intents
+  FROM unnest(ARRAY['few_auto', 'few_10']) m,
+       unnest(ARRAY['i want to buy new headphones', 'return the laptop', 'where is my camera order',
+                    '我想买相机', '退货']) t
+ ORDER BY m, t;
 DROP EXTENSION mtrs;
-DROP TABLE utt, utt_arr, ev, utt_bad, utt_null, utt_single, utt_check, utt_foreign;
+DROP TABLE utt, utt_arr, ev, utt_bad, utt_null, utt_single, utt_check, utt_foreign, utt_few;
