@@ -414,9 +414,20 @@ BEGIN
 			      HINT = 'Give interactions => a table of interactions, intents => a table of labelled utterances, or both.';
 	END IF;
 	IF interactions IS NOT NULL THEN
-		IF user_col IS NULL OR item_col IS NULL OR time_col IS NULL THEN
-			RAISE EXCEPTION 'user_col, item_col and time_col must not be null'
+		IF user_col IS NULL OR item_col IS NULL THEN
+			RAISE EXCEPTION 'user_col and item_col must not be null'
 				USING ERRCODE = 'null_value_not_allowed';
+		END IF;
+		/* the default event and time columns are optional: (user_id, item_id) is enough */
+		IF event_col = 'event' AND @extschema@.mtrs_column_type(interactions, event_col, true) IS NULL THEN
+			RAISE NOTICE '% has no column "event": every row is one event, "interaction"', interactions;
+			event_col := NULL;
+		END IF;
+		IF time_col = 'ts' AND @extschema@.mtrs_column_type(interactions, time_col, true) IS NULL THEN
+			RAISE NOTICE '% has no column "ts": training without times', interactions
+				USING DETAIL = 'No recency weighting, and only users the model has not seen are folded in from new rows.',
+				      HINT = 'Name a timestamp column with time_col => ... to use one.';
+			time_col := NULL;
 		END IF;
 		FOREACH col IN ARRAY ARRAY[user_col, item_col, event_col, time_col, rating_col] LOOP
 			CONTINUE WHEN col IS NULL;
@@ -432,10 +443,11 @@ BEGIN
 					      HINT = 'For epoch seconds, train on a view that selects to_timestamp(column).';
 			END IF;
 		END LOOP;
-		fit_sql := format('SELECT @extschema@.mtrs_fit(%I::bigint, %I::bigint, %s, %I::timestamptz%s, $1) FROM %s',
+		fit_sql := format('SELECT @extschema@.mtrs_fit(%I::bigint, %I::bigint, %s, %s%s, $1) FROM %s',
 			user_col, item_col,
 			CASE WHEN event_col IS NULL THEN quote_literal('interaction') ELSE format('%I::text', event_col) END,
-			time_col,
+			CASE WHEN time_col IS NULL THEN 'timestamptz ''2000-01-01 00:00:00+00'''
+			     ELSE format('%I::timestamptz', time_col) END,
 			CASE WHEN rating_col IS NULL THEN '' ELSE format(', %I::real', rating_col) END,
 			interactions);
 		EXECUTE fit_sql INTO model USING opts;
@@ -926,6 +938,8 @@ DECLARE
 	tbl     regclass;
 	opts    jsonb;
 	cutoff  timestamptz;
+	rule    text;
+	n_held  bigint;
 	cand    text := mtrs_retrain.name || '~candidate';
 	inc     text := mtrs_retrain.name || '~incumbent';
 	cand_m  jsonb;
@@ -974,14 +988,27 @@ BEGIN
 	END IF;
 	opts := coalesce(mtrs_retrain.options, cur.options) || '{"progress": false}';
 
-	/* the most recent rows (by time) are held out from both recipes */
-	EXECUTE format('SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY %I::timestamptz) FROM %s',
-	               1 - holdout_fraction, src->>'time_col', tbl)
-		INTO cutoff;
-	EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s WHERE %I::timestamptz < %L',
-	               tbl, src->>'time_col', cutoff);
-	EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s WHERE %I::timestamptz >= %L',
-	               tbl, src->>'time_col', cutoff);
+	/* the most recent rows (by time) are held out from both recipes; without a time
+	   column, a holdout_fraction of the (user, item) pairs, chosen by a hash */
+	IF src->>'time_col' IS NOT NULL THEN
+		EXECUTE format('SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY %I::timestamptz) FROM %s',
+		               1 - holdout_fraction, src->>'time_col', tbl)
+			INTO cutoff;
+		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s WHERE %I::timestamptz < %L',
+		               tbl, src->>'time_col', cutoff);
+		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s WHERE %I::timestamptz >= %L',
+		               tbl, src->>'time_col', cutoff);
+		rule := 'the newest rows';
+	ELSE
+		rule := 'the (user, item) pairs whose hash falls in the holdout_fraction';
+		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s '
+		               'WHERE (hashtext(%I::text || ''/'' || %I::text) & 1023) >= %s',
+		               tbl, src->>'user_col', src->>'item_col', round(holdout_fraction * 1024));
+		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s '
+		               'WHERE (hashtext(%I::text || ''/'' || %I::text) & 1023) < %s',
+		               tbl, src->>'user_col', src->>'item_col', round(holdout_fraction * 1024));
+	END IF;
+	SELECT count(*) INTO n_held FROM pg_temp.mtrs_retrain_holdout;
 
 	/* the candidate recipe and the incumbent's recipe, trained on the same rows */
 	PERFORM @extschema@.mtrs_train_like(cand, src, 'pg_temp.mtrs_retrain_train', opts);
@@ -1023,7 +1050,8 @@ BEGIN
 		UPDATE @extschema@.mtrs_model m
 		   SET metrics = m.metrics || jsonb_build_object('last_retrain', jsonb_build_object(
 		           'at', now(), 'decision', 'kept', 'reason', array_to_string(worse, '; '),
-		           'options', opts, 'holdout_from', cutoff, 'guard', report))
+		           'options', opts, 'holdout', rule, 'holdout_rows', n_held, 'holdout_from', cutoff,
+		           'guard', report))
 		 WHERE m.id = cur.id;
 		RAISE NOTICE 'mtrs_retrain kept version % of "%": the candidate is worse (%)', cur.version,
 			mtrs_retrain.name, array_to_string(worse, '; ');
@@ -1035,7 +1063,7 @@ BEGIN
 	UPDATE @extschema@.mtrs_model m
 	   SET metrics = cand_m - 'intent_validation' || jsonb_build_object('last_retrain', jsonb_build_object(
 	           'at', now(), 'decision', 'activated', 'replaced_version', cur.version, 'options', opts,
-	           'holdout_from', cutoff, 'guard', report,
+	           'holdout', rule, 'holdout_rows', n_held, 'holdout_from', cutoff, 'guard', report,
 	           'note', 'metrics are those of the same recipe trained without the held-out rows'))
 	 WHERE m.id = new_id;
 	DELETE FROM @extschema@.mtrs_model m

@@ -11,6 +11,10 @@
  * same least-squares step training ends with, same confidence and recency
  * weights), so new and unseen users are served from what they just did.
  *
+ * A source without a time column (trained with time_col => NULL) cannot
+ * tell new rows from old ones: there only users the model has not seen are
+ * folded in, from all their rows.
+ *
  * Reads run with the caller's privileges and row-level security policies;
  * a caller who cannot read the source table is served the trained model as
  * it is.  Each lookup is one indexed query on the user column (see docs:
@@ -75,7 +79,7 @@ MtrsSourceSet(MtrsModel *m, Datum source_jsonb)
 	m->src_user_col = json_string(jb, "user_col", m->context);
 	m->src_item_col = json_string(jb, "item_col", m->context);
 	m->src_time_col = json_string(jb, "time_col", m->context);
-	if (m->src_user_col == NULL || m->src_item_col == NULL || m->src_time_col == NULL)
+	if (m->src_user_col == NULL || m->src_item_col == NULL)
 		m->src_table = NULL;
 	if (m->src_table != NULL)
 	{
@@ -113,7 +117,7 @@ readable_source(const MtrsModel *m)
 	if (!OidIsValid(relid) ||
 		get_attnum(relid, m->src_user_col) == InvalidAttrNumber ||
 		get_attnum(relid, m->src_item_col) == InvalidAttrNumber ||
-		get_attnum(relid, m->src_time_col) == InvalidAttrNumber ||
+		(m->src_time_col != NULL && get_attnum(relid, m->src_time_col) == InvalidAttrNumber) ||
 		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		return InvalidOid;
 	return relid;
@@ -156,15 +160,20 @@ prepare_plans(MtrsModel *m, Oid relid)
 	char	   *rel = source_name(relid);
 	const char *u = quote_identifier(m->src_user_col);
 	const char *i = quote_identifier(m->src_item_col);
-	const char *t = quote_identifier(m->src_time_col);
+	const char *t = m->src_time_col != NULL ? quote_identifier(m->src_time_col) : NULL;
 	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
 
 	if (m->src_recent_plan != NULL)
 		return;
-	m->src_recent_plan = kept_plan(psprintf("SELECT 1 FROM %s WHERE %s = $1 AND %s > $2 LIMIT 1",
-											rel, u, t), 2, types);
+	if (t != NULL)
+		m->src_recent_plan = kept_plan(psprintf("SELECT 1 FROM %s WHERE %s = $1 AND %s > $2 LIMIT 1",
+												rel, u, t), 2, types);
+	else
+		m->src_recent_plan = kept_plan(psprintf("SELECT 1 FROM %s WHERE %s = $1 LIMIT 1", rel, u),
+									   1, types);
 	m->src_all_plan = kept_plan(psprintf("SELECT %s::bigint, %s::timestamptz FROM %s "
-										 "WHERE %s = $1 AND %s IS NOT NULL", i, t, rel, u, i),
+										 "WHERE %s = $1 AND %s IS NOT NULL",
+										 i, t != NULL ? t : "NULL", rel, u, i),
 								1, types);
 }
 
@@ -329,7 +338,8 @@ user_rows(MtrsModel *m, Datum *args, MemoryContext cxt, int **items, double **ts
 
 /*
  * If the model has a readable source table and the user has rows in it
- * newer than training, fold the user in from all their rows: sets
+ * newer than training (without a time column: the model has not seen the
+ * user and the user has rows), fold the user in from all their rows: sets
  * user->emb (a palloc'd vector), and *seen / *n_seen to the item indices of
  * those rows, and returns true.  Otherwise returns false and changes nothing.
  */
@@ -342,7 +352,8 @@ MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n
 	double	   *ts;
 	float	   *emb;
 
-	if (!OidIsValid(relid))
+	if (!OidIsValid(relid) ||
+		(m->src_time_col == NULL && MtrsModelFindUser(m, user_id) >= 0))
 		return false;
 	args[0] = Int64GetDatum(user_id);
 	args[1] = TimestampTzGetDatum(trained_until(m));
@@ -409,9 +420,11 @@ MtrsSourceFreshUsers(MtrsModel *m, const int64 *ids, int n, int64 **fresh, int *
 		elems[j] = Int64GetDatum(ids[j]);
 	args[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[1] = TimestampTzGetDatum(trained_until(m));
-	sql = psprintf("SELECT DISTINCT %s::bigint FROM %s WHERE %s = ANY ($1) AND %s > $2",
+	sql = psprintf("SELECT DISTINCT %s::bigint FROM %s WHERE %s = ANY ($1)%s%s",
 				   quote_identifier(m->src_user_col), source_name(relid),
-				   quote_identifier(m->src_user_col), quote_identifier(m->src_time_col));
+				   quote_identifier(m->src_user_col), m->src_time_col != NULL ? " AND " : "",
+				   m->src_time_col != NULL ?
+				   psprintf("%s > $2", quote_identifier(m->src_time_col)) : "");
 	SPI_connect();
 	if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "fold-in query failed");
@@ -422,7 +435,8 @@ MtrsSourceFreshUsers(MtrsModel *m, const int64 *ids, int n, int64 **fresh, int *
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
 
-		if (!isnull)
+		if (!isnull &&
+			(m->src_time_col != NULL || MtrsModelFindUser(m, DatumGetInt64(d)) < 0))
 			(*fresh)[(*n_fresh)++] = DatumGetInt64(d);
 	}
 	SPI_finish();

@@ -123,5 +123,44 @@ SET mtrs.max_training_memory = '64MB';
 SELECT mtrs_train('shop', 'wide_events', options => '{"dim": 256, "iterations": 1}') IS NOT NULL AS trained;
 RESET mtrs.max_training_memory;
 RESET mtrs.default_model;
+-- the plainest table, (user_id, item_id): the default event and time columns are
+-- optional; without times, users the model has not seen are folded in from their rows
+-- and the users it has seen are served as trained
+CREATE TABLE likes AS
+SELECT u AS user_id, (u % 2) * 100 + (u * 3 + g) % 10 AS item_id
+  FROM generate_series(1, 40) u, generate_series(1, 5) g;
+SET client_min_messages = notice;
+SELECT mtrs_train('likes', 'likes', options => '{"progress": false}') > 0 AS trained;
+SET client_min_messages = warning;
+SELECT source->>'event_col' AS event_col, source->>'time_col' AS time_col, tasks
+  FROM mtrs_model WHERE name = 'likes';
+CREATE TABLE likes_before AS SELECT * FROM mtrs_recommend(2, 5, model => 'likes');
+INSERT INTO likes VALUES (1000, 101), (1000, 103), (2, 109);
+SELECT (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(1000, 5, model => 'likes')) =
+       (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend_for('{101,103}', 5, model => 'likes'))
+         AS new_user_folded_in,
+       (SELECT bool_and(item_id / 100 = 1) FROM mtrs_recommend(1000, 5, model => 'likes')) AS new_user_category,
+       (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(2, 5, model => 'likes')) =
+       (SELECT array_agg(item_id ORDER BY rank) FROM likes_before) AS known_user_as_trained,
+       (SELECT array_agg(user_id::text || ':' || item_id ORDER BY user_id, rank)
+          FROM mtrs_recommend_batch('{2,1000}', 3, model => 'likes')) =
+       (SELECT array_agg(u::text || ':' || r.item_id ORDER BY u, r.rank)
+          FROM unnest('{2,1000}'::bigint[]) u, mtrs_recommend(u, 3, model => 'likes') r) AS batch_agrees;
+-- time_col => NULL ignores a time column the table has: the same bytes as a view without it
+CREATE VIEW likes_plain AS SELECT user_id, item_id FROM likes;
+SELECT mtrs_train('likes_plain', 'likes_plain') > 0 AS trained;
+ALTER TABLE likes ADD COLUMN ts timestamptz DEFAULT now();
+SELECT mtrs_train('likes_nt', 'likes', event_col => NULL, time_col => NULL) > 0 AS trained;
+SELECT (SELECT weights FROM mtrs_model WHERE name = 'likes_nt') =
+       (SELECT weights FROM mtrs_model WHERE name = 'likes_plain') AS same_model;
+-- mtrs_retrain without times holds out a hash-chosen fifth of the pairs
+CALL mtrs_retrain('likes_nt');
+SELECT count(*) AS versions, max(version) FILTER (WHERE active) AS active_version,
+       max(metrics->'last_retrain'->>'holdout') AS holdout,
+       max((metrics->'last_retrain'->>'holdout_rows')::int) BETWEEN 0.1 * 203 AND 0.3 * 203 AS about_a_fifth
+  FROM mtrs_model WHERE name = 'likes_nt';
+SELECT mtrs_train('likes', 'likes', user_col => NULL);
+SELECT mtrs_train('likes', 'likes', time_col => 'missing');
 DROP EXTENSION mtrs;
-DROP TABLE "Shop Events", empty_events, big_events, live, many_events, wide_events;
+DROP VIEW likes_plain;
+DROP TABLE "Shop Events", empty_events, big_events, live, many_events, wide_events, likes, likes_before;
