@@ -217,9 +217,11 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const I
 		item_loss /= Max(n_items, 1);
 		INSTR_TIME_SET_CURRENT(now);
 		INSTR_TIME_SUBTRACT(now, start);
-		ereport(o->progress ? NOTICE : DEBUG1,
-				(errmsg("text %s epoch %d of %d: intent %.4f, item text %.4f; %.2f s", phase, e,
-						epochs, loss, item_loss, INSTR_TIME_GET_DOUBLE(now))));
+		/* at most about 20 progress lines, however many epochs a small set gets */
+		if (e == 1 || e == epochs || e % ((epochs + 19) / 20) == 0)
+			ereport(o->progress ? NOTICE : DEBUG1,
+					(errmsg("text %s epoch %d of %d: intent %.4f, item text %.4f; %.2f s", phase, e,
+							epochs, loss, item_loss, INSTR_TIME_GET_DOUBLE(now))));
 		if (log != NULL)
 			appendStringInfo(log, "%s{\"text_epoch\": %d, \"seconds\": %.3f, \"loss\": {\"intent\": %.6g, \"item_text\": %.6g}}",
 							 log->len > 0 ? ", " : "", e, INSTR_TIME_GET_DOUBLE(now), loss, item_loss);
