@@ -159,8 +159,26 @@ SELECT count(*) AS versions, max(version) FILTER (WHERE active) AS active_versio
        max(metrics->'last_retrain'->>'holdout') AS holdout,
        max((metrics->'last_retrain'->>'holdout_rows')::int) BETWEEN 0.1 * 203 AND 0.3 * 203 AS about_a_fifth
   FROM mtrs_model WHERE name = 'likes_nt';
+-- ids that are not integers (the recipe of docs/sql-reference.md): number them once, train
+-- on a view, join the results back
+CREATE TABLE orders AS
+SELECT 'customer-' || u AS customer, format('SKU-%s-%s', (u % 2)::text, (u * 3 + g) % 8) AS sku,
+       timestamptz '2026-01-01' + g * interval '1 hour' AS ordered_at
+  FROM generate_series(1, 30) u, generate_series(1, 4) g;
+CREATE TABLE customer_ids (user_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, customer text UNIQUE NOT NULL);
+CREATE TABLE sku_ids (item_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, sku text UNIQUE NOT NULL);
+INSERT INTO customer_ids (customer) SELECT DISTINCT customer FROM orders ORDER BY 1 ON CONFLICT (customer) DO NOTHING;
+INSERT INTO sku_ids (sku) SELECT DISTINCT sku FROM orders ORDER BY 1 ON CONFLICT (sku) DO NOTHING;
+CREATE VIEW order_events AS
+SELECT c.user_id, s.item_id, o.ordered_at AS ts
+  FROM orders o JOIN customer_ids c USING (customer) JOIN sku_ids s USING (sku);
+SELECT mtrs_train('orders', 'order_events') > 0 AS trained;
+SELECT count(*) AS skus, bool_and(s.sku LIKE 'SKU-1-%') AS customer_7s_kind
+  FROM customer_ids c, mtrs_recommend(c.user_id, 3, model => 'orders') r JOIN sku_ids s USING (item_id)
+ WHERE c.customer = 'customer-7';
 SELECT mtrs_train('likes', 'likes', user_col => NULL);
 SELECT mtrs_train('likes', 'likes', time_col => 'missing');
 DROP EXTENSION mtrs;
-DROP VIEW likes_plain;
-DROP TABLE "Shop Events", empty_events, big_events, live, many_events, wide_events, likes, likes_before;
+DROP VIEW likes_plain, order_events;
+DROP TABLE "Shop Events", empty_events, big_events, live, many_events, wide_events, likes, likes_before,
+  orders, customer_ids, sku_ids;
