@@ -435,7 +435,7 @@ BEGIN
 			IF col IN (user_col, item_col) AND typ NOT IN ('bigint', 'integer', 'smallint') THEN
 				RAISE EXCEPTION 'column "%" of % must be an integer column, not %', col, interactions, typ
 					USING ERRCODE = 'datatype_mismatch',
-					      HINT = 'Map ids to bigint in a view and train on the view.';
+					      HINT = 'Number the ids in a table of their own and train on a view that joins it (docs: "Ids that are not integers").';
 			END IF;
 			IF col = time_col AND typ NOT IN ('timestamp with time zone', 'timestamp without time zone', 'date') THEN
 				RAISE EXCEPTION 'column "%" of % must be a timestamp or date column, not %', col, interactions, typ
