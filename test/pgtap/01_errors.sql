@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(83);
+SELECT plan(84);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -126,6 +126,8 @@ SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"text_epochs
                  'option "text_epochs" must be a number or "auto"', 'train: bad text_epochs');
 SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"reg": 0}')$$, '22023',
                  'option "reg" must be a number between 1e-06 and 1e+06', 'train: reg 0');
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"reg": 1e400}')$$, '22023',
+                 'option "reg" must be a number between 1e-06 and 1e+06', 'train: reg beyond double');
 SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"progress": 1}')$$, '22023',
                  'option "progress" must be true or false', 'train: bad progress');
 SELECT lives_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"dim": 2, "iterations": 1, "progress": false}')$$,
