@@ -55,7 +55,7 @@
 
 PG_FUNCTION_INFO_V1(mtrs_fit_text);
 
-#define MIN_VALIDATION	50		/* fewer utterances: no held-out part, threshold 0.5 */
+#define MIN_VALIDATION	50		/* fewer utterances: no held-out part (threshold 0.5) */
 #define STEP_CHUNK		1024	/* steps between interrupt checks */
 #define AUTO_TEXT_EPOCHS 10		/* "text_epochs": "auto": at least this many epochs */
 #define AUTO_TEXT_STEPS	10000	/* ... and at least this many steps */
@@ -795,6 +795,13 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 			train_rows[n_train++] = i;
 	}
 	initStringInfo(&log);
+
+	/*
+	 * Without a held-out part: threshold 0.5, and the best intent is always
+	 * given unless the training data has out-of-scope utterances (the same
+	 * limit the tuning on a held-out part has: "none" is never a rule there)
+	 */
+	top1 = c.n_labels > 0 && !MtrsCorpusHasOutOfScope(&c);
 	if (n_val > 0 && n_train > 0)
 	{
 		/*
