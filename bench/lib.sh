@@ -40,6 +40,17 @@ bench_setup() {
   PSQL -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 }
 
+# ml100k_split_sql TRAIN_CSV TEST_CSV: print the SQL that loads a split of the shared
+# MovieLens-100K protocol as the tables ml_train and ml_test (user_id, item_id, rating, ts)
+ml100k_split_sql() {
+  cat <<SQL
+CREATE TABLE ml_train (user_id bigint, item_id bigint, rating real, ts bigint);
+CREATE TABLE ml_test  (user_id bigint, item_id bigint, rating real, ts bigint);
+\\copy ml_train FROM '$1' CSV HEADER
+\\copy ml_test  FROM '$2' CSV HEADER
+SQL
+}
+
 # ml100k_movies_sql OUT_DIR: convert ../shared/data/ml-100k/u.item (Latin-1) into OUT_DIR and
 # print the SQL that loads it as the catalog table movies (item_id, title without the year,
 # genres: the genre names joined by spaces), for the ML-100K text benchmarks

@@ -625,6 +625,16 @@ MtrsFitOptionsParse(MtrsFitOptions *o, const char *json)
 	resolve_options(o);
 }
 
+/* Append the value of an option that takes a number or "auto" */
+static void
+append_auto_or_number(StringInfo buf, bool is_auto, double x)
+{
+	if (is_auto)
+		appendStringInfoString(buf, "\"auto\"");
+	else
+		appendStringInfo(buf, "%g", x);
+}
+
 /* Render resolved options as a jsonb text */
 char *
 MtrsFitOptionsToJson(const MtrsFitOptions *o)
@@ -633,10 +643,7 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"dim\": %d, \"iterations\": %d, \"reg\": ", o->dim, o->iterations);
-	if (o->reg_auto)
-		appendStringInfoString(&buf, "\"auto\"");
-	else
-		appendStringInfo(&buf, "%g", o->reg);
+	append_auto_or_number(&buf, o->reg_auto, o->reg);
 	appendStringInfo(&buf, ", \"alpha\": %g, "
 					 "\"half_life_days\": %g, \"bias_reg\": %g, \"head_reg\": %g, "
 					 "\"sharing\": \"%s\", \"head_dim\": %d, \"head_factor_reg\": %g, "
@@ -651,10 +658,7 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 		appendStringInfo(&buf, ": %g", o->weight_value[i]);
 	}
 	appendStringInfoString(&buf, "}, \"text_epochs\": ");
-	if (o->text_epochs_auto)
-		appendStringInfoString(&buf, "\"auto\"");
-	else
-		appendStringInfo(&buf, "%d", o->text_epochs);
+	append_auto_or_number(&buf, o->text_epochs_auto, o->text_epochs);
 	appendStringInfo(&buf, ", \"text_lr\": %g, \"buckets\": %d, "
 					 "\"word_ngrams\": %d, \"char_min\": %d, \"char_max\": %d, "
 					 "\"punctuation\": %d, \"text_marks\": %d, \"ngrams_by_script\": %d, "

@@ -337,11 +337,12 @@ user_rows(MtrsModel *m, Datum *args, MemoryContext cxt, int **items, double **ts
 }
 
 /*
- * If the model has a readable source table and the user has rows in it
- * newer than training (without a time column: the model has not seen the
- * user and the user has rows), fold the user in from all their rows: sets
- * user->emb (a palloc'd vector), and *seen / *n_seen to the item indices of
- * those rows, and returns true.  Otherwise returns false and changes nothing.
+ * user is user_id as trained (MtrsUserTrained).  If the model has a
+ * readable source table and the user has rows in it newer than training
+ * (without a time column: the model has not seen the user and the user has
+ * rows), fold the user in from all their rows: sets user->emb (a palloc'd
+ * vector), and *seen / *n_seen to the item indices of those rows, and
+ * returns true.  Otherwise returns false and changes nothing.
  */
 bool
 MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n_seen)
@@ -353,7 +354,7 @@ MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n
 	float	   *emb;
 
 	if (!OidIsValid(relid) ||
-		(m->src_time_col == NULL && MtrsModelFindUser(m, user_id) >= 0))
+		(m->src_time_col == NULL && user->u >= 0))
 		return false;
 	args[0] = Int64GetDatum(user_id);
 	args[1] = TimestampTzGetDatum(trained_until(m));

@@ -26,10 +26,7 @@ bench_setup "$OUT" "$DB"
 
 PSQL -q -d $DB <<SQL
 CREATE EXTENSION mtrs;
-CREATE TABLE ml_train (user_id bigint, item_id bigint, rating real, ts bigint);
-CREATE TABLE ml_test  (user_id bigint, item_id bigint, rating real, ts bigint);
-\copy ml_train FROM '$DATA/$TRAIN' CSV HEADER
-\copy ml_test  FROM '$DATA/$TEST'  CSV HEADER
+$(ml100k_split_sql "$DATA/$TRAIN" "$DATA/$TEST")
 -- every rating is a 'rate' event; ratings >= 4 are also a 'like' event
 CREATE TABLE ml_events AS
 SELECT user_id, item_id, 'rate'::text AS event, to_timestamp(ts) AS ts, rating FROM ml_train

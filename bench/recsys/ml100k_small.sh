@@ -23,10 +23,7 @@ bench_setup "$OUT" "$DB"
 
 PSQL -q -d $DB <<SQL
 CREATE EXTENSION mtrs;
-CREATE TABLE ml_train (user_id bigint, item_id bigint, rating real, ts bigint);
-CREATE TABLE ml_test  (user_id bigint, item_id bigint, rating real, ts bigint);
-\copy ml_train FROM '$DATA/train.csv' CSV HEADER
-\copy ml_test  FROM '$DATA/test.csv'  CSV HEADER
+$(ml100k_split_sql "$DATA/train.csv" "$DATA/test.csv")
 SQL
 
 for m in 5 10 20 50; do
