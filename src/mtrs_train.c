@@ -629,7 +629,9 @@ MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, StringInfo log, double *memory)
 	{
 		double		rank_total;
 
-		linearize_heads(tr, false);
+		/* later iterations start from the previous one's last linearization */
+		if (it == 1)
+			linearize_heads(tr, false);
 		half_step(tr, true);
 		linearize_heads(tr, false);
 		half_step(tr, false);
