@@ -33,9 +33,26 @@ typedef struct MtrsTokenizer
 #define MTRS_MAX_TOKEN_CHARS	64	/* longer words are cut (their n-grams too) */
 #define MTRS_MAX_WORD_NGRAMS	4	/* longest run of words hashed as one feature */
 
+/* Where a feature comes from (MtrsTokenizeSpans) */
+#define MTRS_FEATURE_WORD		0	/* a word (or a character of a script without spaces) */
+#define MTRS_FEATURE_RUN		1	/* a run of adjacent words */
+#define MTRS_FEATURE_CHARS		2	/* a character n-gram of a word */
+#define MTRS_SPAN_BEGIN			1	/* a run from the start of the text; an n-gram with '<' */
+#define MTRS_SPAN_END			2	/* a run to the end of the text; an n-gram with '>' */
+
+typedef struct MtrsFeatureSpan
+{
+	int32_t		start;			/* bytes [start, end) of the text */
+	int32_t		end;
+	uint8_t		kind;			/* MTRS_FEATURE_* */
+	uint8_t		marks;			/* MTRS_SPAN_* */
+} MtrsFeatureSpan;
+
 /* mtrs_text.c */
 extern int	MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len,
 						 uint32_t *out, int max_out);
+extern int	MtrsTokenizeSpans(const MtrsTokenizer *tok, const char *text, size_t len,
+							  uint32_t *out, MtrsFeatureSpan *spans, int max_out);
 extern uint32_t MtrsCharBucketsFrom(const MtrsTokenizer *tok);
 extern int64_t MtrsVocabLowerBound(const uint32_t *vocab, int64_t n, uint32_t bucket);
 extern uint32_t MtrsCharRowsFrom(const MtrsTokenizer *tok, const uint32_t *vocab, int64_t n_vocab);

@@ -56,6 +56,8 @@ extern int	MtrsTextEncode(const MtrsTextParams *p, const uint32_t *tok, int n, f
 extern int	MtrsTextEncodeWeighted(const MtrsTextParams *p, const uint32_t *tok, int n,
 								   const float *row_weight, float *h);
 extern void MtrsTextScores(const MtrsTextParams *p, const float *h, float *z);
+extern void MtrsTextContributions(const MtrsTextParams *p, const uint32_t *tok, int n, int label,
+								  float *contrib, int *argmax, float *h);
 extern void MtrsTextProbs(const MtrsTextParams *p, const float *z, float *prob);
 extern double MtrsTextLoss(const MtrsTextParams *p, const MtrsTextSet *s, int i, float *scratch);
 extern double MtrsTextStep(const MtrsTextParams *p, const MtrsTextSet *s, int i, float lr,

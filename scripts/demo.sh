@@ -96,6 +96,12 @@ SELECT u.utterance, coalesce(string_agg(i.intent || ' ' || round(i.score::numeri
  GROUP BY u.utterance, u.n ORDER BY u.n;
 SQL
 
+mtrs_log "why the third sentence is track_order: the features that add the most to its logit"
+demo_sql <<'SQL'
+SELECT e.rank, e.feature, e.kind, round(e.contribution::numeric, 2) AS contribution
+  FROM mtrs_intent_explain('I need a new phone, and where is my camera order?', 'track_order', 3) e;
+SQL
+
 mtrs_log "items similar to '$(demo_sql -Atc "SELECT title FROM shop_items WHERE item_id = 301")'"
 demo_sql <<'SQL'
 SELECT s.rank, c.title, c.title_zh, round(s.score::numeric, 3) AS cosine

@@ -648,6 +648,17 @@ LANGUAGE C STABLE PARALLEL SAFE ROWS 2;
 COMMENT ON FUNCTION @extschema@.mtrs_intent(text, text, real, text[], real) IS
 	'the intents of an utterance whose probability reaches the threshold (default: tuned in training), highest first; a follow-up with none of its own is read with the earlier turns in context; none when out of scope';
 
+CREATE FUNCTION @extschema@.mtrs_intent_explain(
+	utterance text,
+	intent text DEFAULT NULL,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL)
+RETURNS TABLE(feature text, kind text, contribution real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_intent_explain'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 11;
+COMMENT ON FUNCTION @extschema@.mtrs_intent_explain(text, text, integer, text) IS
+	'why an utterance gets an intent (default: its best one): the k features of the text (words, runs of words, character n-grams) that add the most to the intent''s logit, then a row with feature NULL holding the intent''s bias';
+
 /* --------------------------------------------------------------- evaluation */
 
 CREATE FUNCTION @extschema@.mtrs_intent_predictions(

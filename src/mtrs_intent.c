@@ -215,6 +215,17 @@ MtrsEncodeTurns(const MtrsModel *m, bool item_space, bool has_latest, const floa
 	return w_sum > 0.0;
 }
 
+/* Fail unless model m has an intent head */
+void
+MtrsCheckIntentHead(const MtrsModel *m)
+{
+	if (!(m->v.hdr->kind & MTRS_KIND_INTENT))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("mtrs model \"%s\" has no intent head", m->name),
+				 errhint("Train it with mtrs_train(..., intents => 'utterances').")));
+}
+
 /* Order (label, score) pairs by descending score, then label */
 typedef struct Scored
 {
@@ -283,11 +294,7 @@ mtrs_intent(PG_FUNCTION_ARGS)
 				n_features,
 				n_hits;
 
-	if (!(h->kind & MTRS_KIND_INTENT))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("mtrs model \"%s\" has no intent head", m->name),
-				 errhint("Train it with mtrs_train(..., intents => 'utterances').")));
+	MtrsCheckIntentHead(m);
 	tau = PG_ARGISNULL(2) ? set[MTRS_SET_INTENT_THRESHOLD] : PG_GETARG_FLOAT4(2);
 	if (!(tau >= 0.0f && tau <= 1.0f))
 		ereport(ERROR,

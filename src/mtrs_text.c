@@ -368,32 +368,79 @@ MtrsVocabMap(const uint64_t *table, int64_t cap, uint32_t *tok, int n)
 	return kept;
 }
 
-/* Append bucket from + h mod size if there is room; returns the new count */
-static inline int
-emit(uint32_t *out, int n, int max_out, uint32_t h, uint32_t from, uint32_t size)
+/* Where the features come from, when the caller asks (MtrsTokenizeSpans) */
+typedef struct Spans
+{
+	MtrsFeatureSpan *out;		/* one per feature written, or NULL */
+	int32_t		hist_start[MTRS_MAX_WORD_NGRAMS - 1];	/* bytes of the previous words, */
+	int32_t		hist_end[MTRS_MAX_WORD_NGRAMS - 1];	/* newest first; -1 = the text's start */
+} Spans;
+
+/*
+ * Append bucket from + h mod size if there is room, and its span if spans
+ * are kept; returns the new count
+ */
+static inline __attribute__((always_inline)) int
+emit(uint32_t *out, int n, int max_out, uint32_t h, uint32_t from, uint32_t size,
+	 MtrsFeatureSpan *span, int32_t start, int32_t end, int kind, int marks)
 {
 	if (n < max_out)
+	{
+		if (span != NULL)
+		{
+			span[n].start = start;
+			span[n].end = end;
+			span[n].kind = (uint8_t) kind;
+			span[n].marks = (uint8_t) marks;
+		}
 		out[n++] = from + MtrsHashBucket(h, size);
+	}
 	return n;
 }
 
 /*
- * Append the runs of 2 .. ngrams words that end with the word hashed h,
+ * Append the runs of 2 .. ngrams words that end with the word hashed h
+ * (bytes [start, end) of the text; start -1 for the end of the text),
  * given the hashes of the words before it (hist, newest first, n_hist of
- * them); returns the new count.
+ * them; their bytes in sp); returns the new count.
  */
-static int
+static inline __attribute__((always_inline)) int
 emit_runs(uint32_t *out, int n, int max_out, const uint32_t *hist, int n_hist, int ngrams,
-		  uint32_t h, uint32_t char_from)
+		  uint32_t h, uint32_t char_from, Spans *sp, int32_t start, int32_t end)
 {
 	for (int k = 2; k <= ngrams && k - 1 <= n_hist; k++)
 	{
 		/* the k words ending here: the oldest, seeded by k, then the newer ones */
 		uint32_t	g = hist[k - 2] ^ (SEED_PAIR + (uint32_t) (k - 2) * SEED_WORD);
+		int32_t		s = -1,
+					e = -1;
+		int			marks = 0;
 
 		for (int b = k - 3; b >= 0; b--)
 			g = MtrsHashCombine(g, hist[b]);
-		n = emit(out, n, max_out, MtrsHashCombine(g, h), 0, char_from);
+		if (sp->out != NULL)
+		{
+			/* the run's bytes: from its oldest word to its newest, marks aside */
+			for (int b = k - 2; b >= 0; b--)
+			{
+				if (sp->hist_start[b] < 0)
+					marks |= MTRS_SPAN_BEGIN;
+				else
+				{
+					s = s < 0 ? sp->hist_start[b] : s;
+					e = sp->hist_end[b];
+				}
+			}
+			if (start < 0)
+				marks |= MTRS_SPAN_END;
+			else
+			{
+				s = s < 0 ? start : s;
+				e = end;
+			}
+		}
+		n = emit(out, n, max_out, MtrsHashCombine(g, h), 0, char_from, sp->out,
+				 s < 0 ? 0 : s, e < 0 ? 0 : e, MTRS_FEATURE_RUN, marks);
 	}
 	return n;
 }
@@ -431,6 +478,10 @@ mostly_unspaced(const unsigned char *s, size_t len)
 	return unspaced > spaced;
 }
 
+static inline __attribute__((always_inline)) int
+tokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *out,
+		 MtrsFeatureSpan *spans, int max_out);
+
 /*
  * Turn len bytes of UTF-8 text into at most max_out hashed feature buckets:
  * each word, each run of 2 .. word_ngrams adjacent words (with text_marks,
@@ -446,11 +497,39 @@ mostly_unspaced(const unsigned char *s, size_t len)
 int
 MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *out, int max_out)
 {
+	return tokenize(tok, text, len, out, NULL, max_out);
+}
+
+/*
+ * MtrsTokenize, and where each feature comes from (spans [max_out], one
+ * per bucket written): the bytes of the text it covers and its kind
+ * (MTRS_FEATURE_*; MTRS_SPAN_* for the marks).  A word cut at
+ * MTRS_MAX_TOKEN_CHARS covers its first characters only.
+ */
+int
+MtrsTokenizeSpans(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *out,
+				  MtrsFeatureSpan *spans, int max_out)
+{
+	return tokenize(tok, text, len, out, spans, max_out);
+}
+
+/*
+ * The tokenizer; inlined into both entry points, so that with spans NULL
+ * the compiler drops every line that keeps them (serving tokenizes every
+ * utterance it scores)
+ */
+static inline __attribute__((always_inline)) int
+tokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *out,
+		 MtrsFeatureSpan *spans, int max_out)
+{
 	const unsigned char *s = (const unsigned char *) text;
 	int32_t		word[MTRS_MAX_TOKEN_CHARS + 2];
+	int32_t		cstart[MTRS_MAX_TOKEN_CHARS + 1];	/* bytes of the word's characters */
+	int32_t		cend[MTRS_MAX_TOKEN_CHARS + 1];
 	int			wlen = 0;
 	int			n = 0;
 	uint32_t	hist[MTRS_MAX_WORD_NGRAMS - 1];	/* hashes of the previous words, newest first */
+	Spans		sp;
 	int			n_hist = 0;
 	int			ngrams = tok->word_ngrams < 1 ? 1 :
 		tok->word_ngrams > MTRS_MAX_WORD_NGRAMS ? MTRS_MAX_WORD_NGRAMS : tok->word_ngrams;
@@ -461,15 +540,20 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 	uint32_t	char_size = tok->n_buckets - char_from;
 	size_t		i = 0;
 
+	sp.out = spans;
 	if (char_max > 0 && tok->ngrams_by_script && mostly_unspaced(s, len))
 		char_max = 0;
 	if (tok->text_marks && ngrams > 1)
+	{
+		sp.hist_start[n_hist] = sp.hist_end[n_hist] = -1;
 		hist[n_hist++] = MARK_START;	/* runs may begin at the start of the text */
+	}
 	while (n < max_out)
 	{
 		int32_t		c = -1;
 		int			cls = CH_SEPARATOR;
 		int			at_end = (i >= len);
+		int32_t		at = (int32_t) i;
 
 		if (!at_end)
 		{
@@ -483,33 +567,55 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 		if (cls == CH_WORD)
 		{
 			if (wlen < MTRS_MAX_TOKEN_CHARS)
+			{
+				if (spans != NULL)
+				{
+					cstart[wlen] = at;
+					cend[wlen] = (int32_t) i;
+				}
 				word[1 + wlen++] = c;
+			}
 			continue;
 		}
 		/* the word so far ends here; a CH_SELF character is a word of its own */
 		for (int pass = 0; pass < 2; pass++)
 		{
 			uint32_t	h;
+			int32_t		ws,
+						we;
 
 			if (pass == 1)
 			{
 				if (cls != CH_SELF && !(cls == CH_PUNCT && tok->punctuation))
 					break;
 				word[1] = c;
+				cstart[0] = at;
+				cend[0] = (int32_t) i;
 				wlen = 1;
 			}
 			if (wlen == 0)
 				continue;
 			words += (pass == 0 || cls == CH_SELF);
+			ws = spans != NULL ? cstart[0] : 0;
+			we = spans != NULL ? cend[wlen - 1] : 0;
 			h = hash_chars(SEED_WORD, word + 1, wlen);
-			n = emit(out, n, max_out, h, 0, char_from);
-			n = emit_runs(out, n, max_out, hist, n_hist, ngrams, h, char_from);
+			n = emit(out, n, max_out, h, 0, char_from, spans, ws, we, MTRS_FEATURE_WORD, 0);
+			n = emit_runs(out, n, max_out, hist, n_hist, ngrams, h, char_from, &sp, ws, we);
 			if (ngrams > 1)
 			{
 				n_hist = n_hist < ngrams - 1 ? n_hist + 1 : n_hist;
 				for (int b = n_hist - 1; b > 0; b--)
+				{
 					hist[b] = hist[b - 1];
+					if (spans != NULL)
+					{
+						sp.hist_start[b] = sp.hist_start[b - 1];
+						sp.hist_end[b] = sp.hist_end[b - 1];
+					}
+				}
 				hist[0] = h;
+				sp.hist_start[0] = ws;
+				sp.hist_end[0] = we;
 			}
 			if (char_max > 0 && wlen >= 2 && pass == 0)
 			{
@@ -518,10 +624,20 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 				for (int len_ng = tok->char_min; len_ng <= char_max; len_ng++)
 					for (int st = 0; st + len_ng <= wlen + 2; st++)
 					{
+						/* its characters: word[st .. last], the marks at 0 and wlen + 1 */
+						int			last = st + len_ng - 1;
+						int			lo = st < 1 ? 1 : st;
+						int			hi = last > wlen ? wlen : last;
+
 						if (len_ng >= wlen + 2)
 							break;	/* the whole marked word is the word itself */
 						n = emit(out, n, max_out, hash_chars(SEED_CHARS, word + st, len_ng),
-								 char_from, char_size);
+								 char_from, char_size, spans,
+								 lo <= hi ? cstart[lo - 1] : (st == 0 ? ws : we),
+								 lo <= hi ? cend[hi - 1] : (st == 0 ? ws : we),
+								 MTRS_FEATURE_CHARS,
+								 (st == 0 ? MTRS_SPAN_BEGIN : 0) |
+								 (last == wlen + 1 ? MTRS_SPAN_END : 0));
 					}
 			}
 			wlen = 0;
@@ -530,7 +646,8 @@ MtrsTokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *o
 		{
 			/* ... and end at its end */
 			if (tok->text_marks && words > 0)
-				n = emit_runs(out, n, max_out, hist, n_hist, ngrams, MARK_END, char_from);
+				n = emit_runs(out, n, max_out, hist, n_hist, ngrams, MARK_END, char_from, &sp,
+							  -1, -1);
 			break;
 		}
 	}

@@ -148,6 +148,33 @@ MtrsTextScores(const MtrsTextParams *p, const float *h, float *z)
 }
 
 /*
+ * Split intent label's logit for tokens tok[0..n) into one term per token,
+ * contrib [n]: the token's share of the mean, <label_w, its scaled row>,
+ * and (max_pool) for every dimension whose maximum it gives, label_w
+ * times that maximum.  The terms plus label_b[label] add up to the logit
+ * (MtrsTextScores), up to rounding.  Scratch: argmax [dim] ints, h
+ * [MtrsTextWidth] floats.
+ */
+void
+MtrsTextContributions(const MtrsTextParams *p, const uint32_t *tok, int n, int label,
+					  float *contrib, int *argmax, float *h)
+{
+	int			dim = p->dim;
+	const float *w = p->label_w + (int64_t) label * MtrsTextWidth(p);
+	float		scale[2];
+
+	part_scales(p, tok, n, scale);
+	for (int j = 0; j < n; j++)
+		contrib[j] = token_scale(p, tok[j], scale) * NnDot(w, p->emb + (int64_t) tok[j] * dim, dim);
+	if (p->max_pool && n > 0)
+	{
+		MtrsTextEncode(p, tok, n, h, argmax);
+		for (int d = 0; d < dim; d++)
+			contrib[argmax[d]] += w[dim + d] * h[dim + d];
+	}
+}
+
+/*
  * Turn the logits z [n_labels] into probabilities prob [n_labels]: one
  * sigmoid each, or (softmax) their softmax.  prob may be z.
  */

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(84);
+SELECT plan(88);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -191,6 +191,14 @@ SELECT throws_ok($$SELECT * FROM mtrs_explain(1, 2, model => 'io')$$, '55000',
                  'mtrs model "io" has no interaction tasks', 'explain: intent-only model');
 SELECT throws_ok($$SELECT * FROM mtrs_explain_for('{1}', 2, model => 'io')$$, '55000',
                  'mtrs model "io" has no interaction tasks', 'explain for: intent-only model');
+SELECT throws_ok($$SELECT * FROM mtrs_intent_explain('hello', model => 'm')$$, '55000',
+                 'mtrs model "m" has no intent head', 'intent explain: model without intents');
+SELECT throws_ok($$SELECT * FROM mtrs_intent_explain('hello', 'refund', model => 'io')$$, '22023',
+                 'mtrs model "io" has no intent "refund"', 'intent explain: unknown intent');
+SELECT throws_ok($$SELECT * FROM mtrs_intent_explain('hello', k => 0, model => 'io')$$, '22023',
+                 'k must be greater than zero', 'intent explain: k 0');
+SELECT throws_ok($$SELECT * FROM mtrs_intent_explain('hello', model => 'nope')$$, '42704',
+                 'mtrs model "nope" does not exist', 'intent explain: unknown model');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -167,5 +167,61 @@ SELECT m AS model, t AS utterance,
        unnest(ARRAY['i want to buy new headphones', 'return the laptop', 'where is my camera order',
                     '我想买相机', '退货']) t
  ORDER BY m, t;
+-- mtrs_intent_explain: the features that make an utterance's intent score high. The rows
+-- (with k large enough) add up to the logit mtrs_intent scores, for every intent, with
+-- one-vs-all (log-odds of its score) and softmax heads (differences of log scores)
+SELECT mtrs_train('pooled', intents => 'utt',
+                  options => '{"text_epochs": 30, "dim": 16, "buckets": 4096, "max_pool": 1}') > 0 AS trained;
+SELECT m AS model, count(*) AS intents_checked,
+       max(abs(e.total - ln(i.score / (1 - i.score)))) < 1e-3 AS rows_add_up_to_the_logit
+  FROM unnest(ARRAY['talk', 'pooled']) m,
+       unnest(ARRAY['how do I return my phone', 'I want a camera, and where is my laptop order?',
+                    '我的手机怎么退货', 'hello there']) t,
+       mtrs_intent(t, m, threshold => 0) i,
+       LATERAL (SELECT sum(contribution) AS total FROM mtrs_intent_explain(t, i.intent, 4096, m)) e
+ WHERE i.score BETWEEN 1e-4 AND 1 - 1e-4
+ GROUP BY m ORDER BY m;
+SELECT count(*) AS pairs_checked,
+       max(abs((ea.total - eb.total) - ln(a.score / b.score))) < 1e-3 AS softmax_differences_add_up
+  FROM unnest(ARRAY['I want to buy a bicycle', '我的自行车怎么退货']) t,
+       mtrs_intent(t, 'single', threshold => 0) a, mtrs_intent(t, 'single', threshold => 0) b,
+       LATERAL (SELECT sum(contribution) AS total FROM mtrs_intent_explain(t, a.intent, 4096, 'single')) ea,
+       LATERAL (SELECT sum(contribution) AS total FROM mtrs_intent_explain(t, b.intent, 4096, 'single')) eb
+ WHERE a.intent < b.intent;
+-- by default the best intent; the k largest features first, then the bias (feature, kind and
+-- rank NULL); words, runs of words ("^" the start of the text) and character n-grams ("<" ">"
+-- the word's edges); a feature counts once however often it occurs
+SELECT (SELECT array_agg(contribution ORDER BY rank) FROM mtrs_intent_explain('how do I return my phone', model => 'talk'))
+     = (SELECT array_agg(contribution ORDER BY rank) FROM mtrs_intent_explain('how do I return my phone', 'return', model => 'talk'))
+       AS default_is_best_intent;
+SELECT count(*) AS rows, count(feature) AS features, count(rank) AS ranked,
+       bool_or(feature IS NULL AND kind IS NULL AND rank IS NULL) AS bias_row,
+       array_agg(rank ORDER BY rank) FILTER (WHERE rank IS NOT NULL) = '{1,2,3,4,5}' AS ranks,
+       (array_agg(contribution ORDER BY rank))[1:5] = (array_agg(contribution ORDER BY contribution DESC) FILTER (WHERE rank IS NOT NULL))[1:5] AS highest_first
+  FROM mtrs_intent_explain('how do I return my phone', k => 5, model => 'talk');
+SELECT t AS utterance, i AS intent,
+       (SELECT bool_or(feature ~ w) FROM mtrs_intent_explain(t, i, 3, 'talk')) AS top3_has_the_word
+  FROM (VALUES ('how do I return my phone', 'return', 'return|retur|eturn'),
+               ('where is my camera order', 'track', 'where|order|ord|rder'),
+               ('我的手机怎么退货', 'return', '退|货'),
+               ('我想买一台相机', 'buy', '买')) v(t, i, w);
+SELECT kind, count(*) > 0 AS present, bool_and(feature ~ pattern) AS written_as_documented
+  FROM mtrs_intent_explain('Return my phone', 'return', 4096, 'talk'),
+       LATERAL (SELECT CASE kind WHEN 'word' THEN '^(return|my|phone|Return)$'
+                                 WHEN 'words' THEN '^(\^ Return|Return my|my phone|phone \$|\^ Return my|Return my phone|my phone \$)$'
+                                 ELSE '^<?[a-zA-Z]+>?$' END AS pattern) p
+ WHERE kind IS NOT NULL GROUP BY kind ORDER BY kind;
+SELECT count(*) FILTER (WHERE feature = 'buy' AND kind = 'word') AS word_buy_rows,
+       count(*) FILTER (WHERE feature = 'buy buy') AS run_buy_buy_rows,
+       count(feature) = count(DISTINCT (feature, kind)) FILTER (WHERE feature IS NOT NULL) AS distinct_features
+  FROM mtrs_intent_explain('buy buy buy a laptop', 'buy', 4096, 'talk');
+-- features the model never saw add nothing: only the bias row, which is then the whole logit
+-- (a model with the default hash space, where unseen features are not in the vocabulary)
+SELECT count(*) AS rows, count(feature) AS features,
+       abs(sum(contribution) - (SELECT ln(score / (1 - score)) FROM mtrs_intent('qqqq zzzz', 'few_auto', 0) WHERE intent = 'buy')) < 1e-4 AS bias_is_the_logit
+  FROM mtrs_intent_explain('qqqq zzzz', 'buy', model => 'few_auto');
+SELECT (SELECT count(*) FROM mtrs_intent_explain(NULL, model => 'talk')) AS null_rows,
+       (SELECT count(*) FROM mtrs_intent_explain('', model => 'talk')) AS empty_rows,
+       (SELECT count(*) FROM mtrs_intent_explain(' ?! ', model => 'talk')) AS blank_rows;
 DROP EXTENSION mtrs;
 DROP TABLE utt, utt_arr, ev, utt_bad, utt_null, utt_single, utt_check, utt_foreign, utt_few, utt_few_oos;

@@ -748,6 +748,116 @@ test_tokenizer(void)
 	}
 }
 
+/* Return whether span j is bytes [start, end) of kind with marks */
+static int
+span_is(const MtrsFeatureSpan *sp, int j, int start, int end, int kind, int marks)
+{
+	return sp[j].start == start && sp[j].end == end && sp[j].kind == kind && sp[j].marks == marks;
+}
+
+/* Where each feature comes from: the same buckets as MtrsTokenize, and their bytes */
+static void
+test_tokenizer_spans(void)
+{
+	MtrsTokenizer t = {1u << 20, 2, 3, 3, 1, 1, 1};
+	MtrsFeatureSpan sp[64];
+	uint32_t	a[64],
+				b[64];
+	int			na,
+				nb,
+				ok;
+	const char *zh = "我想买";
+	char	   *big;
+
+	na = MtrsTokenizeSpans(&t, "Ab cd", 5, a, sp, 64);
+	nb = MtrsTokenize(&t, "Ab cd", 5, b, 64);
+	check(na == 9 && same_tokens(a, na, b, nb), "spans: the same buckets as without them");
+	check(span_is(sp, 0, 0, 2, MTRS_FEATURE_WORD, 0) &&
+		  span_is(sp, 1, 0, 2, MTRS_FEATURE_RUN, MTRS_SPAN_BEGIN) &&
+		  span_is(sp, 2, 0, 2, MTRS_FEATURE_CHARS, MTRS_SPAN_BEGIN) &&
+		  span_is(sp, 3, 0, 2, MTRS_FEATURE_CHARS, MTRS_SPAN_END),
+		  "spans: \"Ab\", ^ Ab, <ab, ab> (original bytes, marks apart)");
+	check(span_is(sp, 4, 3, 5, MTRS_FEATURE_WORD, 0) &&
+		  span_is(sp, 5, 0, 5, MTRS_FEATURE_RUN, 0) &&
+		  span_is(sp, 6, 3, 5, MTRS_FEATURE_CHARS, MTRS_SPAN_BEGIN) &&
+		  span_is(sp, 7, 3, 5, MTRS_FEATURE_CHARS, MTRS_SPAN_END) &&
+		  span_is(sp, 8, 3, 5, MTRS_FEATURE_RUN, MTRS_SPAN_END),
+		  "spans: cd, the run \"Ab cd\" over both words, <cd, cd>, cd $");
+	na = MtrsTokenizeSpans(&t, zh, strlen(zh), a, sp, 64);
+	check(na == 3 + 1 + 2 + 1 && span_is(sp, 0, 0, 3, MTRS_FEATURE_WORD, 0) &&
+		  span_is(sp, 1, 0, 3, MTRS_FEATURE_RUN, MTRS_SPAN_BEGIN) &&
+		  span_is(sp, 3, 0, 6, MTRS_FEATURE_RUN, 0) && span_is(sp, 5, 3, 9, MTRS_FEATURE_RUN, 0) &&
+		  span_is(sp, 6, 6, 9, MTRS_FEATURE_RUN, MTRS_SPAN_END),
+		  "spans: Chinese characters are three bytes each, runs cover two");
+	t.char_max = 4;
+	na = MtrsTokenizeSpans(&t, "abc!", 4, a, sp, 64);
+	ok = na > 0;
+	for (int j = 0; j < na; j++)
+		ok &= sp[j].start >= 0 && sp[j].start <= sp[j].end && sp[j].end <= 4;
+	check(ok && na == 10 && span_is(sp, 2, 0, 2, MTRS_FEATURE_CHARS, MTRS_SPAN_BEGIN) &&
+		  span_is(sp, 6, 0, 3, MTRS_FEATURE_CHARS, MTRS_SPAN_END) &&
+		  span_is(sp, 7, 3, 4, MTRS_FEATURE_WORD, 0) && span_is(sp, 8, 0, 4, MTRS_FEATURE_RUN, 0) &&
+		  span_is(sp, 9, 3, 4, MTRS_FEATURE_RUN, MTRS_SPAN_END),
+		  "spans: within the text; <ab, abc>, a kept mark as a word, the run \"abc !\" and ! $");
+	big = malloc(200);
+	memset(big, 'x', 199);
+	big[199] = '\0';
+	na = MtrsTokenizeSpans(&t, big, 199, a, sp, 64);
+	check(na > 0 && span_is(sp, 0, 0, MTRS_MAX_TOKEN_CHARS, MTRS_FEATURE_WORD, 0),
+		  "spans: a word cut at the limit covers its first characters");
+	free(big);
+}
+
+/* Each token's term of a logit: they add up to it, with mean and with max pooling */
+static void
+test_text_contributions(void)
+{
+	enum
+	{
+		D = 5, L = 3, B = 8
+	};
+	float		emb[B * D],
+				lw[L * 2 * D],
+				lb[L],
+				z[L],
+				h[2 * D],
+				c[6];
+	int			argmax[D];
+	uint32_t	tok[6] = {1, 6, 3, 1, 7, 2};
+	uint64_t	rng = 11;
+
+	fill_uniform(emb, B * D, &rng);
+	fill_uniform(lw, L * 2 * D, &rng);
+	fill_uniform(lb, L, &rng);
+	for (int max_pool = 0; max_pool <= 1; max_pool++)
+	{
+		MtrsTextParams p = {D, L, max_pool, emb, lw, lb, NULL, 6, 0};
+		double		worst = 0.0;
+
+		MtrsTextEncode(&p, tok, 6, h, NULL);
+		MtrsTextScores(&p, h, z);
+		for (int l = 0; l < L; l++)
+		{
+			double		sum = lb[l];
+
+			MtrsTextContributions(&p, tok, 6, l, c, argmax, h);
+			for (int j = 0; j < 6; j++)
+				sum += c[j];
+			worst = fmax(worst, fabs(sum - z[l]));
+		}
+		check(worst < 1e-5, max_pool ? "contributions add up to the logit (mean and max pooling)" :
+			  "contributions add up to the logit (word and n-gram means)");
+	}
+	{
+		MtrsTextParams p = {D, L, 0, emb, lw, lb, NULL, 6, 0};
+
+		MtrsTextContributions(&p, tok, 6, 0, c, argmax, h);
+		check(c[0] == c[3] && fabs(c[0] - NnDot(lw, emb + 1 * D, D) / 4.0) < 1e-6 &&
+			  fabs(c[1] - NnDot(lw, emb + 6 * D, D) / 2.0) < 1e-6,
+			  "a word's term is its share of the word mean (1/4), an n-gram's of the n-gram mean (1/2)");
+	}
+}
+
 /* The intent head's SGD step moves every parameter by -lr times its finite-difference gradient */
 static void
 test_text_gradients(int max_pool, uint32_t char_from, int softmax)
@@ -1416,6 +1526,7 @@ main(void)
 	test_hashes();
 	test_vocab();
 	test_tokenizer();
+	test_tokenizer_spans();
 	test_text_gradients(0, 0, 0);
 	test_text_gradients(0, 4, 0);	/* token 5 is a character n-gram, tokens 2 words */
 	test_text_gradients(1, 0, 0);
@@ -1423,6 +1534,7 @@ main(void)
 	test_intent_offsets();
 	test_text_regression();
 	test_text_weighted();
+	test_text_contributions();
 	test_format();
 	test_format_fuzz();
 	printf("%d passed, %d failed\n", n_passed, n_failed);
