@@ -39,7 +39,9 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "portability/instr_time.h"
+#include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -168,6 +170,7 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const I
 				done = 0.0;
 	instr_time	start,
 				now;
+	char		activity[160];
 
 	/* examples: utterance r as r >= 0, item text b as -1 - b */
 	for (int b = 0; it != NULL && b < it->n; b++)
@@ -225,7 +228,14 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const I
 		if (log != NULL)
 			appendStringInfo(log, "%s{\"text_epoch\": %d, \"seconds\": %.3f, \"loss\": {\"intent\": %.6g, \"item_text\": %.6g}}",
 							 log->len > 0 ? ", " : "", e, INSTR_TIME_GET_DOUBLE(now), loss, item_loss);
+		/* visible from other sessions in pg_stat_activity.query, as the iterations are */
+		snprintf(activity, sizeof(activity),
+				 "mtrs training: text %s epoch %d of %d, %.1f s: intent %.4f, item text %.4f",
+				 phase, e, epochs, INSTR_TIME_GET_DOUBLE(now), loss, item_loss);
+		pgstat_report_activity(STATE_RUNNING, activity);
 	}
+	if (debug_query_string != NULL)
+		pgstat_report_activity(STATE_RUNNING, debug_query_string);
 	pfree(order);
 	pfree(scratch);
 	return epochs;

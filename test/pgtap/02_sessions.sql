@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
 DROP EXTENSION IF EXISTS mtrs;
 CREATE EXTENSION mtrs;
-SELECT plan(23);
+SELECT plan(27);
 
 CREATE TEMP TABLE sess_events AS
 SELECT u AS user_id, g AS item_id, 'view'::text AS event,
@@ -81,12 +81,13 @@ SELECT u AS user_id, (u * 31 + g * 17) % 2000 AS item_id, 'view'::text AS event,
   FROM generate_series(1, 2000) u, generate_series(1, 20) g;
 SELECT dblink_exec('c', 'SET mtrs.training_threads = 2');
 SELECT dblink_send_query('c', $q$SELECT mtrs_train('sess_big', 'sess_big', options => '{"dim": 64, "iterations": 1000}')$q$);
-CREATE FUNCTION pg_temp.progress_seen() RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION pg_temp.progress_seen(pattern text DEFAULT 'mtrs training: iteration %')
+RETURNS text LANGUAGE plpgsql AS $$
 DECLARE q text;
 BEGIN
 	FOR i IN 1 .. 600 LOOP	-- up to 60 s
 		SELECT a.query INTO q FROM pg_stat_activity a
-		 WHERE a.datname = current_database() AND a.query LIKE 'mtrs training: iteration %' LIMIT 1;
+		 WHERE a.datname = current_database() AND a.query LIKE pattern LIMIT 1;
 		IF q IS NOT NULL THEN RETURN q; END IF;
 		PERFORM pg_sleep(0.1);
 		PERFORM pg_stat_clear_snapshot();
@@ -102,6 +103,19 @@ SELECT is((SELECT count(*) FROM dblink_get_result('c', false) AS t(id bigint)), 
           'the cancelled call returned no row');
 SELECT count(*) FROM dblink_get_result('c', false) AS t(id bigint);
 SELECT is((SELECT x FROM dblink('c', 'SELECT 1') AS t(x int)), 1, 'session c goes on working');
+-- and so does a long text training (20,000 utterances, 1,000 epochs), epoch by epoch
+CREATE TABLE sess_utt AS
+SELECT format('%s the item number %s', v, g) AS text, v AS label
+  FROM generate_series(1, 10000) g, unnest(ARRAY['buy', 'return']) v;
+SELECT dblink_send_query('c', $q$SELECT mtrs_train('sess_text', intents => 'sess_utt', options => '{"text_epochs": 1000}')$q$);
+SELECT matches(pg_temp.progress_seen('mtrs training: text %'),
+               '^mtrs training: text (tuning|training) epoch [0-9]+ of 1000, .*intent [0-9.]+',
+               'another session sees the running text epoch and loss');
+SELECT ok(dblink_cancel_query('c') = 'OK', 'the text training is cancelled');
+SELECT is((SELECT count(*) FROM dblink_get_result('c', false) AS t(id bigint)), 0::bigint,
+          'the cancelled text training returned no row');
+SELECT count(*) FROM dblink_get_result('c', false) AS t(id bigint);
+SELECT is((SELECT count(*) FROM mtrs_model WHERE name = 'sess_text'), 0::bigint, 'no text model was registered');
 
 -- terminating a backend while its training threads run ends only that backend
 CREATE TEMP TABLE sess_start AS SELECT pg_postmaster_start_time() AS t;
@@ -118,5 +132,5 @@ SELECT ok(dblink_disconnect('b') = 'OK' AND dblink_disconnect('c') = 'OK' AND db
           'sessions closed');
 
 SELECT * FROM finish();
-DROP TABLE sess_big;
+DROP TABLE sess_big, sess_utt;
 DROP EXTENSION mtrs;
