@@ -197,8 +197,6 @@ static char *
 feature_text(const char *utf8, const MtrsFeatureSpan *sp)
 {
 	StringInfoData buf;
-	char	   *out;
-
 	initStringInfo(&buf);
 	if (sp->kind == MTRS_FEATURE_RUN && (sp->marks & MTRS_SPAN_BEGIN))
 		appendStringInfoString(&buf, "^ ");
@@ -209,21 +207,19 @@ feature_text(const char *utf8, const MtrsFeatureSpan *sp)
 		appendStringInfoChar(&buf, '>');
 	if (sp->kind == MTRS_FEATURE_RUN && (sp->marks & MTRS_SPAN_END))
 		appendStringInfoString(&buf, " $");
-	out = pg_any_to_server(buf.data, buf.len, PG_UTF8);
-	return out;
+	return pg_any_to_server(buf.data, buf.len, PG_UTF8);
 }
 
-/* Order feature positions by their embedding row, then by position */
-static const uint32 *sort_rows;
-
+/* Order feature positions by their embedding row (rows: arg), then by position */
 static int
-cmp_by_row(const void *a, const void *b)
+cmp_by_row(const void *a, const void *b, void *arg)
 {
+	const uint32 *rows = arg;
 	int			x = *(const int *) a;
 	int			y = *(const int *) b;
 
-	if (sort_rows[x] != sort_rows[y])
-		return sort_rows[x] < sort_rows[y] ? -1 : 1;
+	if (rows[x] != rows[y])
+		return rows[x] < rows[y] ? -1 : 1;
 	return x - y;
 }
 
@@ -314,8 +310,7 @@ mtrs_intent_explain(PG_FUNCTION_ARGS)
 	merged = palloc(sizeof(float) * Max(n_rows, 1));
 	for (int j = 0; j < n_rows; j++)
 		order[j] = j;
-	sort_rows = rows;
-	qsort(order, n_rows, sizeof(int), cmp_by_row);
+	qsort_arg(order, n_rows, sizeof(int), cmp_by_row, rows);
 	for (int j = 0; j < n_rows; j++)
 	{
 		if (j > 0 && rows[order[j]] == rows[order[j - 1]])
