@@ -38,8 +38,9 @@ typedef struct MtrsModel
 {
 	MemoryContext context;		/* holds this struct and the bytes */
 	MtrsModelView v;			/* points into bytes */
-	char	   *bytes;			/* MAXALIGNed copy of the model */
+	char	   *bytes;			/* MAXALIGNed copy of the model, or its shared file mapped */
 	Size		size;
+	bool		shared;			/* bytes map a shared model file (mtrs_modelfile.c) */
 	int64		registry_id;	/* mtrs_model.id, or 0 if not from the registry */
 	int32		version;		/* mtrs_model.version, or 0 */
 	char		name[NAMEDATALEN];
@@ -67,11 +68,13 @@ extern int	mtrs_blas_threads;
 extern char *mtrs_default_model;
 extern bool mtrs_fold_in;
 extern int	mtrs_max_training_memory;
+extern int	mtrs_model_files_size;
 
 /* mtrs_model.c */
 extern MtrsModel *MtrsModelDecode(const bytea *raw, MemoryContext parent);
 extern MtrsModel *MtrsModelNew(MemoryContext parent, Size len);
 extern void MtrsModelFinish(MtrsModel *m);
+extern bool MtrsModelFinishQuietly(MtrsModel *m);
 extern void MtrsModelCheckBytes(const bytea *raw);
 extern int	MtrsModelFindItem(const MtrsModel *m, int64 item_id);
 extern int	MtrsModelFindUser(const MtrsModel *m, int64 user_id);
@@ -120,9 +123,14 @@ extern bool MtrsEncodeText(const MtrsModel *m, text *txt, bool item_space, float
 extern bool MtrsEncodeTurns(const MtrsModel *m, bool item_space, bool has_latest,
 							const float *latest, ArrayType *context, float decay, float *out);
 
+/* mtrs_modelfile.c */
+extern MtrsModel *MtrsModelFileOpen(MemoryContext parent, int64 id, uint64 checksum, Size len);
+extern void MtrsModelFileWrite(const MtrsModel *m, int64 id);
+
 /* mtrs_cache.c */
 extern MtrsModel *MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name);
 extern Oid	MtrsExtensionSchema(FunctionCallInfo fcinfo);
-extern void MtrsCacheStats(int64 *loads, int64 *hits, int64 *entries);
+extern void MtrsCacheStats(int64 *loads, int64 *hits, int64 *entries, int64 *shared_loads,
+						   int64 *shared_bytes);
 
 #endif							/* MTRS_H */

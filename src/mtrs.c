@@ -33,6 +33,7 @@ int			mtrs_blas_threads = 1;
 char	   *mtrs_default_model = NULL;
 bool		mtrs_fold_in = true;
 int			mtrs_max_training_memory = 4 * 1024 * 1024;	/* kB */
+int			mtrs_model_files_size = 2048;	/* MB */
 
 void		_PG_init(void);
 
@@ -99,6 +100,15 @@ _PG_init(void)
 							&mtrs_max_training_memory,
 							4 * 1024 * 1024, 1024, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("mtrs.model_files_size",
+							"Sets the disk space of the model files backends share (pg_mtrs in the data directory).",
+							"Backends serving the same model version map one file instead of each "
+							"holding a copy; the least recently used files beyond this size are "
+							"removed. 0 turns shared model files off.",
+							&mtrs_model_files_size,
+							2048, 0, INT_MAX / 2,
+							PGC_SIGHUP, GUC_UNIT_MB,
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("mtrs");
 	set_blas_threads(mtrs_blas_threads);

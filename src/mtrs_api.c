@@ -71,24 +71,28 @@ mtrs_model_describe(PG_FUNCTION_ARGS)
 }
 
 /*
- * mtrs_cache_stats() -> (loads, hits, entries)
+ * mtrs_cache_stats() -> (loads, hits, entries, shared_loads, shared_bytes)
  * Report this backend's model cache counters.
  */
 Datum
 mtrs_cache_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
 	int64		loads,
 				hits,
-				entries;
+				entries,
+				shared_loads,
+				shared_bytes;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	MtrsCacheStats(&loads, &hits, &entries);
+	MtrsCacheStats(&loads, &hits, &entries, &shared_loads, &shared_bytes);
 	values[0] = Int64GetDatum(loads);
 	values[1] = Int64GetDatum(hits);
 	values[2] = Int64GetDatum(entries);
+	values[3] = Int64GetDatum(shared_loads);
+	values[4] = Int64GetDatum(shared_bytes);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

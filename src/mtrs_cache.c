@@ -104,6 +104,7 @@ static HTAB *model_cache = NULL;
 static Registry registry;
 static int64 stat_loads = 0;
 static int64 stat_hits = 0;
+static int64 stat_shared_loads = 0;	/* loads that mapped an existing shared file */
 
 /* Return the schema of the extension: the one the calling function lives in */
 Oid
@@ -227,17 +228,49 @@ load_model(Relation rel, HeapTuple tuple, const char *name, int64 id)
 		VARATT_EXTERNAL_GET_POINTER(ptr, DatumGetPointer(d));
 		if (!VARATT_EXTERNAL_IS_COMPRESSED(ptr))
 		{
-			/* read the TOAST chunks straight into the model's aligned buffer */
 			int32		len = VARATT_EXTERNAL_GET_EXTSIZE(ptr);
 			Relation	toast = table_open(ptr.va_toastrelid, AccessShareLock);
 			struct varlena *in_place;
+			uint64		checksum = 0;
+			MtrsModel  *mapped = NULL;
 
+			/* a model's last 8 bytes are its checksum, which names its shared file */
+			if (mtrs_model_files_size > 0 && len >= (int32) sizeof(MtrsHeader))
+			{
+				struct varlena *tail = palloc(VARHDRSZ + sizeof(uint64));
+
+				SET_VARSIZE(tail, VARHDRSZ + sizeof(uint64));
+				table_relation_fetch_toast_slice(toast, ptr.va_valueid, len,
+												 len - (int32) sizeof(uint64), sizeof(uint64), tail);
+				memcpy(&checksum, VARDATA(tail), sizeof(uint64));
+				pfree(tail);
+				mapped = MtrsModelFileOpen(CurrentMemoryContext, id, checksum, len);
+			}
+			if (mapped != NULL)
+			{
+				table_close(toast, AccessShareLock);
+				stat_shared_loads++;
+				return finish_load(mapped, rel, tuple, name, id);
+			}
+
+			/* read the TOAST chunks straight into the model's aligned buffer */
 			m = MtrsModelNew(CurrentMemoryContext, len);
 			in_place = (struct varlena *) (m->bytes - VARHDRSZ);
 			SET_VARSIZE(in_place, len + VARHDRSZ);
 			table_relation_fetch_toast_slice(toast, ptr.va_valueid, len, 0, len, in_place);
 			table_close(toast, AccessShareLock);
 			MtrsModelFinish(m);
+			if (mtrs_model_files_size > 0 && *m->v.checksum == checksum)
+			{
+				/* share it: write its file, and serve from the file too */
+				MtrsModelFileWrite(m, id);
+				mapped = MtrsModelFileOpen(CurrentMemoryContext, id, checksum, len);
+				if (mapped != NULL)
+				{
+					MemoryContextDelete(m->context);
+					m = mapped;
+				}
+			}
 			return finish_load(m, rel, tuple, name, id);
 		}
 	}
@@ -418,11 +451,27 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name)
 	return entry->model;
 }
 
-/* Report the cache's counters: models loaded, hits, entries held */
+/*
+ * Report the cache's counters: models loaded, hits, entries held, loads
+ * that mapped a shared model file another backend wrote, and the bytes of
+ * the held models that are mapped from shared files
+ */
 void
-MtrsCacheStats(int64 *loads, int64 *hits, int64 *entries)
+MtrsCacheStats(int64 *loads, int64 *hits, int64 *entries, int64 *shared_loads,
+			   int64 *shared_bytes)
 {
+	HASH_SEQ_STATUS seq;
+	CacheEntry *entry;
+
 	*loads = stat_loads;
 	*hits = stat_hits;
 	*entries = model_cache ? hash_get_num_entries(model_cache) : 0;
+	*shared_loads = stat_shared_loads;
+	*shared_bytes = 0;
+	if (model_cache == NULL)
+		return;
+	hash_seq_init(&seq, model_cache);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+		if (entry->model != NULL && entry->model->shared)
+			*shared_bytes += (int64) entry->model->size;
 }

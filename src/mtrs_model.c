@@ -171,6 +171,22 @@ MtrsModelFinish(MtrsModel *m)
 	derive_serving_data(m);
 }
 
+/*
+ * Validate the bytes of a model and derive its serving data; returns false
+ * (deriving nothing, leaving m for the caller to delete) if they are
+ * invalid.  For bytes that are not the registry's own (a shared model file).
+ */
+bool
+MtrsModelFinishQuietly(MtrsModel *m)
+{
+	char		detail[256];
+
+	if (MtrsFormatCheck(&m->v, m->bytes, m->size, detail, sizeof(detail)) != MTRS_FMT_OK)
+		return false;
+	derive_serving_data(m);
+	return true;
+}
+
 /* Validate raw model bytes, raising an error if they are invalid */
 void
 MtrsModelCheckBytes(const bytea *raw)
