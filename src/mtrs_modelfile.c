@@ -13,7 +13,9 @@
  * shapes, exact size, checksum, content) before use, so a damaged or
  * foreign file is removed and the model is read from the registry again.
  * The checksum and size in the name are read from the last bytes of the
- * registry value, so a file can only stand for the bytes it holds.
+ * registry value, so a file can only stand for the bytes it holds.  (A
+ * registry value damaged in place without a change to its last bytes is
+ * served from the file of the value it was: bytes that were validated.)
  *
  * Files are a cache: removing one is always safe (a backend that maps it
  * keeps its pages; the next load writes it again), so the directory is
