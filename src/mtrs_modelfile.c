@@ -162,9 +162,9 @@ cmp_newest_first(const void *a, const void *b)
 }
 
 /*
- * Remove the least recently mapped model files beyond the budget (never
- * keep, the one just written) and temporary files left over by backends
- * that stopped while writing
+ * Remove the least recently mapped model files beyond the budget (but not
+ * keep, the file just written) and the temporary files of backends that
+ * stopped while writing
  */
 static void
 prune(const char *keep)
