@@ -5,8 +5,8 @@
  *	  the decoded model, the model cache and the registry.
  *
  * Layers (calls go only downward):
- *	  mtrs_api.c, mtrs_agg.c, mtrs_serve.c, mtrs_explain.c, mtrs_intent.c
- *							SQL-callable functions (fmgr glue)
+ *	  mtrs_api.c, mtrs_agg.c, mtrs_serve.c, mtrs_explain.c, mtrs_intent.c,
+ *	  mtrs_vectors.c			SQL-callable functions (fmgr glue)
  *	  mtrs_cache.c, mtrs_train.c	registry lookups and cache; training driver
  *	  mtrs_parallel.c			training threads
  *	  mtrs_model.c				decoding untrusted bytes into an MtrsModel
@@ -99,6 +99,8 @@ extern bool MtrsSourceUserRows(MtrsModel *m, int64 user_id, int **items, double 
 /* mtrs_serve.c */
 extern char *MtrsOptTextArg(FunctionCallInfo fcinfo, int i);
 extern int	MtrsKArg(FunctionCallInfo fcinfo, int i);
+extern int64 *MtrsIdsArg(FunctionCallInfo fcinfo, const char *arg, int64 *all, int n_all,
+						 int *n);
 extern int	MtrsHistoryArg(FunctionCallInfo fcinfo, int arg, const MtrsModel *m, int **items,
 						   double **ts);
 

@@ -40,6 +40,9 @@ extern float MtrsLogitSplit(const MtrsModel *m, int task, const MtrsUser *user, 
 extern float MtrsPredict(const MtrsModel *m, int task, const MtrsUser *user, int i);
 extern void MtrsPredictAll(const MtrsModel *m, int task, const MtrsUser *users, int n,
 						   float *out, float *scratch);
+extern int	MtrsVectorLength(const MtrsModel *m);
+extern void MtrsUserVector(const MtrsModel *m, int task, const MtrsUser *user, float *out);
+extern void MtrsItemVector(const MtrsModel *m, int task, int i, float *out);
 extern float MtrsRankScore(const MtrsModel *m, int task, const MtrsUser *user, int i);
 extern void MtrsRankScoreAll(const MtrsModel *m, int task, const MtrsUser *users, int n,
 							 float *out, float *scratch);

@@ -637,6 +637,26 @@ LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
 COMMENT ON FUNCTION @extschema@.mtrs_similar_items_batch(bigint[], integer, text) IS
 	'the k most similar items of each of many items (default: every item of the model), the rows mtrs_similar_items gives each of them, scored in blocks with one matrix product: for tables of related items';
 
+CREATE FUNCTION @extschema@.mtrs_item_vectors(
+	item_ids bigint[] DEFAULT NULL,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL)
+RETURNS TABLE(item_id bigint, vector real[])
+AS 'MODULE_PATHNAME', 'mtrs_item_vectors'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
+COMMENT ON FUNCTION @extschema@.mtrs_item_vectors(bigint[], text, text) IS
+	'each item''s vector for the ranking or rating head (default: every item of the model): its inner product with a vector of mtrs_user_vectors is the head''s score, so a vector index ranking by inner product serves the model';
+
+CREATE FUNCTION @extschema@.mtrs_user_vectors(
+	user_ids bigint[] DEFAULT NULL,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL)
+RETURNS TABLE(user_id bigint, vector real[])
+AS 'MODULE_PATHNAME', 'mtrs_user_vectors'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10000;
+COMMENT ON FUNCTION @extschema@.mtrs_user_vectors(bigint[], text, text) IS
+	'each user''s vector for the ranking or rating head (default: every user the model was trained on), fresh rows folded in as mtrs_recommend does: its inner product with a vector of mtrs_item_vectors is the head''s score; no row for a user the model cannot place';
+
 CREATE FUNCTION @extschema@.mtrs_intent(
 	utterance text,
 	model text DEFAULT NULL,

@@ -13,7 +13,7 @@
  *				an event conditioned on a parent (a purchase on a cart) is the
  *				product along the chain: sigmoid(z_purchase) * sigmoid(z_cart) ...
  * A user the model has not seen has no user bias and a_tu = 0, and p_u = 0
- * unless it was folded in from fresh interactions (mtrs_foldin.c); an item
+ * unless it was folded in from fresh interactions (mtrs_source.c); an item
  * the model has not seen (i = -1) has q_i = c_ti = 0 and no item bias.
  *
  * IDENTIFICATION
@@ -171,6 +171,49 @@ logits_all(const MtrsModel *m, int task, const MtrsUser *users, int n, float *ou
 	}
 	pfree(vec);
 	pfree(ub);
+}
+
+/*
+ * Vectors whose inner product is head t's logit: for a user
+ *	  [p_u * w_t, a_tu, 1, b_t[u] + c_t]
+ * and for item i
+ *	  [q_i, c_ti, b_t[i], 1],
+ * MtrsVectorLength floats each (a_tu = 0 for a user the model has not seen).
+ */
+int
+MtrsVectorLength(const MtrsModel *m)
+{
+	return m->v.hdr->dim + m->v.hdr->head_dim + 2;
+}
+
+/* Write head t's vector of a user into out [MtrsVectorLength] */
+void
+MtrsUserVector(const MtrsModel *m, int task, const MtrsUser *user, float *out)
+{
+	const MtrsHeader *h = m->v.hdr;
+	const float *a = private_user(m, task, user->u);
+	float		ub = user_query(m, task, user, out);
+
+	if (a != NULL)
+		memcpy(out + h->dim, a, sizeof(float) * h->head_dim);
+	else
+		memset(out + h->dim, 0, sizeof(float) * h->head_dim);
+	out[h->dim + h->head_dim] = 1.0f;
+	out[h->dim + h->head_dim + 1] = ub;
+}
+
+/* Write head t's vector of item index i into out [MtrsVectorLength] */
+void
+MtrsItemVector(const MtrsModel *m, int task, int i, float *out)
+{
+	const MtrsHeader *h = m->v.hdr;
+
+	memcpy(out, m->v.t.item_emb + (int64) i * h->dim, sizeof(float) * h->dim);
+	if (h->head_dim > 0)
+		memcpy(out + h->dim, private_items(m, task) + (int64) i * h->head_dim,
+			   sizeof(float) * h->head_dim);
+	out[h->dim + h->head_dim] = m->v.t.item_bias[(int64) task * h->n_items + i];
+	out[h->dim + h->head_dim + 1] = 1.0f;
 }
 
 /* Clamp a rating to the range seen in training */

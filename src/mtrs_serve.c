@@ -355,11 +355,12 @@ mtrs_recommend(PG_FUNCTION_ARGS)
 #define BATCH_CELLS		(4 * 1024 * 1024)	/* at most this many scores per product */
 
 /*
- * Return the ids of a batch function: those of its array argument 0 (NULL
- * elements skipped), or all ids[0..n_all) if the argument is NULL
+ * Return the ids of a batch function: those of its array argument 0 (named
+ * arg in errors; NULL elements skipped), or all ids[0..n_all) if the
+ * argument is NULL
  */
-static int64 *
-batch_ids(FunctionCallInfo fcinfo, const char *arg, int64 *all, int n_all, int *n)
+int64 *
+MtrsIdsArg(FunctionCallInfo fcinfo, const char *arg, int64 *all, int n_all, int *n)
 {
 	ArrayType  *arr;
 	Datum	   *elems;
@@ -426,7 +427,7 @@ mtrs_recommend_batch(PG_FUNCTION_ARGS)
 	NnScored   *storage = palloc(sizeof(NnScored) * Min(k, Max(ni, 1)));
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	ids = batch_ids(fcinfo, "user_ids", m->v.user_ids, m->v.hdr->n_users, &n);
+	ids = MtrsIdsArg(fcinfo, "user_ids", m->v.user_ids, m->v.hdr->n_users, &n);
 	MtrsSourceFreshUsers(m, ids, n, &fresh, &n_fresh);
 	for (int start = 0; start < n; start += block)
 	{
@@ -613,7 +614,7 @@ mtrs_similar_items_batch(PG_FUNCTION_ARGS)
 	d = m->v.hdr->dim;
 	block = batch_block(ni);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	ids = batch_ids(fcinfo, "item_ids", m->v.item_ids, ni, &n);
+	ids = MtrsIdsArg(fcinfo, "item_ids", m->v.item_ids, ni, &n);
 	rows = palloc(sizeof(int) * block);
 	q = palloc(sizeof(float) * block * d);
 	out = palloc_extended(sizeof(float) * block * ni, MCXT_ALLOC_HUGE);

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(88);
+SELECT plan(96);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -174,6 +174,23 @@ SELECT throws_ok($$SELECT * FROM mtrs_recommend_batch(NULL, 3, model => 'io')$$,
                  'mtrs model "io" has no interaction tasks', 'batch: intent-only model');
 SELECT throws_ok($$SELECT * FROM mtrs_similar_items_batch(NULL, 3, model => 'io')$$, '55000',
                  'mtrs model "io" has no interaction tasks', 'similar batch: intent-only model');
+-- vectors
+SELECT throws_ok($$SELECT * FROM mtrs_item_vectors(model => 'io')$$, '55000',
+                 'mtrs model "io" has no interaction tasks', 'item vectors: intent-only model');
+SELECT throws_ok($$SELECT * FROM mtrs_user_vectors(model => 'io')$$, '55000',
+                 'mtrs model "io" has no interaction tasks', 'user vectors: intent-only model');
+SELECT throws_ok($$SELECT * FROM mtrs_item_vectors(model => 'm2', task => 'click')$$, '22023',
+                 'task "click" of mtrs model "m2" has no vectors', 'item vectors: event head');
+SELECT throws_ok($$SELECT * FROM mtrs_user_vectors(model => 'm2', task => 'click')$$, '22023',
+                 'task "click" of mtrs model "m2" has no vectors', 'user vectors: event head');
+SELECT throws_ok($$SELECT * FROM mtrs_user_vectors(model => 'm', task => 'buy')$$, '22023',
+                 'mtrs model "m" has no task "buy"', 'user vectors: unknown task');
+SELECT throws_ok($$SELECT * FROM mtrs_item_vectors(model => 'zz')$$, '42704',
+                 'mtrs model "zz" does not exist', 'item vectors: unknown model');
+SELECT throws_ok($$SELECT * FROM mtrs_item_vectors('{{1,2},{3,4}}', model => 'm')$$, '2202E',
+                 'item_ids must be a one-dimensional array', 'item vectors: 2-D item_ids');
+SELECT throws_ok($$SELECT * FROM mtrs_user_vectors('{{1,2},{3,4}}', model => 'm')$$, '2202E',
+                 'user_ids must be a one-dimensional array', 'user vectors: 2-D user_ids');
 -- explanations
 SELECT throws_ok($$SELECT * FROM mtrs_explain_for(NULL, 2, model => 'm')$$, '22004',
                  'history must not be null', 'explain: null history');
