@@ -119,6 +119,7 @@ extern int	MtrsTokenizeText(const struct MtrsTokenizer *t, text *txt, uint32 *ou
 extern struct MtrsTextParams MtrsModelTextParams(const MtrsModel *m);
 extern int	MtrsModelTextRows(const MtrsModel *m, text *txt, uint32 *out, int *n_features);
 extern void MtrsCheckIntentHead(const MtrsModel *m);
+extern void MtrsCheckTextEncoder(const MtrsModel *m);
 extern ArrayType *MtrsContextArg(FunctionCallInfo fcinfo, int i);
 extern float MtrsContextDecayArg(FunctionCallInfo fcinfo, int i);
 extern bool MtrsEncodeText(const MtrsModel *m, text *txt, bool item_space, float *out);

@@ -657,6 +657,16 @@ LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10000;
 COMMENT ON FUNCTION @extschema@.mtrs_user_vectors(bigint[], text, text) IS
 	'each user''s vector for the ranking or rating head (default: every user the model was trained on), fresh rows folded in as mtrs_recommend does: its inner product with a vector of mtrs_item_vectors is the head''s score; no row for a user the model cannot place';
 
+CREATE FUNCTION @extschema@.mtrs_query_vector(
+	query text,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL)
+RETURNS real[]
+AS 'MODULE_PATHNAME', 'mtrs_query_vector'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mtrs_query_vector(text, text, text) IS
+	'the vector of a visitor who has only typed a query, for the ranking or rating head: its inner products with the vectors of mtrs_item_vectors rank the catalog as mtrs_recommend_for(''{}'', k, query => query) does; NULL for a query with no word the model knows';
+
 CREATE FUNCTION @extschema@.mtrs_intent(
 	utterance text,
 	model text DEFAULT NULL,

@@ -226,6 +226,17 @@ MtrsCheckIntentHead(const MtrsModel *m)
 				 errhint("Train it with mtrs_train(..., intents => 'utterances').")));
 }
 
+/* Raise an error unless model m can encode text */
+void
+MtrsCheckTextEncoder(const MtrsModel *m)
+{
+	if (!(m->v.hdr->kind & MTRS_KIND_TEXT))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("mtrs model \"%s\" has no text encoder", m->name),
+				 errhint("Train it with items => a catalog with text, or intents => utterances.")));
+}
+
 /* Order (label, score) pairs by descending score, then label */
 typedef struct Scored
 {

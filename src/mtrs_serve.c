@@ -257,11 +257,7 @@ blend_query(FunctionCallInfo fcinfo, int i, MtrsModel *m, MtrsUser *user)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("query_weight must be between 0 and 1")));
-	if (!(m->v.hdr->kind & MTRS_KIND_TEXT))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("mtrs model \"%s\" has no text encoder", m->name),
-				 errhint("Train it with items => a catalog with text, or intents => utterances.")));
+	MtrsCheckTextEncoder(m);
 	q = palloc(sizeof(float) * 2 * d);	/* the widest text encoding */
 	if (!MtrsEncodeTurns(m, true, !PG_ARGISNULL(i),
 						 !PG_ARGISNULL(i) && MtrsEncodeText(m, PG_GETARG_TEXT_PP(i), true, q) ? q : NULL,

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * mtrs_vectors.c
- *	  SQL-callable export of a model as vectors: mtrs_item_vectors and
- *	  mtrs_user_vectors.
+ *	  SQL-callable export of a model as vectors: mtrs_item_vectors,
+ *	  mtrs_user_vectors and mtrs_query_vector.
  *
  * For the ranking head or the rating head, the inner product of a user's
  * vector and an item's vector is the head's logit (MtrsUserVector,
@@ -29,6 +29,7 @@
 
 PG_FUNCTION_INFO_V1(mtrs_item_vectors);
 PG_FUNCTION_INFO_V1(mtrs_user_vectors);
+PG_FUNCTION_INFO_V1(mtrs_query_vector);
 
 /* Resolve the task argument arg to a head whose output follows one logit */
 static int
@@ -46,6 +47,15 @@ vector_task(FunctionCallInfo fcinfo, MtrsModel *m, int arg)
 	return task;
 }
 
+/* Return vec[0..n) as a real[], using elems [n] */
+static ArrayType *
+vector_array(const float *vec, int n, Datum *elems)
+{
+	for (int j = 0; j < n; j++)
+		elems[j] = Float4GetDatum(vec[j]);
+	return construct_array(elems, n, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
+}
+
 /* Add the row (id, vec[0..n) as real[]) to the function's result */
 static void
 emit_vector(FunctionCallInfo fcinfo, int64 id, const float *vec, int n, Datum *elems)
@@ -53,11 +63,8 @@ emit_vector(FunctionCallInfo fcinfo, int64 id, const float *vec, int n, Datum *e
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
-	ArrayType  *arr;
+	ArrayType  *arr = vector_array(vec, n, elems);
 
-	for (int j = 0; j < n; j++)
-		elems[j] = Float4GetDatum(vec[j]);
-	arr = construct_array(elems, n, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
 	values[0] = Int64GetDatum(id);
 	values[1] = PointerGetDatum(arr);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -149,4 +156,39 @@ mtrs_user_vectors(PG_FUNCTION_ARGS)
 	}
 	MemoryContextDelete(per_user);
 	PG_RETURN_NULL();
+}
+
+/*
+ * mtrs_query_vector(query text, model text, task text) -> real[]
+ * The vector of a visitor who has only typed query: the user vector of
+ * mtrs_recommend_for('{}', k, query => query), so its inner product with the
+ * items' vectors ranks the catalog as that call does.  NULL for a NULL query
+ * or one with no word that counts (that call then serves the most popular
+ * items).
+ */
+Datum
+mtrs_query_vector(PG_FUNCTION_ARGS)
+{
+	MtrsModel  *m = MtrsCacheGetModel(fcinfo, MtrsOptTextArg(fcinfo, 1));
+	int			task = vector_task(fcinfo, m, 2);
+	int			len = MtrsVectorLength(m);
+	MtrsUser	visitor = {-1, NULL};
+	float	   *q;
+	float	   *vec;
+	double		norm = 0.0;
+
+	MtrsCheckTextEncoder(m);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	q = palloc(sizeof(float) * 2 * m->v.hdr->dim);	/* the widest text encoding */
+	if (!MtrsEncodeText(m, PG_GETARG_TEXT_PP(0), true, q))
+		PG_RETURN_NULL();
+	for (int j = 0; j < m->v.hdr->dim; j++)
+		norm += (double) q[j] * q[j];
+	if (norm <= 0.0)
+		PG_RETURN_NULL();
+	visitor.emb = q;
+	vec = palloc(sizeof(float) * len);
+	MtrsUserVector(m, task, &visitor, vec);
+	PG_RETURN_ARRAYTYPE_P(vector_array(vec, len, palloc(sizeof(Datum) * len)));
 }

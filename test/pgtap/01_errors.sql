@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(96);
+SELECT plan(97);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -191,6 +191,8 @@ SELECT throws_ok($$SELECT * FROM mtrs_item_vectors('{{1,2},{3,4}}', model => 'm'
                  'item_ids must be a one-dimensional array', 'item vectors: 2-D item_ids');
 SELECT throws_ok($$SELECT * FROM mtrs_user_vectors('{{1,2},{3,4}}', model => 'm')$$, '2202E',
                  'user_ids must be a one-dimensional array', 'user vectors: 2-D user_ids');
+SELECT throws_ok($$SELECT mtrs_query_vector('red shoes', model => 'm')$$, '55000',
+                 'mtrs model "m" has no text encoder', 'query vector: model without text');
 -- explanations
 SELECT throws_ok($$SELECT * FROM mtrs_explain_for(NULL, 2, model => 'm')$$, '22004',
                  'history must not be null', 'explain: null history');

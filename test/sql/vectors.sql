@@ -3,7 +3,8 @@
 -- every pair; ordering by it gives mtrs_recommend's items and ranks (seen
 -- items included), fresh rows folded in; the first dim components of an
 -- item's vector give mtrs_similar_items; ids are taken in order, unknown ones
--- and NULLs skipped; event heads have no vectors.
+-- and NULLs skipped; event heads have no vectors; mtrs_query_vector ranks
+-- the catalog as mtrs_recommend_for('{}', k, query => ...) does.
 CREATE EXTENSION mtrs;
 \set SHOW_CONTEXT never
 -- two communities; views, clicks on every third view, ratings; soft sharing
@@ -93,5 +94,31 @@ SELECT * FROM mtrs_user_vectors(task => 'click');
 SELECT * FROM mtrs_user_vectors(task => 'nope');
 SELECT * FROM mtrs_item_vectors(model => 'nope');
 SELECT * FROM mtrs_user_vectors(ARRAY[[1, 2], [3, 4]]::bigint[]);
-DROP TABLE vec_events;
+-- a visitor who has only typed a query: titles say which community an item
+-- belongs to; top 5 by inner product = mtrs_recommend_for('{}', 5, query => ...)
+CREATE TABLE vec_items AS
+SELECT item_id, CASE WHEN item_id < 100 THEN 'red shoe ' ELSE 'blue hat ' END || item_id AS title
+  FROM (SELECT DISTINCT item_id FROM vec_events) i;
+SET client_min_messages = warning;
+SELECT mtrs_train('vectext', 'vec_events', items => 'vec_items',
+                  options => '{"dim": 8, "iterations": 6}') > 0 AS trained;
+RESET client_min_messages;
+CREATE FUNCTION pg_temp.query_mismatched(q text) RETURNS bigint
+LANGUAGE sql AS $$
+	WITH byvec AS (SELECT item_id, row_number() OVER (ORDER BY pg_temp.dot(mtrs_query_vector(q, 'vectext'), vector) DESC) AS rank
+	                 FROM mtrs_item_vectors(model => 'vectext')),
+	     rec AS (SELECT item_id, rank FROM mtrs_recommend_for('{}', 5, 'vectext', query => q))
+	SELECT (SELECT count(*) FROM (SELECT * FROM byvec WHERE rank <= 5 EXCEPT ALL SELECT * FROM rec) x) +
+	       (SELECT count(*) FROM (SELECT * FROM rec EXCEPT ALL SELECT * FROM byvec WHERE rank <= 5) y)
+$$;
+SELECT q, pg_temp.query_mismatched(q) AS mismatched,
+       (SELECT array_agg(DISTINCT item_id / 100) FROM mtrs_recommend_for('{}', 5, 'vectext', query => q)) AS communities
+  FROM unnest(ARRAY['red shoe', 'a blue hat please']) q;
+SELECT cardinality(mtrs_query_vector('red shoe', 'vectext')) AS len,
+       mtrs_query_vector('红色', 'vectext') IS NULL AS unknown_words_null,
+       mtrs_query_vector('', 'vectext') IS NULL AS empty_null,
+       mtrs_query_vector(NULL, 'vectext') IS NULL AS null_null;
+SELECT mtrs_query_vector('red shoe', 'vec');
+SELECT mtrs_query_vector('red shoe', 'vectext', 'click');
+DROP TABLE vec_events, vec_items;
 DROP EXTENSION mtrs;
