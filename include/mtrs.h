@@ -47,6 +47,7 @@ typedef struct MtrsModel
 	/* derived at load time, for serving */
 	float	   *item_norm;		/* [n_items] L2 norms of item embeddings */
 	float	   *popularity;		/* [n_items] training pairs per item */
+	float		popularity_max;	/* the largest of them */
 	float	   *scores;			/* [n_items] scratch for one request */
 	float	   *scratch;		/* [n_items] more scratch */
 	uint64	   *vocab_table;	/* [vocab_cap] bucket -> row (MtrsVocabTableBuild), or NULL */

@@ -409,6 +409,11 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'Item texts map into the embedding space learned from interactions: give interactions => too.';
 	END IF;
+	IF intents_validation IS NOT NULL AND intents IS NULL THEN
+		RAISE EXCEPTION 'intents_validation needs intents'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Give the labelled utterances to train on with intents => ....';
+	END IF;
 	IF interactions IS NULL AND intents IS NULL THEN
 		RAISE EXCEPTION 'nothing to train on'
 			USING ERRCODE = 'null_value_not_allowed',
@@ -437,6 +442,10 @@ BEGIN
 				RAISE EXCEPTION 'column "%" of % must be an integer column, not %', col, interactions, typ
 					USING ERRCODE = 'datatype_mismatch',
 					      HINT = 'Number the ids in a table of their own and train on a view that joins it (docs: "Ids that are not integers").';
+			END IF;
+			IF col = rating_col AND typ NOT IN ('real', 'double precision', 'numeric', 'bigint', 'integer', 'smallint') THEN
+				RAISE EXCEPTION 'column "%" of % must be a numeric column, not %', col, interactions, typ
+					USING ERRCODE = 'datatype_mismatch';
 			END IF;
 			IF col = time_col AND typ NOT IN ('timestamp with time zone', 'timestamp without time zone', 'date') THEN
 				RAISE EXCEPTION 'column "%" of % must be a timestamp or date column, not %', col, interactions, typ
@@ -469,11 +478,6 @@ BEGIN
 		  FROM @extschema@.mtrs_read_utterances(intents, text_col, label_col) u;
 	END IF;
 	IF intents_validation IS NOT NULL THEN
-		IF intents IS NULL THEN
-			RAISE EXCEPTION 'intents_validation needs intents'
-				USING ERRCODE = 'invalid_parameter_value',
-				      HINT = 'Give the labelled utterances to train on with intents => ....';
-		END IF;
 		SELECT u.texts, u.labels INTO vtexts, vlabels
 		  FROM @extschema@.mtrs_read_utterances(intents_validation, text_col, label_col) u;
 	END IF;
@@ -798,6 +802,13 @@ BEGIN
 	END IF;
 	tasks := ARRAY(SELECT jsonb_array_elements_text(info->'tasks'));
 	n_items := (info->>'n_items')::integer;
+	/* utterances in the columns mtrs_train reads by default, for a model with intents */
+	IF text_col IS NULL AND label_col IS NULL AND coalesce(jsonb_array_length(info->'intents'), 0) > 0
+	   AND @extschema@.mtrs_column_type(holdout, 'text', missing_ok => true) IS NOT NULL
+	   AND @extschema@.mtrs_column_type(holdout, 'label', missing_ok => true) IS NOT NULL THEN
+		text_col := 'text';
+		label_col := 'label';
+	END IF;
 	FOREACH col IN ARRAY ARRAY[user_col, item_col, event_col, rating_col, text_col, label_col] LOOP
 		CONTINUE WHEN col IS NULL;
 		IF @extschema@.mtrs_column_type(holdout, col, missing_ok => true) IS NULL THEN
@@ -899,6 +910,12 @@ BEGIN
 	IF to_regclass('pg_temp.mtrs_eval_rows') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_rows; END IF;
 	IF to_regclass('pg_temp.mtrs_eval_recs') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_recs; END IF;
 
+	IF res = '{}' THEN
+		RAISE EXCEPTION 'nothing to evaluate in %', holdout
+			USING ERRCODE = 'data_exception',
+			      DETAIL = 'No held-out interaction of a user and an item, and no labelled utterance, could be scored.',
+			      HINT = 'Interactions need user_col and item_col (and event_col, rating_col for those heads); utterances need text_col and label_col.';
+	END IF;
 	IF store THEN
 		UPDATE @extschema@.mtrs_model m
 		   SET metrics = jsonb_build_object('holdout', holdout::text, 'k', k, 'evaluated_at', now()) || res
@@ -930,7 +947,7 @@ SELECT m.name, m.version, m.active, m.created_at, pg_size_pretty(m.size_bytes) A
        m.metrics->>'holdout' AS evaluated_on
   FROM @extschema@.mtrs_model m;
 COMMENT ON VIEW @extschema@.mtrs_models IS
-	'one row per model version for humans: name, version, active, created, size, tasks, headline metrics';
+	'one row per model version for humans: name, version, active, created_at, size, tasks, intents, users, items, the holdout it was evaluated on and its headline metrics';
 
 CREATE FUNCTION @extschema@.mtrs_train_like(name text, source jsonb, interactions regclass, options jsonb)
 RETURNS bigint
@@ -1001,8 +1018,8 @@ BEGIN
 		RAISE EXCEPTION 'name, holdout_fraction, tolerance, k and keep_versions must not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF NOT (holdout_fraction > 0 AND holdout_fraction < 1) OR tolerance < 0 OR keep_versions < 1 THEN
-		RAISE EXCEPTION 'holdout_fraction must be in (0, 1), tolerance >= 0 and keep_versions >= 1'
+	IF NOT (holdout_fraction > 0 AND holdout_fraction < 1) OR tolerance < 0 OR k < 1 OR keep_versions < 1 THEN
+		RAISE EXCEPTION 'holdout_fraction must be in (0, 1), tolerance >= 0, k >= 1 and keep_versions >= 1'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF NOT pg_try_advisory_xact_lock(hashtext('mtrs_retrain'), hashtext(mtrs_retrain.name)) THEN
@@ -1016,6 +1033,15 @@ BEGIN
 		RAISE EXCEPTION 'mtrs model "%" has no active version', mtrs_retrain.name
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = 'Activate a version with mtrs_activate().';
+	END IF;
+	SELECT string_agg(key, ', ') INTO t
+	  FROM jsonb_object_keys(coalesce(task_tolerance, '{}')) key
+	 WHERE key <> ALL (cur.tasks || '{intent_validation}'::text[]);
+	IF t IS NOT NULL THEN
+		RAISE EXCEPTION 'task_tolerance names tasks mtrs model "%" does not have: %', mtrs_retrain.name, t
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = format('Its tasks are: %s (and intent_validation for a model with intents).',
+			                    array_to_string(cur.tasks, ', '));
 	END IF;
 	src := cur.source;
 	IF src->>'table' IS NULL THEN
@@ -1154,8 +1180,12 @@ DECLARE
 	r        record;
 	line_y   integer;
 BEGIN
-	IF mtrs_report.name IS NULL OR versions IS NULL OR versions < 1 THEN
-		RAISE EXCEPTION 'name must not be null and versions must be at least 1'
+	IF mtrs_report.name IS NULL OR versions IS NULL THEN
+		RAISE EXCEPTION 'name and versions must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF versions < 1 THEN
+		RAISE EXCEPTION 'versions must be at least 1'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	SELECT array_agg(m.version ORDER BY m.version) INTO vers

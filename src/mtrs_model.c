@@ -106,6 +106,8 @@ derive_serving_data(MtrsModel *m)
 									  m->v.t.item_emb + (int64) i * h->dim, h->dim));
 	for (int64 k = 0; k < h->n_history; k++)
 		m->popularity[m->v.hist_items[k]] += 1.0f;
+	for (int i = 0; i < h->n_items; i++)
+		m->popularity_max = Max(m->popularity_max, m->popularity[i]);
 	if (h->kind & MTRS_KIND_TEXT)
 	{
 		MtrsTokenizer tok = MtrsModelTokenizer(m);

@@ -275,18 +275,24 @@ MtrsPredictAll(const MtrsModel *m, int task, const MtrsUser *users, int n, float
 	}
 }
 
-/* Return a ranking score as an interaction propensity in [0, 1] */
+/*
+ * Return how likely a user is to interact with item i, in [0, 1], given the
+ * ranking score z: z clamped (it estimates the implicit 0/1 target), or for
+ * a user with no embedding (whose z carries no taste) the item's training
+ * pairs relative to the most popular item's
+ */
 static inline float
-propensity(float score)
+propensity(const MtrsModel *m, const MtrsUser *user, int i, float z)
 {
-	return Min(Max(score, 0.0f), 1.0f);
+	if (user->emb == NULL)
+		return m->popularity_max > 0.0f ? m->popularity[i] / m->popularity_max : 0.0f;
+	return Min(Max(z, 0.0f), 1.0f);
 }
 
 /*
  * Return what recommending by task t ranks on: for an event head the
- * expected event, propensity to interact (the ranking score, which
- * estimates the implicit 0/1 target, clamped to [0, 1]) times the
- * probability of the event given an interaction; otherwise the head's output.
+ * expected event, the propensity to interact times the probability of the
+ * event given an interaction; otherwise the head's output.
  */
 float
 MtrsRankScore(const MtrsModel *m, int task, const MtrsUser *user, int i)
@@ -294,7 +300,7 @@ MtrsRankScore(const MtrsModel *m, int task, const MtrsUser *user, int i)
 	float		out = MtrsPredict(m, task, user, i);
 
 	if (MtrsTaskKindOf(m, task) == MTRS_TASK_KIND_EVENT)
-		out *= propensity(logit(m, 0, user, i));
+		out *= propensity(m, user, i, logit(m, 0, user, i));
 	return out;
 }
 
@@ -306,10 +312,11 @@ MtrsRankScoreAll(const MtrsModel *m, int task, const MtrsUser *users, int n, flo
 	MtrsPredictAll(m, task, users, n, out, scratch);
 	if (MtrsTaskKindOf(m, task) == MTRS_TASK_KIND_EVENT)
 	{
-		int64		cells = (int64) n * m->v.hdr->n_items;
+		int64		ni = m->v.hdr->n_items;
 
 		logits_all(m, 0, users, n, scratch);
-		for (int64 c = 0; c < cells; c++)
-			out[c] *= propensity(scratch[c]);
+		for (int b = 0; b < n; b++)
+			for (int64 i = 0; i < ni; i++)
+				out[b * ni + i] *= propensity(m, &users[b], (int) i, scratch[b * ni + i]);
 	}
 }

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(97);
+SELECT plan(104);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -132,6 +132,20 @@ SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"progress": 
                  'option "progress" must be true or false', 'train: bad progress');
 SELECT lives_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"dim": 2, "iterations": 1, "progress": false}')$$,
                 'train: one row is enough');
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', rating_col => 'note')$$, '42804',
+                 'column "note" of tr_events must be a numeric column, not text', 'train: text rating column');
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', intents_validation => 'tr_events')$$, '22023',
+                 'intents_validation needs intents', 'train: validation utterances without intents');
+-- checked before anything is trained
+SELECT throws_ok($$CALL mtrs_retrain('m', k => 0)$$, '22023',
+                 'holdout_fraction must be in (0, 1), tolerance >= 0, k >= 1 and keep_versions >= 1',
+                 'retrain: k 0');
+SELECT throws_ok($$CALL mtrs_retrain('m', task_tolerance => '{"ranking": 0.1, "nosuch": 0.1}')$$, '22023',
+                 'task_tolerance names tasks mtrs model "m" does not have: nosuch', 'retrain: unknown task');
+SELECT throws_ok($$SELECT mtrs_report(NULL)$$, '22004', 'name and versions must not be null', 'report: null name');
+SELECT throws_ok($$SELECT mtrs_report('m', 0)$$, '22023', 'versions must be at least 1', 'report: no versions');
+SELECT throws_ok($$SELECT * FROM mtrs_evaluate('m', 'tr_events', user_col => NULL)$$, '22000',
+                 'nothing to evaluate in tr_events', 'evaluate: nothing to evaluate');
 -- training memory: the configured limit, while collecting rows and once the pairs are known
 CREATE TEMP TABLE mem_events AS
 SELECT g % 500 AS user_id, g % 97 AS item_id, 'view'::text AS event, timestamptz '2026-01-01' AS ts

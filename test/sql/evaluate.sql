@@ -61,6 +61,15 @@ SELECT abs((SELECT avg(coalesce(f1, 0)) FROM mtrs_intent_report('talk', 'utt_tes
            (SELECT value FROM mtrs_evaluate('talk', 'utt_test', text_col => 'text', label_col => 'label', store => false)
              WHERE metric = 'macro_f1')) < 1e-12 AS macro_f1_is_the_mean;
 SELECT * FROM mtrs_intent_report('talk', 'utt_test', text_col => NULL);
+-- an utterance table in the columns mtrs_train reads by default needs no column names
+SELECT (SELECT array_agg(value ORDER BY metric) FROM mtrs_evaluate('talk', 'utt_test', store => false)) =
+       (SELECT array_agg(value ORDER BY metric)
+          FROM mtrs_evaluate('talk', 'utt_test', text_col => 'text', label_col => 'label', store => false))
+       AS default_text_columns;
+-- nothing to evaluate: an error, and the stored metrics stay
+SELECT * FROM mtrs_evaluate('m', 'test_rows', user_col => NULL);
+SELECT * FROM mtrs_evaluate('m', 'utt_test');
+SELECT metrics->>'holdout' AS holdout, metrics->'ranking' ? 'recall@5' AS still_stored FROM mtrs_model WHERE name = 'm';
 -- errors
 SELECT * FROM mtrs_evaluate('m', 'test_rows', 0);
 SELECT * FROM mtrs_evaluate('m', 'test_rows', event_col => 'nope');

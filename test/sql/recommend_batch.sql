@@ -65,6 +65,15 @@ SELECT * FROM pg_temp.compare(ARRAY[3, 5000, 777777, NULL, 3, 8]::bigint[], 6, N
 SELECT * FROM pg_temp.compare(ARRAY[3, 5000, 777777, 8]::bigint[], 6, 'click', true);
 SELECT bool_and(item_id < 100) AS new_user_gets_even_community
   FROM mtrs_recommend_batch(ARRAY[5000]::bigint[], 5);
+-- a user the model cannot place: event heads rank by the item's probability of
+-- the event times its training users relative to the most popular item's
+CREATE TEMP TABLE bat_pop AS
+SELECT item_id, count(DISTINCT user_id) AS n FROM bat_events WHERE ts < '2026-01-02' GROUP BY item_id;
+SELECT t AS task, count(*) AS rows, count(DISTINCT r.score) > 5 AS ordered,
+       max(abs(r.score - mtrs_predict(777777, r.item_id, t) * p.n / (SELECT max(n) FROM bat_pop))) < 1e-5
+         AS expected_events
+  FROM unnest(ARRAY['click', 'cart']) t, mtrs_recommend(777777, 10, task => t) r JOIN bat_pop p USING (item_id)
+ GROUP BY t ORDER BY t;
 -- k larger than the catalog: each user's whole unseen catalog
 SELECT count(*) = 50 - (SELECT count(DISTINCT item_id) FROM bat_events WHERE user_id = 7) AS whole_catalog
   FROM mtrs_recommend_batch(ARRAY[7]::bigint[], 1000000);
