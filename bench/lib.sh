@@ -51,6 +51,18 @@ CREATE TABLE ml_test  (user_id bigint, item_id bigint, rating real, ts bigint);
 SQL
 }
 
+# ml100k_events_sql: print the SQL that makes ml_events from ml_train as bench/recsys/ml100k.sh
+# trains on it: every rating is a 'rate' event, ratings >= 4 are also a 'like' event
+ml100k_events_sql() {
+  cat <<SQL
+CREATE TABLE ml_events AS
+SELECT user_id, item_id, 'rate'::text AS event, to_timestamp(ts) AS ts, rating FROM ml_train
+UNION ALL
+SELECT user_id, item_id, 'like', to_timestamp(ts), NULL FROM ml_train WHERE rating >= 4;
+CREATE INDEX ON ml_events (user_id);	-- serving checks for fresh interactions by user
+SQL
+}
+
 # ml100k_movies_sql OUT_DIR: convert ../shared/data/ml-100k/u.item (Latin-1) into OUT_DIR and
 # print the SQL that loads it as the catalog table movies (item_id, title without the year,
 # genres: the genre names joined by spaces), for the ML-100K text benchmarks

@@ -27,12 +27,7 @@ bench_setup "$OUT" "$DB"
 PSQL -q -d $DB <<SQL
 CREATE EXTENSION mtrs;
 $(ml100k_split_sql "$DATA/$TRAIN" "$DATA/$TEST")
--- every rating is a 'rate' event; ratings >= 4 are also a 'like' event
-CREATE TABLE ml_events AS
-SELECT user_id, item_id, 'rate'::text AS event, to_timestamp(ts) AS ts, rating FROM ml_train
-UNION ALL
-SELECT user_id, item_id, 'like', to_timestamp(ts), NULL FROM ml_train WHERE rating >= 4;
-CREATE INDEX ON ml_events (user_id);	-- serving checks for fresh interactions by user
+$(ml100k_events_sql)
 SQL
 
 echo "training with options $OPTIONS"

@@ -23,11 +23,7 @@ bench_setup "$OUT" "$DB"
 PSQL -q -d $DB <<SQL
 CREATE EXTENSION mtrs;
 $(ml100k_split_sql "$DATA/train.csv" "$DATA/test.csv")
-CREATE TABLE ml_events AS
-SELECT user_id, item_id, 'rate'::text AS event, to_timestamp(ts) AS ts, rating FROM ml_train
-UNION ALL
-SELECT user_id, item_id, 'like', to_timestamp(ts), NULL FROM ml_train WHERE rating >= 4;
-CREATE INDEX ON ml_events (user_id);
+$(ml100k_events_sql)
 SET client_min_messages = warning;
 SELECT mtrs_train('ml100k', 'ml_events', rating_col => 'rating') > 0 AS trained;
 SQL
