@@ -1012,6 +1012,7 @@ DECLARE
 	report  jsonb := '{}';
 	new_id  bigint;
 	dropped integer;
+	unknown text;
 BEGIN
 	IF mtrs_retrain.name IS NULL OR holdout_fraction IS NULL OR tolerance IS NULL OR k IS NULL
 	   OR keep_versions IS NULL THEN
@@ -1034,11 +1035,11 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = 'Activate a version with mtrs_activate().';
 	END IF;
-	SELECT string_agg(key, ', ') INTO t
+	SELECT string_agg(key, ', ') INTO unknown
 	  FROM jsonb_object_keys(coalesce(task_tolerance, '{}')) key
 	 WHERE key <> ALL (cur.tasks || '{intent_validation}'::text[]);
-	IF t IS NOT NULL THEN
-		RAISE EXCEPTION 'task_tolerance names tasks mtrs model "%" does not have: %', mtrs_retrain.name, t
+	IF unknown IS NOT NULL THEN
+		RAISE EXCEPTION 'task_tolerance names tasks mtrs model "%" does not have: %', mtrs_retrain.name, unknown
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = format('Its tasks are: %s (and intent_validation for a model with intents).',
 			                    array_to_string(cur.tasks, ', '));
