@@ -540,6 +540,13 @@ COMMENT ON FUNCTION @extschema@.mtrs_train(text, regclass, text, text, text, tex
 
 /* ------------------------------------------------------------------ serving */
 
+CREATE FUNCTION @extschema@.mtrs_rows_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'mtrs_rows_support'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION @extschema@.mtrs_rows_support(internal) IS
+	'planner support of the set-returning serving functions: estimates their rows from constant arguments (k, plus one for the explain functions; times the number of ids of the batch and vector functions; at most the number of candidates)';
+
 CREATE FUNCTION @extschema@.mtrs_recommend(
 	user_id bigint,
 	k integer DEFAULT 10,
@@ -553,7 +560,8 @@ CREATE FUNCTION @extschema@.mtrs_recommend(
 	context_decay real DEFAULT 0.5)
 RETURNS TABLE(item_id bigint, score real, rank integer)
 AS 'MODULE_PATHNAME', 'mtrs_recommend'
-LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10
+SUPPORT @extschema@.mtrs_rows_support;
 COMMENT ON FUNCTION @extschema@.mtrs_recommend(bigint, integer, text, text, boolean, bigint[], text, real, text[], real) IS
 	'the k best items for a user by one task head (default: ranking) of a model (default: the only active one), folding in interactions added to the source table since training and blending in what the user typed (query, earlier turns in context)';
 
@@ -570,7 +578,8 @@ CREATE FUNCTION @extschema@.mtrs_recommend_for(
 	context_decay real DEFAULT 0.5)
 RETURNS TABLE(item_id bigint, score real, rank integer)
 AS 'MODULE_PATHNAME', 'mtrs_recommend_for'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+LANGUAGE C STABLE PARALLEL SAFE ROWS 10
+SUPPORT @extschema@.mtrs_rows_support;
 COMMENT ON FUNCTION @extschema@.mtrs_recommend_for(bigint[], integer, text, text, boolean, bigint[], text, real, text[], real) IS
 	'the k best items for an anonymous session given the items it interacted with and what it typed (query, earlier turns in context)';
 
@@ -582,7 +591,8 @@ CREATE FUNCTION @extschema@.mtrs_recommend_batch(
 	exclude_seen boolean DEFAULT true)
 RETURNS TABLE(user_id bigint, item_id bigint, score real, rank integer)
 AS 'MODULE_PATHNAME', 'mtrs_recommend_batch'
-LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10000;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10000
+SUPPORT @extschema@.mtrs_rows_support;
 COMMENT ON FUNCTION @extschema@.mtrs_recommend_batch(bigint[], integer, text, text, boolean) IS
 	'the k best items for each of many users (default: every user the model was trained on), the rows mtrs_recommend gives each of them, scored in blocks of users with one matrix product per head: for reports and precomputed recommendation tables';
 
@@ -605,7 +615,8 @@ CREATE FUNCTION @extschema@.mtrs_explain(
 	task text DEFAULT NULL)
 RETURNS TABLE(item_id bigint, contribution real, rank integer)
 AS 'MODULE_PATHNAME', 'mtrs_explain'
-LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 11;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 11
+SUPPORT @extschema@.mtrs_rows_support;
 COMMENT ON FUNCTION @extschema@.mtrs_explain(bigint, bigint, integer, text, text) IS
 	'why an item scores high for a user: the k items of the user''s history that add the most to the task head''s logit, then a row with item_id NULL holding the rest (biases)';
 
@@ -617,7 +628,8 @@ CREATE FUNCTION @extschema@.mtrs_explain_for(
 	task text DEFAULT NULL)
 RETURNS TABLE(item_id bigint, contribution real, rank integer)
 AS 'MODULE_PATHNAME', 'mtrs_explain_for'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 11;
+LANGUAGE C STABLE PARALLEL SAFE ROWS 11
+SUPPORT @extschema@.mtrs_rows_support;
 COMMENT ON FUNCTION @extschema@.mtrs_explain_for(bigint[], bigint, integer, text, text) IS
 	'why an item scores high for an anonymous session: the k history items that add the most to the task head''s logit as mtrs_recommend_for scores it, then a row with item_id NULL holding the rest (biases)';
 
@@ -627,7 +639,8 @@ CREATE FUNCTION @extschema@.mtrs_similar_items(
 	model text DEFAULT NULL)
 RETURNS TABLE(item_id bigint, score real, rank integer)
 AS 'MODULE_PATHNAME', 'mtrs_similar_items'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+LANGUAGE C STABLE PARALLEL SAFE ROWS 10
+SUPPORT @extschema@.mtrs_rows_support;
 COMMENT ON FUNCTION @extschema@.mtrs_similar_items(bigint, integer, text) IS
 	'the k items most similar to an item (cosine of the shared item embeddings)';
 
@@ -637,7 +650,8 @@ CREATE FUNCTION @extschema@.mtrs_similar_items_batch(
 	model text DEFAULT NULL)
 RETURNS TABLE(item_id bigint, similar_item_id bigint, score real, rank integer)
 AS 'MODULE_PATHNAME', 'mtrs_similar_items_batch'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
+LANGUAGE C STABLE PARALLEL SAFE ROWS 10000
+SUPPORT @extschema@.mtrs_rows_support;
 COMMENT ON FUNCTION @extschema@.mtrs_similar_items_batch(bigint[], integer, text) IS
 	'the k most similar items of each of many items (default: every item of the model), the rows mtrs_similar_items gives each of them, scored in blocks with one matrix product: for tables of related items';
 
@@ -647,7 +661,8 @@ CREATE FUNCTION @extschema@.mtrs_item_vectors(
 	task text DEFAULT NULL)
 RETURNS TABLE(item_id bigint, vector real[])
 AS 'MODULE_PATHNAME', 'mtrs_item_vectors'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 10000;
+LANGUAGE C STABLE PARALLEL SAFE ROWS 10000
+SUPPORT @extschema@.mtrs_rows_support;
 COMMENT ON FUNCTION @extschema@.mtrs_item_vectors(bigint[], text, text) IS
 	'each item''s vector for the ranking or rating head (default: every item of the model): its inner product with a vector of mtrs_user_vectors is the head''s score, so a vector index ranking by inner product serves the model';
 
@@ -657,7 +672,8 @@ CREATE FUNCTION @extschema@.mtrs_user_vectors(
 	task text DEFAULT NULL)
 RETURNS TABLE(user_id bigint, vector real[])
 AS 'MODULE_PATHNAME', 'mtrs_user_vectors'
-LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10000;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10000
+SUPPORT @extschema@.mtrs_rows_support;
 COMMENT ON FUNCTION @extschema@.mtrs_user_vectors(bigint[], text, text) IS
 	'each user''s vector for the ranking or rating head (default: every user the model was trained on), fresh rows folded in as mtrs_recommend does: its inner product with a vector of mtrs_item_vectors is the head''s score; no row for a user the model cannot place';
 
@@ -690,7 +706,8 @@ CREATE FUNCTION @extschema@.mtrs_intent_explain(
 	model text DEFAULT NULL)
 RETURNS TABLE(feature text, kind text, contribution real, rank integer)
 AS 'MODULE_PATHNAME', 'mtrs_intent_explain'
-LANGUAGE C STABLE PARALLEL SAFE ROWS 11;
+LANGUAGE C STABLE PARALLEL SAFE ROWS 11
+SUPPORT @extschema@.mtrs_rows_support;
 COMMENT ON FUNCTION @extschema@.mtrs_intent_explain(text, text, integer, text) IS
 	'why an utterance gets an intent (default: its best one): the k features of the text (words, runs of words, character n-grams) that add the most to the intent''s logit, then a row with feature NULL holding the intent''s bias';
 

@@ -1,0 +1,160 @@
+/*-------------------------------------------------------------------------
+ *
+ * mtrs_plan.c
+ *	  Planner support for the set-returning functions: row estimates.
+ *
+ * A fixed ROWS clause cannot know that mtrs_recommend(u, 50) returns 50
+ * rows, or that mtrs_recommend_batch(ARRAY[1, 2, 3], 20) returns 60, and a
+ * report that joins the lists with a catalog table is planned from that
+ * estimate.  mtrs_rows_support answers the planner's SupportRequestRows
+ * from the constant arguments of the call: k (plus one for the explain
+ * functions' row of biases), times the length of a constant array of ids
+ * for the batch functions, and at most the length of a constant candidate
+ * list.  Arguments that are not constants (a column of a lateral join, a
+ * parameter of a generic plan) leave the function's ROWS estimate.
+ *
+ * IDENTIFICATION
+ *	  src/mtrs_plan.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "nodes/supportnodes.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+
+#include "mtrs.h"
+
+PG_FUNCTION_INFO_V1(mtrs_rows_support);
+
+#define DEFAULT_K	10			/* k's default, for a k that is not a constant */
+
+/*
+ * How a function's row count follows from its arguments (-1: no such
+ * argument).  rows = (k + extra) x length(ids), at most length(cap).
+ */
+typedef struct RowsRule
+{
+	const char *name;
+	int			k;				/* the integer argument k */
+	int			extra;			/* rows besides the k best */
+	int			ids;			/* an array with one group of rows per element */
+	int			cap;			/* an array the rows are drawn from */
+} RowsRule;
+
+static const RowsRule rows_rules[] = {
+	{"mtrs_recommend", 1, 0, -1, 5},
+	{"mtrs_recommend_for", 1, 0, -1, 5},
+	{"mtrs_recommend_batch", 1, 0, 0, -1},
+	{"mtrs_explain", 2, 1, -1, -1},
+	{"mtrs_explain_for", 2, 1, -1, -1},
+	{"mtrs_similar_items", 1, 0, -1, -1},
+	{"mtrs_similar_items_batch", 1, 0, 0, -1},
+	{"mtrs_item_vectors", -1, 0, 0, -1},
+	{"mtrs_user_vectors", -1, 0, 0, -1},
+	{"mtrs_intent_explain", 2, 1, -1, -1},
+};
+
+/* The argument n of a call if it is a constant that is not NULL */
+static Const *
+const_arg(List *args, int n)
+{
+	Node	   *arg;
+
+	if (n < 0 || n >= list_length(args))
+		return NULL;
+	arg = (Node *) list_nth(args, n);
+	if (!IsA(arg, Const) || ((Const *) arg)->constisnull)
+		return NULL;
+	return (Const *) arg;
+}
+
+/* The number of elements of a constant one-dimensional array, or -1 */
+static double
+const_array_length(List *args, int n)
+{
+	Const	   *c = const_arg(args, n);
+	ArrayType  *a;
+
+	if (c == NULL || !type_is_array(c->consttype))
+		return -1;
+	a = DatumGetArrayTypeP(c->constvalue);
+	if (ARR_NDIM(a) == 0)
+		return 0;
+	if (ARR_NDIM(a) != 1)
+		return -1;				/* an error at run time */
+	return ARR_DIMS(a)[0];
+}
+
+/*
+ * mtrs_rows_support(internal) -> internal: the planner support function of
+ * the set-returning functions listed in rows_rules
+ */
+Datum
+mtrs_rows_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	SupportRequestRows *req;
+	const RowsRule *rule = NULL;
+	char	   *name;
+	List	   *args;
+	double		rows;
+	bool		known = false;
+
+	if (!IsA(rawreq, SupportRequestRows))
+		PG_RETURN_POINTER(NULL);
+	req = (SupportRequestRows *) rawreq;
+	if (req->node == NULL || !IsA(req->node, FuncExpr))
+		PG_RETURN_POINTER(NULL);
+	args = ((FuncExpr *) req->node)->args;
+
+	name = get_func_name(req->funcid);
+	for (int i = 0; name != NULL && i < (int) lengthof(rows_rules); i++)
+		if (strcmp(rows_rules[i].name, name) == 0)
+			rule = &rows_rules[i];
+	if (rule == NULL)
+		PG_RETURN_POINTER(NULL);
+
+	/* rows per group: k (+ extra) when k is a constant */
+	if (rule->k >= 0)
+	{
+		Const	   *k = const_arg(args, rule->k);
+
+		if (k != NULL && k->consttype == INT4OID)
+		{
+			rows = Max(DatumGetInt32(k->constvalue), 0) + rule->extra;
+			known = true;
+		}
+		else
+			rows = DEFAULT_K + rule->extra;
+	}
+	else
+		rows = 1;
+	/* one group per id of a constant array (no array: every id of the model) */
+	if (rule->ids >= 0)
+	{
+		double		n = const_array_length(args, rule->ids);
+
+		if (n < 0)
+			PG_RETURN_POINTER(NULL);
+		rows *= n;
+		known = true;
+	}
+	if (rule->cap >= 0)
+	{
+		double		n = const_array_length(args, rule->cap);
+
+		if (n >= 0 && n < rows)
+		{
+			rows = n;
+			known = true;
+		}
+	}
+	if (!known)
+		PG_RETURN_POINTER(NULL);
+
+	req->rows = Max(rows, 1);
+	PG_RETURN_POINTER(req);
+}

@@ -1,0 +1,71 @@
+-- planner: row estimates of the set-returning functions follow their
+-- constant arguments (mtrs_rows_support); EXPLAIN does not run them, so no
+-- model is needed here.
+CREATE EXTENSION mtrs;
+
+CREATE FUNCTION pg_temp.plan_rows(q text) RETURNS float8
+LANGUAGE plpgsql AS $$
+DECLARE
+	j json;
+BEGIN
+	EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
+	RETURN (j -> 0 -> 'Plan' ->> 'Plan Rows')::float8;
+END $$;
+
+CREATE FUNCTION pg_temp.inner_rows(q text) RETURNS float8
+LANGUAGE plpgsql AS $$
+DECLARE
+	j json;
+BEGIN
+	EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
+	RETURN (j -> 0 -> 'Plan' -> 'Plans' -> 1 ->> 'Plan Rows')::float8;
+END $$;
+
+SELECT q, pg_temp.plan_rows(q) AS rows
+  FROM unnest(ARRAY[
+	'SELECT * FROM mtrs_recommend(1, 50)',
+	'SELECT * FROM mtrs_recommend(1)',
+	'SELECT * FROM mtrs_recommend(1, k => 3)',
+	'SELECT * FROM mtrs_recommend(1, 0)',
+	'SELECT * FROM mtrs_recommend(1, 50, candidates => ARRAY[1, 2, 3]::bigint[])',
+	'SELECT * FROM mtrs_recommend(1, 2, candidates => ARRAY[1, 2, 3]::bigint[])',
+	'SELECT * FROM mtrs_recommend_for(ARRAY[1, 2]::bigint[], 25)',
+	'SELECT * FROM mtrs_recommend_batch(ARRAY[1, 2, 3]::bigint[], 20)',
+	'SELECT * FROM mtrs_recommend_batch(ARRAY[]::bigint[], 20)',
+	'SELECT * FROM mtrs_recommend_batch(k => 5)',
+	'SELECT * FROM mtrs_explain(1, 2, 3)',
+	'SELECT * FROM mtrs_explain_for(ARRAY[1]::bigint[], 2)',
+	'SELECT * FROM mtrs_similar_items(7, 15)',
+	'SELECT * FROM mtrs_similar_items_batch(ARRAY[1, 2]::bigint[], 4)',
+	'SELECT * FROM mtrs_item_vectors(ARRAY[1, 2, 3, 4]::bigint[])',
+	'SELECT * FROM mtrs_user_vectors()',
+	'SELECT * FROM mtrs_intent_explain(''hello'', k => 4)',
+	'SELECT mtrs_recommend(1, 30)'
+  ]) AS q;
+
+-- in a lateral join: a constant k gives k rows per outer row; a k that
+-- varies leaves the function's ROWS estimate (10)
+SELECT pg_temp.inner_rows('SELECT * FROM generate_series(1, 100) u, mtrs_recommend(u, 7) r') AS constant_k,
+       pg_temp.inner_rows('SELECT * FROM generate_series(1, 100) u, mtrs_recommend(u, u) r') AS varying_k,
+       pg_temp.plan_rows('SELECT * FROM generate_series(1, 100) u, mtrs_recommend(u, 7) r') AS join_rows;
+
+-- a prepared statement's custom plan sees the parameter's value
+PREPARE top(int) AS SELECT * FROM mtrs_recommend(1, $1);
+CREATE TEMP TABLE plans (j json);
+DO $$
+DECLARE
+	j json;
+BEGIN
+	EXECUTE 'EXPLAIN (FORMAT JSON) EXECUTE top(40)' INTO j;
+	INSERT INTO plans VALUES (j);
+END $$;
+SELECT (j -> 0 -> 'Plan' ->> 'Plan Rows')::float8 AS prepared_rows FROM plans;
+DEALLOCATE top;
+
+-- every set-returning function whose rows follow its arguments has the support function
+SELECT p.proname, s.proname AS support
+  FROM pg_proc p JOIN pg_proc s ON s.oid = p.prosupport
+ WHERE p.proname LIKE 'mtrs\_%'
+ ORDER BY 1;
+
+DROP EXTENSION mtrs;
