@@ -603,7 +603,7 @@ CREATE FUNCTION @extschema@.mtrs_predict(
 	model text DEFAULT NULL)
 RETURNS real
 AS 'MODULE_PATHNAME', 'mtrs_predict'
-LANGUAGE C STABLE PARALLEL SAFE;
+LANGUAGE C STABLE PARALLEL SAFE COST 50;
 COMMENT ON FUNCTION @extschema@.mtrs_predict(bigint, bigint, text, text) IS
 	'one task head''s output for a user and an item: a score (ranking), a probability (event heads) or a rating';
 

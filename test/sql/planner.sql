@@ -21,6 +21,15 @@ BEGIN
 	RETURN (j -> 0 -> 'Plan' -> 'Plans' -> 1 ->> 'Plan Rows')::float8;
 END $$;
 
+CREATE FUNCTION pg_temp.plan_filter(q text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	j json;
+BEGIN
+	EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
+	RETURN j -> 0 -> 'Plan' ->> 'Filter';
+END $$;
+
 SELECT q, pg_temp.plan_rows(q) AS rows
   FROM unnest(ARRAY[
 	'SELECT * FROM mtrs_recommend(1, 50)',
@@ -61,6 +70,11 @@ BEGIN
 END $$;
 SELECT (j -> 0 -> 'Plan' ->> 'Plan Rows')::float8 AS prepared_rows FROM plans;
 DEALLOCATE top;
+
+-- mtrs_predict costs as much as 50 simple operators (COST 50), so cheaper
+-- conditions filter first, however the query is written
+CREATE TEMP TABLE cand (user_id bigint, item_id bigint, title text);
+SELECT pg_temp.plan_filter('SELECT * FROM cand WHERE mtrs_predict(user_id, item_id) > 0.5 AND lower(title) LIKE ''%bag%''') AS filter;
 
 -- every set-returning function whose rows follow its arguments has the support function
 SELECT p.proname, s.proname AS support
