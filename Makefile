@@ -11,7 +11,7 @@ SHLIB_LINK  = -lopenblas -lm
 
 REGRESS      = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test
-EXTRA_CLEAN  = test/unit/test_kernels test/unit/*.o
+EXTRA_CLEAN  = test/unit/test_kernels test/unit/model_mutate test/unit/*.o
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -33,6 +33,12 @@ UNIT_SRCS = test/unit/test_kernels.c src/mtrs_nn.c src/mtrs_text.c src/mtrs_text
 test/unit/test_kernels: $(UNIT_SRCS) $(wildcard include/*.h) test/unit/reference_kernels.h
 	$(CC) -std=gnu11 -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude \
 		-o $@ $(UNIT_SRCS) -lopenblas -lm
+
+# Crafted variants of a model with correct checksums, for the "crafted models" check
+KERNEL_SRCS = $(filter-out test/unit/test_kernels.c,$(UNIT_SRCS))
+test/unit/model_mutate: test/unit/model_mutate.c $(KERNEL_SRCS) $(wildcard include/*.h)
+	$(CC) -std=gnu11 -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude \
+		-o $@ test/unit/model_mutate.c $(KERNEL_SRCS) -lopenblas -lm
 
 .PHONY: unitcheck
 unitcheck: test/unit/test_kernels

@@ -73,6 +73,11 @@
 #define MTRS_MAX_STRINGS_LEN (1 << 20)
 #define MTRS_MAX_HISTORY	((int64_t) 1 << 28)
 #define MTRS_MAX_NAME_LEN	63
+#define MTRS_MAX_ALPHA		1e6f	/* settings: confidence weight */
+#define MTRS_MAX_REG		1e6f	/* regularization of fold-in */
+#define MTRS_MAX_HALF_LIFE	1e6f	/* recency half-life, days */
+#define MTRS_MAX_DAYS		1e8		/* newest training time, days from 2000-01-01 either way
+									 * (as microseconds it fits an int64) */
 #define MTRS_MAX_MODEL_SIZE	((size_t) 0x3FFFFFFF - 64)	/* fits a bytea */
 
 /* The fixed header.  Reserved fields are zero. */

@@ -84,6 +84,30 @@ else
   count 0 1
 fi
 
+mtrs_log "checks: crafted models"
+# a valid model changed one field at a time, each variant resealed with a correct checksum
+# (test/unit/model_mutate.c), then registered and served (test/fixtures/crafted_probe.sql)
+make -s test/unit/model_mutate PG_CONFIG=$PG_CONFIG
+as_pg createdb mtrs_crafted_check
+psql_pg -q -d mtrs_crafted_check -f test/fixtures/crafted_model.sql > "$LOGS/crafted_model.log"
+set +e
+psql_pg -At -d mtrs_crafted_check -c "SELECT encode(weights, 'hex') FROM mtrs_model WHERE name = 'crafted'" |
+  ./test/unit/model_mutate 1 "${MTRS_CRAFTED_MODELS:-2000}" |
+  psql_pg -At -F ' ' -d mtrs_crafted_check -f test/fixtures/crafted_probe.sql > "$LOGS/crafted.txt" 2> "$LOGS/crafted.err"
+crafted_rc=$?
+set -e
+served=$(awk '$1 == "served" {print $2}' "$LOGS/crafted.txt")
+refused=$(awk '$1 ~ /^[0-9A-Z]{5}$/ && $1 !~ /^XX00[02]/ {n += $2} END {print n + 0}' "$LOGS/crafted.txt")
+internal=$(awk '$1 ~ /^XX00[02]/ {n += $2} END {print n + 0}' "$LOGS/crafted.txt")
+if [ $crafted_rc -eq 0 ] && [ "${served:-0}" -gt 0 ] && [ "$refused" -gt 0 ] && [ "$internal" -eq 0 ]; then
+  echo "ok - ${MTRS_CRAFTED_MODELS:-2000} crafted models with correct checksums: $refused refused with an SQLSTATE, $served served, no crash"
+  count 1 0
+else
+  echo "not ok - crafted models: psql exit $crafted_rc, served ${served:-0}, refused $refused, internal errors $internal"
+  cat "$LOGS/crafted.txt"; grep 'variant' "$LOGS/crafted.err" | tail -3; tail -5 "$LOGS/crafted.err"
+  count 0 1
+fi
+
 mtrs_log "summary"
 if [ "$failed" -eq 0 ]; then rm -rf "$LOGS"; else echo "logs kept in $LOGS"; fi
 echo "$passed passed, $failed failed"

@@ -433,10 +433,43 @@ item_weights_ok(const MtrsModelView *v, char *detail, size_t detail_len)
 	return 1;
 }
 
-/* Check the text settings of a model with text (tokenizer ones size loops) */
+/* Return whether setting k lies in [lo, hi] */
+static int
+setting_within(const MtrsModelView *v, int k, float lo, float hi)
+{
+	float		f = MtrsSetting(v, k);
+
+	return f >= lo && f <= hi;
+}
+
+/*
+ * Check the settings serving reads: the scalars of fold-in (so confidences,
+ * the regularized solve and the training time stay in range), the rating
+ * range, the intent rule, and the tokenizer of a model with text (whose
+ * values size loops)
+ */
 static int
 settings_ok(const MtrsModelView *v, char *detail, size_t detail_len)
 {
+	double		last_ts = (double) MtrsSetting(v, MTRS_SET_LAST_TS) +
+		(double) MtrsSetting(v, MTRS_SET_LAST_TS_LO);
+
+	if (!setting_within(v, MTRS_SET_ALPHA, 0, MTRS_MAX_ALPHA) ||
+		!setting_within(v, MTRS_SET_REG, 0, MTRS_MAX_REG) ||
+		!setting_within(v, MTRS_SET_HALF_LIFE, 0, MTRS_MAX_HALF_LIFE) ||
+		!(last_ts >= -MTRS_MAX_DAYS && last_ts <= MTRS_MAX_DAYS) ||
+		!(MtrsSetting(v, MTRS_SET_RATING_MIN) <= MtrsSetting(v, MTRS_SET_RATING_MAX)))
+	{
+		set_detail(detail, detail_len, "%s", "An interaction setting is out of range.");
+		return 0;
+	}
+	if ((v->hdr->kind & MTRS_KIND_INTENT) &&
+		(!setting_within(v, MTRS_SET_INTENT_THRESHOLD, 0, 1) ||
+		 !setting_in(v, MTRS_SET_INTENT_TOP1, 0, 1)))
+	{
+		set_detail(detail, detail_len, "%s", "The intent threshold or rule is out of range.");
+		return 0;
+	}
 	if (!(v->hdr->kind & MTRS_KIND_TEXT))
 		return 1;
 	if (!setting_in(v, MTRS_SET_WORD_NGRAMS, 1, MTRS_MAX_WORD_NGRAMS) ||

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 
 #include <math.h>
@@ -157,6 +158,29 @@ MtrsModelNew(MemoryContext parent, Size len)
 	return m;
 }
 
+/*
+ * Return whether the task and intent names are text of the database's
+ * encoding (serving returns them as text); else write a detail sentence
+ */
+static bool
+names_valid(const MtrsModel *m, char *detail, size_t detail_len)
+{
+	int			n = m->v.hdr->n_tasks + m->v.hdr->n_labels;
+
+	for (int i = 0; i < n; i++)
+	{
+		const char *s = MtrsModelString(&m->v, i);
+
+		if (!pg_verifymbstr(s, strlen(s), true))
+		{
+			snprintf(detail, detail_len, "Name %d is not valid text in encoding \"%s\".", i,
+					 GetDatabaseEncodingName());
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Validate the bytes of a model started by MtrsModelNew and derive its serving data */
 void
 MtrsModelFinish(MtrsModel *m)
@@ -165,6 +189,8 @@ MtrsModelFinish(MtrsModel *m)
 	char		detail[256];
 
 	status = MtrsFormatCheck(&m->v, m->bytes, m->size, detail, sizeof(detail));
+	if (status == MTRS_FMT_OK && !names_valid(m, detail, sizeof(detail)))
+		status = MTRS_FMT_BAD_CONTENT;
 	if (status != MTRS_FMT_OK)
 	{
 		MemoryContextDelete(m->context);
@@ -183,7 +209,8 @@ MtrsModelFinishQuietly(MtrsModel *m)
 {
 	char		detail[256];
 
-	if (MtrsFormatCheck(&m->v, m->bytes, m->size, detail, sizeof(detail)) != MTRS_FMT_OK)
+	if (MtrsFormatCheck(&m->v, m->bytes, m->size, detail, sizeof(detail)) != MTRS_FMT_OK ||
+		!names_valid(m, detail, sizeof(detail)))
 		return false;
 	derive_serving_data(m);
 	return true;

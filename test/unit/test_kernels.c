@@ -1202,6 +1202,15 @@ build_model_as(size_t *len, MtrsModelView *v, int version)
 	}
 	v->t.task_parent[0] = -1.0f;
 	v->t.task_parent[1] = 0.0f;
+	v->t.settings[MTRS_SET_ALPHA] = 1.0f;
+	v->t.settings[MTRS_SET_REG] = 20.0f;
+	v->t.settings[MTRS_SET_HALF_LIFE] = 7.0f;
+	v->t.settings[MTRS_SET_RATING_MIN] = 1.0f;
+	v->t.settings[MTRS_SET_RATING_MAX] = 5.0f;
+	v->t.settings[MTRS_SET_LAST_TS] = 9500.0f;
+	v->t.settings[MTRS_SET_LAST_TS_LO] = 0.25f;
+	v->t.settings[MTRS_SET_INTENT_THRESHOLD] = 0.5f;
+	v->t.settings[MTRS_SET_INTENT_TOP1] = 1.0f;
 	v->t.settings[MTRS_SET_WORD_NGRAMS] = 2.0f;
 	v->t.settings[MTRS_SET_CHAR_MIN] = 3.0f;
 	v->t.settings[MTRS_SET_CHAR_MAX] = 5.0f;
@@ -1311,6 +1320,33 @@ damage_nan(char *b)
 
 	MtrsFormatLayout(&v, b);
 	v.params[5] = NAN;
+	MtrsFormatSeal(&v);
+}
+
+/* Settings serving reads, each set out of range in turn by damage_setting */
+static const struct
+{
+	int			k;
+	float		value;
+	const char *what;
+}			bad_settings[] = {
+	{MTRS_SET_ALPHA, -1.0f, "a negative confidence weight"},
+	{MTRS_SET_REG, 1e7f, "a regularization of 1e7"},
+	{MTRS_SET_HALF_LIFE, -7.0f, "a negative half-life"},
+	{MTRS_SET_RATING_MIN, 6.0f, "a rating minimum above the maximum"},
+	{MTRS_SET_LAST_TS, 2e8f, "a training time 2e8 days away"},
+	{MTRS_SET_INTENT_THRESHOLD, 1.5f, "an intent threshold of 1.5"},
+	{MTRS_SET_INTENT_TOP1, 0.5f, "a top-1 rule of 0.5"},
+};
+static int	bad_setting;
+
+static void
+damage_setting(char *b)
+{
+	MtrsModelView v;
+
+	MtrsFormatLayout(&v, b);
+	v.t.settings[bad_settings[bad_setting].k] = bad_settings[bad_setting].value;
 	MtrsFormatSeal(&v);
 }
 
@@ -1448,6 +1484,15 @@ test_format(void)
 		  "an item space weight of 1.5: bad content naming the row");
 	check(check_copy(model, len, len, damage_flags_v2, detail) == MTRS_FMT_BAD_HEADER,
 		  "item space weights in a format 2 model: bad header");
+	for (bad_setting = 0; bad_setting < (int) (sizeof(bad_settings) / sizeof(bad_settings[0]));
+		 bad_setting++)
+	{
+		char		name[128];
+
+		snprintf(name, sizeof(name), "%s: bad content", bad_settings[bad_setting].what);
+		check(check_copy(model, len, len, damage_setting, detail) == MTRS_FMT_BAD_CONTENT &&
+			  (strstr(detail, "setting") != NULL || strstr(detail, "threshold") != NULL), name);
+	}
 	check(v.vocab != NULL && v.hdr->n_vocab == 3 && MtrsWordRows(v.hdr) == 3 &&
 		  MtrsItemWeightRows(v.hdr) == 3 && v.t.word_item_w[2] == 0.5f,
 		  "a format 3 model has 3 token rows, one per vocabulary bucket, each with an item space weight");
