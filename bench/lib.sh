@@ -63,6 +63,19 @@ CREATE INDEX ON ml_events (user_id);	-- serving checks for fresh interactions by
 SQL
 }
 
+# ml100k_default_model_sql TRAIN_CSV TEST_CSV: print the SQL that creates the extension, loads
+# a split (ml100k_split_sql, ml100k_events_sql) and trains the model 'ml100k' with default
+# options, as bench/recsys/ml100k.sh '{}' does
+ml100k_default_model_sql() {
+  cat <<SQL
+CREATE EXTENSION mtrs;
+$(ml100k_split_sql "$1" "$2")
+$(ml100k_events_sql)
+SET client_min_messages = warning;
+SELECT mtrs_train('ml100k', 'ml_events', rating_col => 'rating') > 0 AS trained;
+SQL
+}
+
 # ml100k_movies_sql OUT_DIR: convert ../shared/data/ml-100k/u.item (Latin-1) into OUT_DIR and
 # print the SQL that loads it as the catalog table movies (item_id, title without the year,
 # genres: the genre names joined by spaces), for the ML-100K text benchmarks

@@ -21,11 +21,7 @@ source "$ROOT/bench/lib.sh"
 bench_setup "$OUT" "$DB"
 
 PSQL -q -d $DB <<SQL
-CREATE EXTENSION mtrs;
-$(ml100k_split_sql "$DATA/train.csv" "$DATA/test.csv")
-$(ml100k_events_sql)
-SET client_min_messages = warning;
-SELECT mtrs_train('ml100k', 'ml_events', rating_col => 'rating') > 0 AS trained;
+$(ml100k_default_model_sql "$DATA/train.csv" "$DATA/test.csv")
 CREATE TABLE pairs (g int, u bigint, i bigint);
 INSERT INTO pairs
 WITH us AS (SELECT user_id, row_number() OVER (ORDER BY user_id) - 1 AS n FROM (SELECT DISTINCT user_id FROM ml_train) d),

@@ -21,11 +21,7 @@ bench_packages python3-numpy python3-pandas python3-scipy
 bench_setup "$OUT" "$DB"
 
 PSQL -q -d $DB <<SQL
-CREATE EXTENSION mtrs;
-$(ml100k_split_sql "$DATA/train.csv" "$DATA/test.csv")
-$(ml100k_events_sql)
-SET client_min_messages = warning;
-SELECT mtrs_train('ml100k', 'ml_events', rating_col => 'rating') > 0 AS trained;
+$(ml100k_default_model_sql "$DATA/train.csv" "$DATA/test.csv")
 SQL
 
 # export timing: COPY of every vector to a file, after a first call that loads the model

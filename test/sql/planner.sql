@@ -3,34 +3,17 @@
 -- model is needed here.
 CREATE EXTENSION mtrs;
 
-CREATE FUNCTION pg_temp.plan_rows(q text) RETURNS float8
+-- the plan of a query, as EXPLAIN (FORMAT JSON) gives it
+CREATE FUNCTION pg_temp.plan_of(q text) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
 	j json;
 BEGIN
 	EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
-	RETURN (j -> 0 -> 'Plan' ->> 'Plan Rows')::float8;
+	RETURN j -> 0 -> 'Plan';
 END $$;
 
-CREATE FUNCTION pg_temp.inner_rows(q text) RETURNS float8
-LANGUAGE plpgsql AS $$
-DECLARE
-	j json;
-BEGIN
-	EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
-	RETURN (j -> 0 -> 'Plan' -> 'Plans' -> 1 ->> 'Plan Rows')::float8;
-END $$;
-
-CREATE FUNCTION pg_temp.plan_filter(q text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-	j json;
-BEGIN
-	EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
-	RETURN j -> 0 -> 'Plan' ->> 'Filter';
-END $$;
-
-SELECT q, pg_temp.plan_rows(q) AS rows
+SELECT q, (pg_temp.plan_of(q) ->> 'Plan Rows')::float8 AS rows
   FROM unnest(ARRAY[
 	'SELECT * FROM mtrs_recommend(1, 50)',
 	'SELECT * FROM mtrs_recommend(1)',
@@ -54,9 +37,12 @@ SELECT q, pg_temp.plan_rows(q) AS rows
 
 -- in a lateral join: a constant k gives k rows per outer row; a k that
 -- varies leaves the function's ROWS estimate (10)
-SELECT pg_temp.inner_rows('SELECT * FROM generate_series(1, 100) u, mtrs_recommend(u, 7) r') AS constant_k,
-       pg_temp.inner_rows('SELECT * FROM generate_series(1, 100) u, mtrs_recommend(u, u) r') AS varying_k,
-       pg_temp.plan_rows('SELECT * FROM generate_series(1, 100) u, mtrs_recommend(u, 7) r') AS join_rows;
+SELECT (pg_temp.plan_of('SELECT * FROM generate_series(1, 100) u, mtrs_recommend(u, 7) r')
+          -> 'Plans' -> 1 ->> 'Plan Rows')::float8 AS constant_k,
+       (pg_temp.plan_of('SELECT * FROM generate_series(1, 100) u, mtrs_recommend(u, u) r')
+          -> 'Plans' -> 1 ->> 'Plan Rows')::float8 AS varying_k,
+       (pg_temp.plan_of('SELECT * FROM generate_series(1, 100) u, mtrs_recommend(u, 7) r')
+          ->> 'Plan Rows')::float8 AS join_rows;
 
 -- a prepared statement's custom plan sees the parameter's value
 PREPARE top(int) AS SELECT * FROM mtrs_recommend(1, $1);
@@ -74,7 +60,8 @@ DEALLOCATE top;
 -- mtrs_predict costs as much as 50 simple operators (COST 50), so cheaper
 -- conditions filter first, however the query is written
 CREATE TEMP TABLE cand (user_id bigint, item_id bigint, title text);
-SELECT pg_temp.plan_filter('SELECT * FROM cand WHERE mtrs_predict(user_id, item_id) > 0.5 AND lower(title) LIKE ''%bag%''') AS filter;
+SELECT pg_temp.plan_of('SELECT * FROM cand WHERE mtrs_predict(user_id, item_id) > 0.5 AND lower(title) LIKE ''%bag%''')
+       ->> 'Filter' AS filter;
 
 -- every set-returning function whose rows follow its arguments has the support function
 SELECT p.proname, s.proname AS support
