@@ -133,6 +133,8 @@ extern void MtrsModelFileWrite(const MtrsModel *m, int64 id);
 
 /* mtrs_cache.c */
 extern MtrsModel *MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name);
+extern void MtrsCacheUserSqlBegin(void);
+extern void MtrsCacheUserSqlEnd(void);
 extern Oid	MtrsExtensionSchema(FunctionCallInfo fcinfo);
 extern void MtrsCacheStats(int64 *loads, int64 *hits, int64 *entries, int64 *shared_loads,
 						   int64 *shared_bytes);

@@ -311,6 +311,11 @@ AS $$
 DECLARE
 	typ regtype;
 BEGIN
+	IF rel IS NULL THEN
+		RAISE EXCEPTION 'rel must not be null' USING ERRCODE = 'null_value_not_allowed';
+	ELSIF col IS NULL THEN
+		RETURN NULL;			-- an optional column not given
+	END IF;
 	SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
 	 WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
 	IF NOT FOUND AND NOT missing_ok THEN
@@ -321,7 +326,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.mtrs_column_type(regclass, text, boolean) IS
-	'the type of a column of a table or view (error 42703 if there is none, unless missing_ok); used to check the columns given to mtrs_train and mtrs_evaluate';
+	'the type of a column of a table or view (error 42703 if there is none, unless missing_ok; NULL for a NULL column name); used to check the columns given to mtrs_train and mtrs_evaluate';
 
 CREATE FUNCTION @extschema@.mtrs_read_utterances(
 	tbl regclass, text_col text, label_col text, OUT texts text[], OUT labels text[])
@@ -724,6 +729,8 @@ BEGIN
 		RAISE EXCEPTION 'model, holdout, text_col and label_col must not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	PERFORM @extschema@.mtrs_column_type(holdout, text_col);
+	PERFORM @extschema@.mtrs_column_type(holdout, label_col);
 	RETURN QUERY EXECUTE format(
 		'SELECT t, ARRAY(SELECT btrim(x) FROM unnest(string_to_array(l, %L)) x WHERE btrim(x) <> %L ORDER BY 1), '
 		'       ARRAY(SELECT i.intent FROM %I.mtrs_intent(t, $1) i ORDER BY 1) '
@@ -743,6 +750,9 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	IF predictions IS NULL THEN
+		RAISE EXCEPTION 'predictions must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	RETURN QUERY EXECUTE format(
 		'WITH p AS (SELECT gold, pred FROM %s), '
 		'     intents AS (SELECT DISTINCT x FROM p, unnest(gold || pred) x) '
@@ -988,6 +998,11 @@ LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	IF to_regclass('pg_temp.mtrs_retrain_holdout') IS NULL THEN
+		RAISE EXCEPTION 'mtrs_retrain_score can only be called by mtrs_retrain'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'It scores the rows mtrs_retrain holds out, in pg_temp.mtrs_retrain_holdout.';
+	END IF;
 	PERFORM @extschema@.mtrs_evaluate(name, 'pg_temp.mtrs_retrain_holdout', k, source->>'user_col',
 		source->>'item_col', source->>'event_col', source->>'rating_col');
 	RETURN (SELECT m.metrics || jsonb_build_object('intent_validation', m.source->'intents'->'validation_accuracy')

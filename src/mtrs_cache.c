@@ -25,6 +25,13 @@
  * of the same query) skips the registry probe.  Any replacement in the
  * backend cache bumps a generation counter that invalidates those.
  *
+ * A serving call keeps using its model after the cache has moved on: while
+ * it folds a user in it runs the source table's SQL, and a view there may
+ * call mtrs itself, see a newer version and replace the cache entry.  So a
+ * model replaced while such SQL runs (MtrsCacheUserSqlBegin/End) is only
+ * retired, and freed by the next lookup made outside user SQL, when no
+ * call can still hold it.
+ *
  * IDENTIFICATION
  *	  src/mtrs_cache.c
  *
@@ -85,6 +92,10 @@ typedef struct CallMemo
 
 static uint64 cache_generation = 1;
 
+/* Nesting of user SQL run by serving calls, and the models replaced meanwhile */
+static int	user_sql_depth = 0;
+static List *retired_models = NIL;	/* in TopMemoryContext */
+
 static MtrsModel *cache_lookup(FunctionCallInfo fcinfo, const char *name);
 
 /* Where the registry lives and the attribute numbers we read */
@@ -105,6 +116,61 @@ static Registry registry;
 static int64 stat_loads = 0;
 static int64 stat_hits = 0;
 static int64 stat_shared_loads = 0;	/* loads that mapped an existing shared file */
+
+/*
+ * Mark the start and the end of user SQL run while a serving call holds a
+ * model (fold-in queries on the source table); End must run on error too
+ */
+void
+MtrsCacheUserSqlBegin(void)
+{
+	user_sql_depth++;
+}
+
+void
+MtrsCacheUserSqlEnd(void)
+{
+	Assert(user_sql_depth > 0);
+	user_sql_depth--;
+}
+
+/* Free a model that has left the cache */
+static void
+free_model(MtrsModel *m)
+{
+	MtrsSourceRelease(m);
+	MemoryContextDelete(m->context);
+}
+
+/* A model leaves the cache: free it, or retire it if a serving call may still use it */
+static void
+retire_model(MtrsModel *m)
+{
+	if (user_sql_depth > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		retired_models = lappend(retired_models, m);
+		MemoryContextSwitchTo(old);
+	}
+	else
+		free_model(m);
+}
+
+/* Free the retired models once no serving call can hold them */
+static void
+free_retired_models(void)
+{
+	List	   *models = retired_models;
+	ListCell   *lc;
+
+	if (user_sql_depth > 0 || models == NIL)
+		return;
+	retired_models = NIL;
+	foreach(lc, models)
+		free_model((MtrsModel *) lfirst(lc));
+	list_free(models);
+}
 
 /* Return the schema of the extension: the one the calling function lives in */
 Oid
@@ -343,7 +409,7 @@ default_model_name(void)
 /*
  * Return the active version of the named model (NULL: the default model),
  * decoded.  The result stays valid until the next call of this function
- * in this backend.
+ * in this backend outside user SQL run by a serving call.
  */
 MtrsModel *
 MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name)
@@ -390,6 +456,7 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name)
 	int64		id;
 	TransactionId xmin;
 
+	free_retired_models();
 	locate_registry(MtrsExtensionSchema(fcinfo));
 	if (pg_class_aclcheck(registry.relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, MTRS_REGISTRY_TABLE);
@@ -437,10 +504,7 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name)
 
 		MemoryContextSetParent(m->context, CacheMemoryContext);
 		if (entry->model != NULL)
-		{
-			MtrsSourceRelease(entry->model);
-			MemoryContextDelete(entry->model->context);
-		}
+			retire_model(entry->model);
 		cache_generation++;
 		entry->model = m;
 		entry->id = id;

@@ -213,6 +213,8 @@ recommend(FunctionCallInfo fcinfo, MtrsModel *m, int task, int k, const MtrsUser
 		{
 			int			i;
 
+			if ((j & 0xFFFF) == 0xFFFF)
+				CHECK_FOR_INTERRUPTS();	/* a list of millions of candidates */
 			if (nulls[j] || (i = MtrsModelFindItem(m, DatumGetInt64(elems[j]))) < 0)
 				continue;		/* unknown candidates are skipped */
 			if (ex != NULL && is_excluded(m, ex, i))
@@ -483,6 +485,8 @@ MtrsHistoryArg(FunctionCallInfo fcinfo, int arg, const MtrsModel *m, int **items
 	*ts = palloc(sizeof(double) * Max(n, 1));
 	for (int j = 0; j < n; j++)
 	{
+		if ((j & 0xFFFF) == 0xFFFF)
+			CHECK_FOR_INTERRUPTS();
 		if (nulls[j] || ((*items)[u] = MtrsModelFindItem(m, DatumGetInt64(elems[j]))) < 0)
 			continue;
 		(*ts)[u++] = NAN;

@@ -350,25 +350,34 @@ MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n
 	MemoryContext caller = CurrentMemoryContext;
 	Oid			relid = mtrs_fold_in ? readable_source(m) : InvalidOid;
 	Datum		args[2];
-	double	   *ts;
+	double	   *ts = NULL;
 	float	   *emb;
+	bool		fresh = false;
 
 	if (!OidIsValid(relid) ||
 		(m->src_time_col == NULL && user->u >= 0))
 		return false;
 	args[0] = Int64GetDatum(user_id);
 	args[1] = TimestampTzGetDatum(trained_until(m));
-	SPI_connect();
-	prepare_plans(m, relid);
-	if (SPI_execute_plan((SPIPlanPtr) m->src_recent_plan, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "fold-in query failed");
-	if (SPI_processed == 0)
+	MtrsCacheUserSqlBegin();
+	PG_TRY();
 	{
+		SPI_connect();
+		prepare_plans(m, relid);
+		if (SPI_execute_plan((SPIPlanPtr) m->src_recent_plan, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "fold-in query failed");
+		fresh = SPI_processed > 0;
+		if (fresh)
+			*n_seen = user_rows(m, args, caller, seen, &ts);
 		SPI_finish();
-		return false;
 	}
-	*n_seen = user_rows(m, args, caller, seen, &ts);
-	SPI_finish();
+	PG_FINALLY();
+	{
+		MtrsCacheUserSqlEnd();
+	}
+	PG_END_TRY();
+	if (!fresh)
+		return false;
 	emb = palloc(sizeof(float) * m->v.hdr->dim);
 	MtrsFoldInItems(m, *seen, ts, *n_seen, emb);
 	user->emb = emb;
@@ -390,10 +399,19 @@ MtrsSourceUserRows(MtrsModel *m, int64 user_id, int **items, double **ts, int *n
 	if (!OidIsValid(relid))
 		return false;
 	args[0] = Int64GetDatum(user_id);
-	SPI_connect();
-	prepare_plans(m, relid);
-	*n = user_rows(m, args, caller, items, ts);
-	SPI_finish();
+	MtrsCacheUserSqlBegin();
+	PG_TRY();
+	{
+		SPI_connect();
+		prepare_plans(m, relid);
+		*n = user_rows(m, args, caller, items, ts);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		MtrsCacheUserSqlEnd();
+	}
+	PG_END_TRY();
 	return true;
 }
 
@@ -426,21 +444,30 @@ MtrsSourceFreshUsers(MtrsModel *m, const int64 *ids, int n, int64 **fresh, int *
 				   quote_identifier(m->src_user_col), m->src_time_col != NULL ? " AND " : "",
 				   m->src_time_col != NULL ?
 				   psprintf("%s > $2", quote_identifier(m->src_time_col)) : "");
-	SPI_connect();
-	if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "fold-in query failed");
-	*fresh = MemoryContextAlloc(caller, sizeof(int64) * Max(SPI_processed, 1));
-	*n_fresh = 0;
-	for (uint64 r = 0; r < SPI_processed; r++)
+	MtrsCacheUserSqlBegin();
+	PG_TRY();
 	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+		SPI_connect();
+		if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "fold-in query failed");
+		*fresh = MemoryContextAlloc(caller, sizeof(int64) * Max(SPI_processed, 1));
+		*n_fresh = 0;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
 
-		if (!isnull &&
-			(m->src_time_col != NULL || MtrsModelFindUser(m, DatumGetInt64(d)) < 0))
-			(*fresh)[(*n_fresh)++] = DatumGetInt64(d);
+			if (!isnull &&
+				(m->src_time_col != NULL || MtrsModelFindUser(m, DatumGetInt64(d)) < 0))
+				(*fresh)[(*n_fresh)++] = DatumGetInt64(d);
+		}
+		SPI_finish();
 	}
-	SPI_finish();
+	PG_FINALLY();
+	{
+		MtrsCacheUserSqlEnd();
+	}
+	PG_END_TRY();
 	qsort(*fresh, *n_fresh, sizeof(int64), NnCmpInt64);
 	return true;
 }

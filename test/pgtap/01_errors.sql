@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(104);
+SELECT plan(109);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -232,6 +232,17 @@ SELECT throws_ok($$SELECT * FROM mtrs_intent_explain('hello', k => 0, model => '
                  'k must be greater than zero', 'intent explain: k 0');
 SELECT throws_ok($$SELECT * FROM mtrs_intent_explain('hello', model => 'nope')$$, '42704',
                  'mtrs model "nope" does not exist', 'intent explain: unknown model');
+-- evaluation helpers (found by fuzzing: a syntax error, "<NULL>", a missing pg_temp)
+SELECT throws_ok($$SELECT * FROM mtrs_intent_f1(NULL)$$, '22004',
+                 'predictions must not be null', 'intent f1: null table');
+SELECT throws_ok($$SELECT * FROM mtrs_intent_predictions('io', 'tr_utt', '', 'label')$$, '42703',
+                 'column "" does not exist in tr_utt', 'intent predictions: empty text column');
+SELECT throws_ok($$SELECT * FROM mtrs_intent_predictions('io', 'tr_utt', 'text', 'intent')$$, '42703',
+                 'column "intent" does not exist in tr_utt', 'intent predictions: unknown label column');
+SELECT throws_ok($$SELECT mtrs_column_type(NULL, 'x')$$, '22004',
+                 'rel must not be null', 'column type: null table');
+SELECT throws_ok($$SELECT mtrs_retrain_score('io', '{}', 20)$$, '55000',
+                 'mtrs_retrain_score can only be called by mtrs_retrain', 'retrain score outside mtrs_retrain');
 
 SELECT * FROM finish();
 ROLLBACK;
