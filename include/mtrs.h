@@ -133,6 +133,7 @@ extern void MtrsModelFileWrite(const MtrsModel *m, int64 id);
 
 /* mtrs_cache.c */
 extern MtrsModel *MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name);
+extern MtrsModel *MtrsCacheFindModel(FunctionCallInfo fcinfo, const char *name);
 extern void MtrsCacheUserSqlBegin(void);
 extern void MtrsCacheUserSqlEnd(void);
 extern Oid	MtrsExtensionSchema(FunctionCallInfo fcinfo);

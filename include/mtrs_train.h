@@ -37,6 +37,10 @@ typedef struct MtrsFitRow
 	int16		pad;
 } MtrsFitRow;
 
+/* "iterations": "auto" from scratch, and starting from a trained model (option warm_start) */
+#define MTRS_ITERATIONS			25
+#define MTRS_WARM_ITERATIONS	5
+
 /* Rows collected for training (the state of the mtrs_fit aggregate) */
 typedef struct MtrsFitData
 {
@@ -83,6 +87,7 @@ typedef enum MtrsIntentLoss
 typedef struct MtrsFitOptions
 {
 	int			dim;
+	bool		iterations_auto;	/* MTRS_ITERATIONS, or MTRS_WARM_ITERATIONS with a warm start */
 	int			iterations;
 	bool		reg_auto;		/* reg chosen from the data when training starts */
 	double		reg;			/* L2 of the shared embeddings (the value used, once trained) */
@@ -118,7 +123,16 @@ typedef struct MtrsFitOptions
 	char		weight_task[MTRS_MAX_TASKS][NAMEDATALEN];
 	double		weight_value[MTRS_MAX_TASKS];
 	bool		progress;		/* per-iteration NOTICE instead of DEBUG1 */
+	char		warm_start[NAMEDATALEN];	/* model whose active version starts the run, or "" */
 } MtrsFitOptions;
+
+/* What a warm start found in common with the model it started from */
+typedef struct MtrsWarmStart
+{
+	int			users;
+	int			items;
+	int			tasks;
+} MtrsWarmStart;
 
 /* mtrs_fitdata.c, mtrs_train.c */
 extern MtrsFitData *MtrsFitDataCreate(MemoryContext context);
@@ -130,8 +144,8 @@ extern void MtrsFitDataFlatten(const MtrsFitData *d, bytea *out, Size size);
 extern void MtrsFitDataAppendFlat(MtrsFitData *into, const char *p, Size len);
 extern void MtrsFitOptionsParse(MtrsFitOptions *o, const char *json);
 extern char *MtrsFitOptionsToJson(const MtrsFitOptions *o);
-extern bytea *MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, StringInfo log,
-					   double *memory);
+extern bytea *MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, const MtrsModel *init,
+					   StringInfo log, double *memory, MtrsWarmStart *warm);
 extern void MtrsCheckTrainingMemory(double bytes, const char *what, bool known);
 
 #endif							/* MTRS_TRAIN_H */

@@ -419,6 +419,10 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'Give the labelled utterances to train on with intents => ....';
 	END IF;
+	/* warm_start true: the active version of the model being trained, if it has one */
+	IF opts->'warm_start' = 'true' THEN
+		opts := opts || jsonb_build_object('warm_start', mtrs_train.name);
+	END IF;
 	IF interactions IS NULL AND intents IS NULL THEN
 		RAISE EXCEPTION 'nothing to train on'
 			USING ERRCODE = 'null_value_not_allowed',
@@ -476,7 +480,8 @@ BEGIN
 			'item_col', item_col, 'event_col', event_col, 'time_col', time_col,
 			'rating_col', rating_col, 'rows', fit->'rows', 'memory_bytes', fit->'memory_bytes',
 			'training_threads', fit->'threads', 'reg', fit->'reg',
-			'interaction_norm', fit->'interaction_norm');
+			'interaction_norm', fit->'interaction_norm', 'iterations', fit->'iterations',
+			'warm_start', fit->'warm_start');
 	END IF;
 	IF intents IS NOT NULL THEN
 		SELECT u.texts, u.labels INTO texts, labels
@@ -867,17 +872,22 @@ BEGIN
 		SELECT r.user_id AS u, r.item_id, r.rank
 		  FROM @extschema@.mtrs_recommend_batch(ARRAY(SELECT DISTINCT e.u FROM pg_temp.mtrs_eval_rows e),
 		                                        mtrs_evaluate.k, model => mtrs_evaluate.model) r;
-		SELECT avg(x.hits::float8 / x.n) AS recall,
-		       avg(x.dcg / (SELECT sum(1.0 / log(2, j + 1)) FROM generate_series(1, least(mtrs_evaluate.k, x.n)) j)) AS ndcg,
+		/* joins and aggregates, not a subquery per user: linear in users and k */
+		WITH held AS (SELECT DISTINCT e.u, e.i FROM pg_temp.mtrs_eval_rows e),
+		     per_user AS (SELECT h.u, count(*) AS n FROM held h GROUP BY h.u),
+		     found AS (SELECT c.u, count(*) AS hits, sum(1.0 / log(2, c.rank + 1)) AS dcg
+		                 FROM pg_temp.mtrs_eval_recs c JOIN held h ON h.u = c.u AND h.i = c.item_id
+		                GROUP BY c.u),
+		     ideal AS (SELECT j AS n, sum(1.0 / log(2, j + 1)) OVER (ORDER BY j) AS dcg
+		                 FROM generate_series(1, mtrs_evaluate.k) j)
+		SELECT avg(coalesce(f.hits, 0)::float8 / g.n) AS recall,
+		       avg(coalesce(f.dcg, 0) / i.dcg) AS ndcg,
 		       (SELECT count(DISTINCT c.item_id) FROM pg_temp.mtrs_eval_recs c)::float8 / greatest(n_items, 1) AS coverage,
 		       count(*) AS users
 		  INTO rec
-		  FROM (SELECT g.u, g.n,
-		               (SELECT count(*) FROM pg_temp.mtrs_eval_recs c
-		                 WHERE c.u = g.u AND c.item_id IN (SELECT e.i FROM pg_temp.mtrs_eval_rows e WHERE e.u = g.u)) AS hits,
-		               (SELECT coalesce(sum(1.0 / log(2, c.rank + 1)), 0) FROM pg_temp.mtrs_eval_recs c
-		                 WHERE c.u = g.u AND c.item_id IN (SELECT e.i FROM pg_temp.mtrs_eval_rows e WHERE e.u = g.u)) AS dcg
-		          FROM (SELECT e.u, count(DISTINCT e.i) AS n FROM pg_temp.mtrs_eval_rows e GROUP BY e.u) g) x;
+		  FROM per_user g
+		  LEFT JOIN found f ON f.u = g.u
+		  JOIN ideal i ON i.n = least(mtrs_evaluate.k, g.n);
 		IF rec.users > 0 THEN
 			res := res || jsonb_build_object('ranking', jsonb_build_object(
 				format('recall@%s', k), rec.recall, format('ndcg@%s', k), rec.ndcg,
@@ -1111,13 +1121,15 @@ BEGIN
 	END IF;
 	SELECT count(*) INTO n_held FROM pg_temp.mtrs_retrain_holdout;
 
-	/* the candidate recipe and the incumbent's recipe, trained on the same rows */
-	PERFORM @extschema@.mtrs_train_like(cand, src, 'pg_temp.mtrs_retrain_train', opts);
+	/* the candidate recipe and the incumbent's recipe, trained on the same rows, from
+	   scratch: the active model, a warm start's usual source, has seen the held-out rows */
+	PERFORM @extschema@.mtrs_train_like(cand, src, 'pg_temp.mtrs_retrain_train', opts - 'warm_start');
 	cand_m := @extschema@.mtrs_retrain_score(cand, src, k);
 	IF mtrs_retrain.options IS NULL OR mtrs_retrain.options = '{}' THEN
 		inc_m := cand_m;		/* the same recipe on the same rows: the same model */
 	ELSE
-		PERFORM @extschema@.mtrs_train_like(inc, src, 'pg_temp.mtrs_retrain_train', cur.options || '{"progress": false}');
+		PERFORM @extschema@.mtrs_train_like(inc, src, 'pg_temp.mtrs_retrain_train',
+			cur.options - 'warm_start' || '{"progress": false}');
 		inc_m := @extschema@.mtrs_retrain_score(inc, src, k);
 	END IF;
 

@@ -32,6 +32,7 @@
 #include "datatype/timestamp.h"
 #include "utils/builtins.h"
 #include "utils/expandeddatum.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -233,6 +234,9 @@ mtrs_fit_finalfn(PG_FUNCTION_ARGS)
 	StringInfoData log;
 	bytea	   *model;
 	double		memory;
+	MtrsModel  *init = NULL;
+	MtrsWarmStart warm;
+	const char *warm_json = "null";
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -247,19 +251,42 @@ mtrs_fit_finalfn(PG_FUNCTION_ARGS)
 	if (d->n == 0)
 		PG_RETURN_NULL();
 	MtrsFitOptionsParse(&o, d->options);
+	if (o.warm_start[0] != '\0')
+	{
+		init = MtrsCacheFindModel(fcinfo, o.warm_start);
+		if (init == NULL)
+			ereport(NOTICE,
+					(errmsg("mtrs model \"%s\" has no active version to warm-start from: training from scratch",
+							o.warm_start)));
+		else if (o.iterations_auto)
+			o.iterations = MTRS_WARM_ITERATIONS;
+	}
 	initStringInfo(&log);
-	model = MtrsTrain(d, &o, &log, &memory);
+	model = MtrsTrain(d, &o, init, &log, &memory, &warm);
+	if (init != NULL)
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, "{\"model\": ");
+		escape_json(&buf, init->name);
+		appendStringInfo(&buf, ", \"id\": " INT64_FORMAT ", \"version\": %d, "
+						 "\"users\": %d, \"items\": %d, \"tasks\": %d}",
+						 init->registry_id, init->version, warm.users, warm.items, warm.tasks);
+		warm_json = buf.data;
+	}
 	if (last_fit != NULL)
 		pfree(last_fit);
 	last_fit = MemoryContextStrdup(TopMemoryContext,
 								   psprintf("{\"options\": %s, \"rows\": " INT64_FORMAT
 											", \"memory_bytes\": %.0f, \"threads\": %d, "
 											"\"reg\": %g, \"interaction_norm\": %s, "
+											"\"iterations\": %d, \"warm_start\": %s, "
 											"\"training_log\": [%s]}",
 											MtrsFitOptionsToJson(&o), d->n, memory,
 											MtrsTrainingThreads(), o.reg,
 											o.reg_auto ? psprintf("%.6g", o.interaction_norm) : "null",
-											log.data));
+											o.iterations, warm_json, log.data));
 	PG_RETURN_BYTEA_P(model);
 }
 

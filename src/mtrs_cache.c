@@ -96,7 +96,7 @@ static uint64 cache_generation = 1;
 static int	user_sql_depth = 0;
 static List *retired_models = NIL;	/* in TopMemoryContext */
 
-static MtrsModel *cache_lookup(FunctionCallInfo fcinfo, const char *name);
+static MtrsModel *cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok);
 
 /* Where the registry lives and the attribute numbers we read */
 typedef struct Registry
@@ -425,7 +425,7 @@ MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name)
 		memo->snap_curcid == snap->curcid && memo->user == GetUserId() &&
 		strcmp(memo->name, given) == 0 && strcmp(memo->default_name, dflt) == 0)
 		return memo->model;
-	m = cache_lookup(fcinfo, name);
+	m = cache_lookup(fcinfo, name, false);
 	if (memo == NULL)
 		fcinfo->flinfo->fn_extra = memo =
 			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallMemo));
@@ -441,9 +441,22 @@ MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name)
 	return m;
 }
 
-/* Look the model up in the registry and the backend cache (see MtrsCacheGetModel) */
+/*
+ * Return the active version of the named model, decoded, or NULL if it has
+ * none.  Valid as long as MtrsCacheGetModel's result.
+ */
+MtrsModel *
+MtrsCacheFindModel(FunctionCallInfo fcinfo, const char *name)
+{
+	return cache_lookup(fcinfo, name, true);
+}
+
+/*
+ * Look the model up in the registry and the backend cache (see
+ * MtrsCacheGetModel); NULL if it has no active version and missing_ok
+ */
 static MtrsModel *
-cache_lookup(FunctionCallInfo fcinfo, const char *name)
+cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 {
 	CacheKey	key;
 	CacheEntry *entry;
@@ -483,6 +496,11 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name)
 	if (!HeapTupleIsValid(tuple))
 	{
 		systable_endscan(scan);
+		if (missing_ok)
+		{
+			table_close(rel, AccessShareLock);
+			return NULL;
+		}
 		report_missing_model(rel, name);
 	}
 	id = DatumGetInt64(heap_getattr(tuple, registry.att_id, RelationGetDescr(rel), &isnull));

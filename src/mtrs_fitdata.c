@@ -374,7 +374,8 @@ option_defaults(MtrsFitOptions *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->dim = 64;
-	o->iterations = 25;
+	o->iterations_auto = true;
+	o->iterations = MTRS_ITERATIONS;
 	o->reg_auto = true;
 	o->alpha = 1.0;
 	o->half_life_days = 7.0;
@@ -424,8 +425,33 @@ option_names(void)
 	initStringInfo(&buf);
 	for (int i = 0; i < lengthof(option_specs); i++)
 		appendStringInfo(&buf, "%s, ", option_specs[i].name);
-	appendStringInfoString(&buf, "sharing, intent_loss, cold_items, task_weighting, task_weights, progress");
+	appendStringInfoString(&buf, "sharing, intent_loss, cold_items, task_weighting, task_weights, progress, warm_start");
 	return buf.data;
+}
+
+/*
+ * Set option "warm_start": a model name, or null or false for none.  true
+ * (the model being trained) is resolved by mtrs_train, which knows the name.
+ */
+static void
+set_warm_start(MtrsFitOptions *o, JsonbValue *v)
+{
+	if (v->type == jbvNull || (v->type == jbvBool && !v->val.boolean))
+	{
+		o->warm_start[0] = '\0';
+		return;
+	}
+	if (v->type == jbvBool)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"warm_start\" must name a model here"),
+				 errhint("true means the model being trained, which only mtrs_train knows.")));
+	if (v->type != jbvString || v->val.string.len == 0 || v->val.string.len >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"warm_start\" must be a model name, true or false")));
+	memcpy(o->warm_start, v->val.string.val, v->val.string.len);
+	o->warm_start[v->val.string.len] = '\0';
 }
 
 /* Return a jsonb number as a double, or fail naming the option */
@@ -601,8 +627,18 @@ MtrsFitOptionsParse(MtrsFitOptions *o, const char *json)
 		}
 		if (strcmp(key, "reg") == 0 && auto_or_number(key, &v, &o->reg_auto))
 			continue;
+		if (strcmp(key, "iterations") == 0 && auto_or_number(key, &v, &o->iterations_auto))
+		{
+			o->iterations = MTRS_ITERATIONS;
+			continue;
+		}
 		if (strcmp(key, "text_epochs") == 0 && auto_or_number(key, &v, &o->text_epochs_auto))
 			continue;
+		if (strcmp(key, "warm_start") == 0)
+		{
+			set_warm_start(o, &v);
+			continue;
+		}
 		if (strcmp(key, "progress") == 0)
 		{
 			if (v.type != jbvBool)
@@ -642,7 +678,9 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"dim\": %d, \"iterations\": %d, \"reg\": ", o->dim, o->iterations);
+	appendStringInfo(&buf, "{\"dim\": %d, \"iterations\": ", o->dim);
+	append_auto_or_number(&buf, o->iterations_auto, o->iterations);
+	appendStringInfoString(&buf, ", \"reg\": ");
 	append_auto_or_number(&buf, o->reg_auto, o->reg);
 	appendStringInfo(&buf, ", \"alpha\": %g, "
 					 "\"half_life_days\": %g, \"bias_reg\": %g, \"head_reg\": %g, "
@@ -664,11 +702,16 @@ MtrsFitOptionsToJson(const MtrsFitOptions *o)
 					 "\"punctuation\": %d, \"text_marks\": %d, \"ngrams_by_script\": %d, "
 					 "\"max_pool\": %d, \"intent_loss\": \"%s\", "
 					 "\"per_intent_thresholds\": %d, \"balance\": %g, \"validation_fraction\": %g, "
-					 "\"cold_items\": \"%s\"}",
+					 "\"cold_items\": \"%s\", \"warm_start\": ",
 					 o->text_lr, o->buckets, o->word_ngrams, o->char_min,
 					 o->char_max, o->punctuation, o->text_marks, o->ngrams_by_script, o->max_pool,
 					 intent_loss_names[o->intent_loss],
 					 o->per_intent_thresholds, o->balance, o->validation_fraction,
 					 cold_items_names[o->cold_items]);
+	if (o->warm_start[0] != '\0')
+		escape_json(&buf, o->warm_start);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfoChar(&buf, '}');
 	return buf.data;
 }

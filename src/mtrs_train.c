@@ -472,19 +472,20 @@ model_header(const Trainer *tr, const MtrsFitData *d, bool rating, MtrsHeader *h
  * Return the bytes the whole run needs (the model's header: h), checked
  * against mtrs.max_training_memory before the heads and the model are
  * allocated: the collected rows and the pairs (allocated by now, in ctx),
- * every head's two per-pair arrays, one head fit's residuals, and the
- * model twice (its buffer and the returned copy).
+ * every head's two per-pair arrays, one head fit's residuals, the model
+ * twice (its buffer and the returned copy), and the backend's copy of the
+ * model a warm start reads (init, unless it maps a shared model file).
  */
 static double
 check_memory(const Trainer *tr, const MtrsFitData *d, bool rating, const MtrsHeader *h,
-			 MemoryContext ctx)
+			 MemoryContext ctx, const MtrsModel *init)
 {
 	double		pairs = (double) Max(tr->p.n, 1);
 	double		need;
 
 	need = (double) d->cap * sizeof(MtrsFitRow) + (double) MemoryContextMemAllocated(ctx, true) +
 		(count_tasks(d, rating) - 1) * 2.0 * sizeof(float) * pairs + sizeof(float) * pairs +
-		2.0 * (double) MtrsFormatSize(h);
+		2.0 * (double) MtrsFormatSize(h) + (init != NULL && !init->shared ? (double) init->size : 0.0);
 	MtrsCheckTrainingMemory(need, psprintf("The " INT64_FORMAT " interactions (" INT64_FORMAT
 										   " user-item pairs, %d users, %d items)",
 										   d->n, tr->p.n, tr->p.n_users, tr->p.n_items), true);
@@ -569,6 +570,101 @@ finish_model(Trainer *tr)
 }
 
 /*
+ * Fail before training if model m cannot start this run: it needs users and
+ * items, and embeddings of the run's width.
+ */
+static void
+check_warm_start(const Trainer *tr, const MtrsModel *m)
+{
+	if (!(m->v.hdr->kind & MTRS_KIND_INTERACTIONS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot warm-start from mtrs model \"%s\": it has no users and items", m->name),
+				 errhint("Option \"warm_start\" needs a model trained on interactions.")));
+	if (m->v.hdr->dim != tr->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot warm-start from mtrs model \"%s\": its dim is %d, this run's is %d",
+						m->name, m->v.hdr->dim, tr->dim),
+				 errhint("Train with the same \"dim\", or without \"warm_start\".")));
+}
+
+/*
+ * Start from model m (option warm_start): copy the embeddings and biases of
+ * the users and items it shares with this run and the parameters of the
+ * tasks of the same name (private factors too when head_dim matches).
+ * Everything else keeps its fresh initialization: new items their random
+ * embedding, new tasks the rate of their label.
+ */
+static void
+warm_start(Trainer *tr, const MtrsModel *m, MtrsWarmStart *warm)
+{
+	const MtrsModelView *ov = &m->v;
+	MtrsModelView *v = &tr->v;
+	const MtrsPairs *p = &tr->p;
+	int			d = tr->dim;
+	int			on_users = ov->hdr->n_users,
+				on_items = ov->hdr->n_items;
+	int			hd = v->hdr->head_dim == ov->hdr->head_dim ? v->hdr->head_dim : 0;
+	int		   *user_from = palloc(sizeof(int) * p->n_users);
+	int		   *item_from = palloc(sizeof(int) * p->n_items);
+
+	memset(warm, 0, sizeof(*warm));
+	for (int u = 0; u < p->n_users; u++)
+		if ((user_from[u] = MtrsModelFindUser(m, p->user_ids[u])) >= 0)
+		{
+			memcpy(v->t.user_emb + (int64) u * d, ov->t.user_emb + (int64) user_from[u] * d,
+				   sizeof(float) * d);
+			warm->users++;
+		}
+	for (int i = 0; i < p->n_items; i++)
+		if ((item_from[i] = MtrsModelFindItem(m, p->item_ids[i])) >= 0)
+		{
+			memcpy(v->t.item_emb + (int64) i * d, ov->t.item_emb + (int64) item_from[i] * d,
+				   sizeof(float) * d);
+			warm->items++;
+		}
+	for (int t = 0; t < v->hdr->n_tasks; t++)
+	{
+		int			ot = MtrsModelFindTask(m, MtrsModelString(v, t));
+
+		if (ot < 0)
+			continue;
+		warm->tasks++;
+		memcpy(v->t.task_w + (int64) t * d, ov->t.task_w + (int64) ot * d, sizeof(float) * d);
+		v->t.task_b[t] = ov->t.task_b[ot];
+		for (int u = 0; u < p->n_users; u++)
+		{
+			int			ou = user_from[u];
+
+			if (ou < 0)
+				continue;
+			v->t.user_bias[(int64) t * p->n_users + u] = ov->t.user_bias[(int64) ot * on_users + ou];
+			if (hd > 0)
+				memcpy(v->t.head_user + ((int64) t * p->n_users + u) * hd,
+					   ov->t.head_user + ((int64) ot * on_users + ou) * hd, sizeof(float) * hd);
+		}
+		for (int i = 0; i < p->n_items; i++)
+		{
+			int			oi = item_from[i];
+
+			if (oi < 0)
+				continue;
+			v->t.item_bias[(int64) t * p->n_items + i] = ov->t.item_bias[(int64) ot * on_items + oi];
+			if (hd > 0)
+				memcpy(v->t.head_item + ((int64) t * p->n_items + i) * hd,
+					   ov->t.head_item + ((int64) ot * on_items + oi) * hd, sizeof(float) * hd);
+		}
+	}
+	pfree(user_from);
+	pfree(item_from);
+	ereport(tr->o->progress ? NOTICE : DEBUG1,
+			(errmsg("warm start from mtrs model \"%s\" version %d: %d of %d users, %d of %d items, %d of %d tasks",
+					m->name, m->version, warm->users, p->n_users, warm->items, p->n_items,
+					warm->tasks, v->hdr->n_tasks)));
+}
+
+/*
  * Linearize every head around the current parameters, recording their
  * losses if with_loss (only the iteration's last linearization is reported
  * and sets the task weights)
@@ -581,12 +677,14 @@ linearize_heads(Trainer *tr, bool with_loss)
 }
 
 /*
- * Train a model on the collected rows (n > 0) and return it as bytea.
+ * Train a model on the collected rows (n > 0) and return it as bytea,
+ * starting from model init if not NULL (what they share: *warm).
  * Appends the body of a JSON array of per-iteration records to log, if given.
  * Resolves o->reg when it is "auto" (setting o->interaction_norm).
  */
 bytea *
-MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, StringInfo log, double *memory)
+MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, const MtrsModel *init, StringInfo log,
+		  double *memory, MtrsWarmStart *warm)
 {
 	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "mtrs training",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -605,10 +703,12 @@ MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, StringInfo log, double *memory)
 	tr->o = o;
 	tr->dim = o->dim;
 	tr->n_threads = MtrsTrainingThreads();
+	if (init != NULL)
+		check_warm_start(tr, init);
 	MtrsPairsBuild(d, o, &tr->p);
 	rating = has_ratings(&tr->p);
 	model_header(tr, d, rating, &header);
-	*memory = check_memory(tr, d, rating, &header, ctx);
+	*memory = check_memory(tr, d, rating, &header, ctx, init);
 	resolve_reg(o, &tr->p);
 	buf = begin_model(tr, d, rating, &header, &size);
 	tr->n_heads = MtrsHeadsPlan(tr->heads, &tr->p, d, rating);
@@ -624,6 +724,8 @@ MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, StringInfo log, double *memory)
 		tr->s[t].rows = palloc(sizeof(float) * GATHER_CHUNK * tr->dim);
 	}
 	NnRandNormalFill(tr->v.t.item_emb, (int64) tr->p.n_items * tr->dim, 0.01f, &rng);
+	if (init != NULL)
+		warm_start(tr, init, warm);
 
 	for (int it = 1; it <= o->iterations; it++)
 	{

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(109);
+SELECT plan(113);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -132,6 +132,14 @@ SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"progress": 
                  'option "progress" must be true or false', 'train: bad progress');
 SELECT lives_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"dim": 2, "iterations": 1, "progress": false}')$$,
                 'train: one row is enough');
+SELECT throws_ok($$SELECT mtrs_train('m2', 'tr_events', options => '{"dim": 3, "warm_start": "m"}')$$, '22023',
+                 'cannot warm-start from mtrs model "m": its dim is 2, this run''s is 3', 'train: warm start of another dim');
+SELECT throws_ok($$SELECT mtrs_fit(user_id, item_id, event, ts, '{"warm_start": true}'::jsonb) FROM tr_events$$, '22023',
+                 'option "warm_start" must name a model here', 'fit: warm_start true');
+SELECT throws_ok($$SELECT mtrs_train('m2', 'tr_events', options => '{"warm_start": ""}')$$, '22023',
+                 'option "warm_start" must be a model name, true or false', 'train: empty warm_start');
+SELECT throws_ok($$SELECT mtrs_train('m2', 'tr_events', options => '{"iterations": "often"}')$$, '22023',
+                 'option "iterations" must be a number or "auto"', 'train: bad iterations');
 SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', rating_col => 'note')$$, '42804',
                  'column "note" of tr_events must be a numeric column, not text', 'train: text rating column');
 SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', intents_validation => 'tr_events')$$, '22023',
