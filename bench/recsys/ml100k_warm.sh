@@ -62,7 +62,7 @@ for it in "${ITERS[@]}"; do
     for kind in cold warm; do
       if [ $kind = warm ]; then opts="{\"iterations\": $it, \"warm_start\": \"yesterday\"}"
       else opts="{\"iterations\": $it}"; fi
-      PSQL -q -d $DB <<SQL
+      PSQL -q -d $DB > /dev/null <<SQL
 SET client_min_messages = warning;
 SELECT mtrs_drop_model('${kind}_$it') FROM mtrs_model WHERE name = '${kind}_$it' LIMIT 1;
 SELECT mtrs_train('${kind}_$it', 'ml_events', rating_col => 'rating', options => '$opts') > 0;
