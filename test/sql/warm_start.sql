@@ -70,3 +70,6 @@ SELECT version, active, source->'warm_start'->>'version' AS started_from,
        source->>'iterations' AS iterations,
        metrics->'last_retrain'->'options'->>'warm_start' AS retrain_option
   FROM mtrs_model WHERE name = 'm' ORDER BY version;
+DROP VIEW last_loss;
+DROP TABLE shop, utt;
+DROP EXTENSION mtrs;
