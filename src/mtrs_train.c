@@ -590,6 +590,24 @@ check_warm_start(const Trainer *tr, const MtrsModel *m)
 }
 
 /*
+ * Copy row from[r] of src to row r of dst (rows of width cols) for every r
+ * < n with from[r] >= 0; return how many were copied
+ */
+static int
+copy_shared_rows(float *dst, const float *src, const int *from, int n, int cols)
+{
+	int			copied = 0;
+
+	for (int r = 0; r < n; r++)
+		if (from[r] >= 0)
+		{
+			memcpy(dst + (int64) r * cols, src + (int64) from[r] * cols, sizeof(float) * cols);
+			copied++;
+		}
+	return copied;
+}
+
+/*
  * Start from model m (option warm_start): copy the embeddings and biases of
  * the users and items it shares with this run and the parameters of the
  * tasks of the same name (private factors too when head_dim matches).
@@ -603,27 +621,21 @@ warm_start(Trainer *tr, const MtrsModel *m, MtrsWarmStart *warm)
 	MtrsModelView *v = &tr->v;
 	const MtrsPairs *p = &tr->p;
 	int			d = tr->dim;
-	int			on_users = ov->hdr->n_users,
-				on_items = ov->hdr->n_items;
+	int			nu = p->n_users,
+				ni = p->n_items,
+				onu = ov->hdr->n_users,
+				oni = ov->hdr->n_items;
 	int			hd = v->hdr->head_dim == ov->hdr->head_dim ? v->hdr->head_dim : 0;
-	int		   *user_from = palloc(sizeof(int) * p->n_users);
-	int		   *item_from = palloc(sizeof(int) * p->n_items);
+	int		   *user_from = palloc(sizeof(int) * nu);
+	int		   *item_from = palloc(sizeof(int) * ni);
 
 	memset(warm, 0, sizeof(*warm));
-	for (int u = 0; u < p->n_users; u++)
-		if ((user_from[u] = MtrsModelFindUser(m, p->user_ids[u])) >= 0)
-		{
-			memcpy(v->t.user_emb + (int64) u * d, ov->t.user_emb + (int64) user_from[u] * d,
-				   sizeof(float) * d);
-			warm->users++;
-		}
-	for (int i = 0; i < p->n_items; i++)
-		if ((item_from[i] = MtrsModelFindItem(m, p->item_ids[i])) >= 0)
-		{
-			memcpy(v->t.item_emb + (int64) i * d, ov->t.item_emb + (int64) item_from[i] * d,
-				   sizeof(float) * d);
-			warm->items++;
-		}
+	for (int u = 0; u < nu; u++)
+		user_from[u] = MtrsModelFindUser(m, p->user_ids[u]);
+	for (int i = 0; i < ni; i++)
+		item_from[i] = MtrsModelFindItem(m, p->item_ids[i]);
+	warm->users = copy_shared_rows(v->t.user_emb, ov->t.user_emb, user_from, nu, d);
+	warm->items = copy_shared_rows(v->t.item_emb, ov->t.item_emb, item_from, ni, d);
 	for (int t = 0; t < v->hdr->n_tasks; t++)
 	{
 		int			ot = MtrsModelFindTask(m, MtrsModelString(v, t));
@@ -633,35 +645,21 @@ warm_start(Trainer *tr, const MtrsModel *m, MtrsWarmStart *warm)
 		warm->tasks++;
 		memcpy(v->t.task_w + (int64) t * d, ov->t.task_w + (int64) ot * d, sizeof(float) * d);
 		v->t.task_b[t] = ov->t.task_b[ot];
-		for (int u = 0; u < p->n_users; u++)
+		copy_shared_rows(v->t.user_bias + (int64) t * nu, ov->t.user_bias + (int64) ot * onu, user_from, nu, 1);
+		copy_shared_rows(v->t.item_bias + (int64) t * ni, ov->t.item_bias + (int64) ot * oni, item_from, ni, 1);
+		if (hd > 0)
 		{
-			int			ou = user_from[u];
-
-			if (ou < 0)
-				continue;
-			v->t.user_bias[(int64) t * p->n_users + u] = ov->t.user_bias[(int64) ot * on_users + ou];
-			if (hd > 0)
-				memcpy(v->t.head_user + ((int64) t * p->n_users + u) * hd,
-					   ov->t.head_user + ((int64) ot * on_users + ou) * hd, sizeof(float) * hd);
-		}
-		for (int i = 0; i < p->n_items; i++)
-		{
-			int			oi = item_from[i];
-
-			if (oi < 0)
-				continue;
-			v->t.item_bias[(int64) t * p->n_items + i] = ov->t.item_bias[(int64) ot * on_items + oi];
-			if (hd > 0)
-				memcpy(v->t.head_item + ((int64) t * p->n_items + i) * hd,
-					   ov->t.head_item + ((int64) ot * on_items + oi) * hd, sizeof(float) * hd);
+			copy_shared_rows(v->t.head_user + (int64) t * nu * hd, ov->t.head_user + (int64) ot * onu * hd,
+							 user_from, nu, hd);
+			copy_shared_rows(v->t.head_item + (int64) t * ni * hd, ov->t.head_item + (int64) ot * oni * hd,
+							 item_from, ni, hd);
 		}
 	}
 	pfree(user_from);
 	pfree(item_from);
 	ereport(tr->o->progress ? NOTICE : DEBUG1,
 			(errmsg("warm start from mtrs model \"%s\" version %d: %d of %d users, %d of %d items, %d of %d tasks",
-					m->name, m->version, warm->users, p->n_users, warm->items, p->n_items,
-					warm->tasks, v->hdr->n_tasks)));
+					m->name, m->version, warm->users, nu, warm->items, ni, warm->tasks, v->hdr->n_tasks)));
 }
 
 /*

@@ -40,6 +40,15 @@ SELECT (SELECT ranking_loss FROM last_loss WHERE name = 'warm1') <
        (SELECT ranking_loss FROM last_loss WHERE name = 'cold1') AS warm1_below_cold1,
        (SELECT ranking_loss FROM last_loss WHERE name = 'warm1') <=
        (SELECT ranking_loss FROM last_loss WHERE name = 'cold5') * 1.02 AS warm1_near_cold5;
+-- soft sharing starts warm too (the click head's loss after one iteration is below a cold
+-- run's), and so does a soft run from a hard model: all but the private factors
+SELECT mtrs_train('soft', 'shop', options => '{"dim": 8, "sharing": "soft", "iterations": 3}') > 0 AS soft,
+       mtrs_train('soft_warm', 'shop', options => '{"dim": 8, "sharing": "soft", "iterations": 1, "warm_start": "soft"}') > 0 AS soft_warm,
+       mtrs_train('soft_cold', 'shop', options => '{"dim": 8, "sharing": "soft", "iterations": 1}') > 0 AS soft_cold,
+       mtrs_train('soft_from_hard', 'shop', options => '{"dim": 8, "sharing": "soft", "iterations": 1, "warm_start": "m"}') > 0 AS soft_from_hard;
+SELECT (SELECT (training_log->-1->'loss'->>'click')::float8 FROM mtrs_model WHERE name = 'soft_warm') <
+       (SELECT (training_log->-1->'loss'->>'click')::float8 FROM mtrs_model WHERE name = 'soft_cold') AS private_factors_warm,
+       (SELECT source->'warm_start'->>'tasks' FROM mtrs_model WHERE name = 'soft_from_hard') AS tasks_from_hard;
 -- new users are served as usual: a new user of community 3 gets community 3's items
 SELECT count(*) FILTER (WHERE item_id / 100 = 3) AS community_items
   FROM mtrs_recommend(163, 10, model => 'm');
