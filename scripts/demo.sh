@@ -125,6 +125,18 @@ CALL mtrs_retrain('shop');
 SELECT name, version, active, size, headline_metrics FROM mtrs_models ORDER BY version;
 SQL
 
+mtrs_log "a quick refresh that starts from the active version (warm_start: 5 iterations)"
+demo_sql <<'SQL'
+\timing on
+SELECT mtrs_train('shop', 'shop_events', intents => 'shop_utterances',
+                  items => 'shop_items', item_text_cols => ARRAY['title', 'title_zh', 'category'],
+                  options => '{"text_epochs": 30, "warm_start": true, "progress": false}') AS model_id;
+\timing off
+SELECT version, active, source->>'iterations' AS iterations,
+       source->'warm_start'->>'version' AS started_from, source->'warm_start'->>'users' AS users_in_common
+  FROM mtrs_model WHERE name = 'shop' ORDER BY version;
+SQL
+
 mtrs_log "nightly retraining with pg_cron (scheduled, listed, unscheduled again)"
 demo_sql <<'SQL'
 CREATE EXTENSION pg_cron;
