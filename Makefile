@@ -1,10 +1,13 @@
 # Makefile -- PGXS build of the mtrs extension, its tests and unit tests.
 EXTENSION  = mtrs
-EXTVERSION = 0.1.0
+# the version being built is the control file's default_version
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big = mtrs
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-DATA       = $(wildcard sql/$(EXTENSION)--*--*.sql)
+# sql/mtrs.sql is the source of the version being built; the install scripts of
+# released versions (frozen) and the upgrade scripts sql/mtrs--A--B.sql are installed as they are
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA       = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 PG_CPPFLAGS = -I$(srcdir)/include
 PG_CFLAGS   = -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 SHLIB_LINK  = -lopenblas -lm

@@ -288,6 +288,52 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.mtrs_last_fit() IS
 	'resolved options, row count and per-iteration training log of the last mtrs_fit finished in this session';
 
+CREATE FUNCTION @extschema@.mtrs_options(options jsonb DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'mtrs_options'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mtrs_options(jsonb) IS
+	'the training options a run given these options would use, each resolved to its value or "auto" (NULL or {}: the defaults); an invalid option is the error the run would give';
+
+CREATE FUNCTION @extschema@.mtrs_check_warm_start(name text, options jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	from_model  text;
+	m       record;
+	run_dim integer;
+BEGIN
+	IF options->'warm_start' = 'true' THEN
+		from_model := mtrs_check_warm_start.name;
+	ELSIF jsonb_typeof(options->'warm_start') = 'string' THEN
+		from_model := options->>'warm_start';
+	ELSE
+		RETURN;
+	END IF;
+	SELECT x.format, x.n_users, x.n_items INTO m
+	  FROM @extschema@.mtrs_model x WHERE x.name = from_model AND x.active;
+	IF NOT FOUND THEN
+		RETURN;		/* the run starts from scratch, with a notice */
+	END IF;
+	IF m.n_users = 0 OR m.n_items = 0 THEN
+		RAISE EXCEPTION 'cannot warm-start from mtrs model "%": it has no users and items', from_model
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Option "warm_start" needs a model trained on interactions.';
+	END IF;
+	run_dim := (@extschema@.mtrs_options(options || jsonb_build_object('warm_start', from_model))->>'dim')::integer;
+	IF (m.format->>'dim')::integer <> run_dim THEN
+		RAISE EXCEPTION 'cannot warm-start from mtrs model "%": its dim is %, this run''s is %',
+			from_model, m.format->>'dim', run_dim
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Train with the same "dim", or without "warm_start".';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_check_warm_start(text, jsonb) IS
+	'raise the error a run of model "name" with these options would give after reading its rows if its warm_start model cannot be its start (no users and items, another dim); used by mtrs_train and mtrs_retrain before they train';
+
 CREATE FUNCTION @extschema@.mtrs_fit_text(
 	model bytea,
 	item_ids bigint[],
@@ -422,6 +468,9 @@ BEGIN
 	/* warm_start true: the active version of the model being trained, if it has one */
 	IF opts->'warm_start' = 'true' THEN
 		opts := opts || jsonb_build_object('warm_start', mtrs_train.name);
+	END IF;
+	IF interactions IS NOT NULL THEN
+		PERFORM @extschema@.mtrs_check_warm_start(mtrs_train.name, opts);
 	END IF;
 	IF interactions IS NULL AND intents IS NULL THEN
 		RAISE EXCEPTION 'nothing to train on'
@@ -1098,6 +1147,8 @@ BEGIN
 			USING ERRCODE = 'undefined_table';
 	END IF;
 	opts := coalesce(mtrs_retrain.options, cur.options) || '{"progress": false}';
+	/* a warm start the final run could not take fails now, not after the guard's runs */
+	PERFORM @extschema@.mtrs_check_warm_start(mtrs_retrain.name, opts);
 
 	/* the most recent rows (by time) are held out from both recipes; without a time
 	   column, a holdout_fraction of the (user, item) pairs, chosen by a hash */

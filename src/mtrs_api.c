@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * mtrs_api.c
- *	  SQL-callable functions about model bytes and the model cache.
+ *	  SQL-callable functions about model bytes, training options and the
+ *	  model cache.
  *
  * IDENTIFICATION
  *	  src/mtrs_api.c
@@ -18,9 +19,11 @@
 #include "utils/jsonb.h"
 
 #include "mtrs.h"
+#include "mtrs_train.h"
 
 PG_FUNCTION_INFO_V1(mtrs_model_describe);
 PG_FUNCTION_INFO_V1(mtrs_cache_stats);
+PG_FUNCTION_INFO_V1(mtrs_options);
 
 /* Append a JSON array of model strings [from, from + n) */
 static void
@@ -95,4 +98,19 @@ mtrs_cache_stats(PG_FUNCTION_ARGS)
 	values[3] = Int64GetDatum(shared_loads);
 	values[4] = Int64GetDatum(shared_bytes);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * mtrs_options(options jsonb DEFAULT NULL) -> jsonb: the options a training
+ * run given these would use, each resolved to its value (or "auto"); an
+ * invalid option gives the error the run would give, before any row is read
+ */
+Datum
+mtrs_options(PG_FUNCTION_ARGS)
+{
+	MtrsFitOptions o;
+
+	MtrsFitOptionsParse(&o, PG_ARGISNULL(0) ? NULL :
+						JsonbToCString(NULL, &PG_GETARG_JSONB_P(0)->root, 0));
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(MtrsFitOptionsToJson(&o))));
 }

@@ -1,0 +1,407 @@
+/*
+ * mtrs--0.1.0--0.2.0.sql -- upgrade of mtrs from 0.1.0 to 0.2.0: each change
+ * made to sql/mtrs.sql since 0.1.0, as it applies to an installed 0.1.0
+ * (test/sql/upgrade.sql checks that the result equals a fresh install).
+ */
+\echo Use "ALTER EXTENSION mtrs UPDATE TO '0.2.0'" to load this file. \quit
+
+/* mtrs_options: the options a run would use; mtrs_check_warm_start: a warm start
+   that cannot be taken fails before the run reads its rows */
+CREATE FUNCTION @extschema@.mtrs_options(options jsonb DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'mtrs_options'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mtrs_options(jsonb) IS
+	'the training options a run given these options would use, each resolved to its value or "auto" (NULL or {}: the defaults); an invalid option is the error the run would give';
+
+CREATE FUNCTION @extschema@.mtrs_check_warm_start(name text, options jsonb)
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	from_model  text;
+	m       record;
+	run_dim integer;
+BEGIN
+	IF options->'warm_start' = 'true' THEN
+		from_model := mtrs_check_warm_start.name;
+	ELSIF jsonb_typeof(options->'warm_start') = 'string' THEN
+		from_model := options->>'warm_start';
+	ELSE
+		RETURN;
+	END IF;
+	SELECT x.format, x.n_users, x.n_items INTO m
+	  FROM @extschema@.mtrs_model x WHERE x.name = from_model AND x.active;
+	IF NOT FOUND THEN
+		RETURN;		/* the run starts from scratch, with a notice */
+	END IF;
+	IF m.n_users = 0 OR m.n_items = 0 THEN
+		RAISE EXCEPTION 'cannot warm-start from mtrs model "%": it has no users and items', from_model
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Option "warm_start" needs a model trained on interactions.';
+	END IF;
+	run_dim := (@extschema@.mtrs_options(options || jsonb_build_object('warm_start', from_model))->>'dim')::integer;
+	IF (m.format->>'dim')::integer <> run_dim THEN
+		RAISE EXCEPTION 'cannot warm-start from mtrs model "%": its dim is %, this run''s is %',
+			from_model, m.format->>'dim', run_dim
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Train with the same "dim", or without "warm_start".';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_check_warm_start(text, jsonb) IS
+	'raise the error a run of model "name" with these options would give after reading its rows if its warm_start model cannot be its start (no users and items, another dim); used by mtrs_train and mtrs_retrain before they train';
+
+/* mtrs_train checks its warm start before it reads the interactions */
+CREATE OR REPLACE FUNCTION @extschema@.mtrs_train(
+	name text,
+	interactions regclass DEFAULT NULL,
+	user_col text DEFAULT 'user_id',
+	item_col text DEFAULT 'item_id',
+	event_col text DEFAULT 'event',
+	time_col text DEFAULT 'ts',
+	rating_col text DEFAULT NULL,
+	options jsonb DEFAULT '{}',
+	activate boolean DEFAULT true,
+	intents regclass DEFAULT NULL,
+	text_col text DEFAULT 'text',
+	label_col text DEFAULT 'label',
+	items regclass DEFAULT NULL,
+	item_id_col text DEFAULT 'item_id',
+	item_text_cols text[] DEFAULT ARRAY['title'],
+	intents_validation regclass DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	col     text;
+	typ     regtype;
+	fit_sql text;
+	model   bytea;
+	fit     jsonb := '{}';
+	tfit    jsonb;
+	opts    jsonb := jsonb_build_object('progress', true) || coalesce(options, '{}');
+	src     jsonb := '{}';
+	texts   text[];
+	labels  text[];
+	vtexts  text[];
+	vlabels text[];
+	ids     bigint[];
+	itexts  text[];
+BEGIN
+	IF mtrs_train.name IS NULL OR activate IS NULL THEN
+		RAISE EXCEPTION 'name and activate must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF items IS NOT NULL AND interactions IS NULL THEN
+		RAISE EXCEPTION 'items need interactions'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Item texts map into the embedding space learned from interactions: give interactions => too.';
+	END IF;
+	IF intents_validation IS NOT NULL AND intents IS NULL THEN
+		RAISE EXCEPTION 'intents_validation needs intents'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Give the labelled utterances to train on with intents => ....';
+	END IF;
+	/* warm_start true: the active version of the model being trained, if it has one */
+	IF opts->'warm_start' = 'true' THEN
+		opts := opts || jsonb_build_object('warm_start', mtrs_train.name);
+	END IF;
+	IF interactions IS NOT NULL THEN
+		PERFORM @extschema@.mtrs_check_warm_start(mtrs_train.name, opts);
+	END IF;
+	IF interactions IS NULL AND intents IS NULL THEN
+		RAISE EXCEPTION 'nothing to train on'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Give interactions => a table of interactions, intents => a table of labelled utterances, or both.';
+	END IF;
+	IF interactions IS NOT NULL THEN
+		IF user_col IS NULL OR item_col IS NULL THEN
+			RAISE EXCEPTION 'user_col and item_col must not be null'
+				USING ERRCODE = 'null_value_not_allowed';
+		END IF;
+		/* the default event and time columns are optional: (user_id, item_id) is enough */
+		IF event_col = 'event' AND @extschema@.mtrs_column_type(interactions, event_col, true) IS NULL THEN
+			RAISE NOTICE '% has no column "event": every row is one event, "interaction"', interactions;
+			event_col := NULL;
+		END IF;
+		IF time_col = 'ts' AND @extschema@.mtrs_column_type(interactions, time_col, true) IS NULL THEN
+			RAISE NOTICE '% has no column "ts": training without times', interactions
+				USING DETAIL = 'No recency weighting, and only users the model has not seen are folded in from new rows.',
+				      HINT = 'Name a timestamp column with time_col => ... to use one.';
+			time_col := NULL;
+		END IF;
+		FOREACH col IN ARRAY ARRAY[user_col, item_col, event_col, time_col, rating_col] LOOP
+			CONTINUE WHEN col IS NULL;
+			typ := @extschema@.mtrs_column_type(interactions, col);
+			IF col IN (user_col, item_col) AND typ NOT IN ('bigint', 'integer', 'smallint') THEN
+				RAISE EXCEPTION 'column "%" of % must be an integer column, not %', col, interactions, typ
+					USING ERRCODE = 'datatype_mismatch',
+					      HINT = 'Number the ids in a table of their own and train on a view that joins it (docs: "Ids that are not integers").';
+			END IF;
+			IF col = rating_col AND typ NOT IN ('real', 'double precision', 'numeric', 'bigint', 'integer', 'smallint') THEN
+				RAISE EXCEPTION 'column "%" of % must be a numeric column, not %', col, interactions, typ
+					USING ERRCODE = 'datatype_mismatch';
+			END IF;
+			IF col = time_col AND typ NOT IN ('timestamp with time zone', 'timestamp without time zone', 'date') THEN
+				RAISE EXCEPTION 'column "%" of % must be a timestamp or date column, not %', col, interactions, typ
+					USING ERRCODE = 'datatype_mismatch',
+					      HINT = 'For epoch seconds, train on a view that selects to_timestamp(column).';
+			END IF;
+		END LOOP;
+		fit_sql := format('SELECT @extschema@.mtrs_fit(%I::bigint, %I::bigint, %s, %s%s, $1) FROM %s',
+			user_col, item_col,
+			CASE WHEN event_col IS NULL THEN quote_literal('interaction') ELSE format('%I::text', event_col) END,
+			CASE WHEN time_col IS NULL THEN 'timestamptz ''2000-01-01 00:00:00+00'''
+			     ELSE format('%I::timestamptz', time_col) END,
+			CASE WHEN rating_col IS NULL THEN '' ELSE format(', %I::real', rating_col) END,
+			interactions);
+		EXECUTE fit_sql INTO model USING opts;
+		IF model IS NULL THEN
+			RAISE EXCEPTION 'no interactions to train on in %', interactions
+				USING ERRCODE = 'data_exception',
+				      DETAIL = 'Every row has a null user, item, event or time.';
+		END IF;
+		fit := @extschema@.mtrs_last_fit();
+		src := jsonb_build_object('table', interactions::text, 'user_col', user_col,
+			'item_col', item_col, 'event_col', event_col, 'time_col', time_col,
+			'rating_col', rating_col, 'rows', fit->'rows', 'memory_bytes', fit->'memory_bytes',
+			'training_threads', fit->'threads', 'reg', fit->'reg',
+			'interaction_norm', fit->'interaction_norm', 'iterations', fit->'iterations',
+			'warm_start', fit->'warm_start');
+	END IF;
+	IF intents IS NOT NULL THEN
+		SELECT u.texts, u.labels INTO texts, labels
+		  FROM @extschema@.mtrs_read_utterances(intents, text_col, label_col) u;
+	END IF;
+	IF intents_validation IS NOT NULL THEN
+		SELECT u.texts, u.labels INTO vtexts, vlabels
+		  FROM @extschema@.mtrs_read_utterances(intents_validation, text_col, label_col) u;
+	END IF;
+	IF items IS NOT NULL THEN
+		IF item_id_col IS NULL OR item_text_cols IS NULL OR cardinality(item_text_cols) = 0 THEN
+			RAISE EXCEPTION 'item_id_col and item_text_cols must be given'
+				USING ERRCODE = 'null_value_not_allowed';
+		END IF;
+		FOREACH col IN ARRAY item_id_col || item_text_cols LOOP
+			typ := @extschema@.mtrs_column_type(items, col);
+			IF col = item_id_col AND typ NOT IN ('bigint', 'integer', 'smallint') THEN
+				RAISE EXCEPTION 'column "%" of % must be an integer column, not %', col, items, typ
+					USING ERRCODE = 'datatype_mismatch';
+			END IF;
+		END LOOP;
+		EXECUTE format('SELECT array_agg(i ORDER BY i), array_agg(t ORDER BY i) FROM '
+		               '(SELECT %I::bigint AS i, concat_ws(%L, %s) AS t FROM %s) s '
+		               'WHERE i IS NOT NULL AND t <> %L',
+			item_id_col, ' ',
+			(SELECT string_agg(format('%I::text', c), ', ') FROM unnest(item_text_cols) c),
+			items, '')
+			INTO ids, itexts;
+		IF ids IS NULL THEN
+			RAISE EXCEPTION 'no item texts in %', items
+				USING ERRCODE = 'data_exception',
+				      DETAIL = 'Every row has a null id or only null or empty text columns.';
+		END IF;
+	END IF;
+	IF intents IS NOT NULL OR items IS NOT NULL THEN
+		model := @extschema@.mtrs_fit_text(model, ids, itexts, texts, labels, opts, vtexts, vlabels);
+		tfit := @extschema@.mtrs_last_fit()->'text';
+		fit := jsonb_build_object(
+			'options', coalesce(fit->'options', '{}') || (tfit->'options'),
+			'training_log', coalesce(fit->'training_log', '[]') || (tfit->'training_log'));
+	END IF;
+	IF intents IS NOT NULL THEN
+		src := src || jsonb_build_object('intents', jsonb_build_object(
+			'table', intents::text, 'text_col', text_col, 'label_col', label_col,
+			'validation_table', intents_validation::text,
+			'utterances', tfit->'utterances', 'intents', tfit->'intents',
+			'threshold', tfit->'threshold', 'always_best_intent', tfit->'always_best_intent',
+			'validation_utterances', tfit->'validation_utterances',
+			'validation_accuracy', tfit->'validation_accuracy'));
+	END IF;
+	IF items IS NOT NULL THEN
+		src := src || jsonb_build_object('items', jsonb_build_object(
+			'table', items::text, 'item_id_col', item_id_col, 'item_text_cols', to_jsonb(item_text_cols),
+			'item_texts', tfit->'item_texts', 'text_only_items', tfit->'text_only_items'));
+	END IF;
+	IF tfit IS NOT NULL THEN
+		src := src || jsonb_build_object('text_epochs', tfit->'text_epochs');
+	END IF;
+	src := src || jsonb_build_object('trained_at', now());
+	RETURN @extschema@.mtrs_register(mtrs_train.name, model, activate,
+		options => fit->'options', source => src, training_log => fit->'training_log');
+END
+$$;
+
+/* mtrs_retrain checks the final run's warm start before the guard's runs */
+CREATE OR REPLACE PROCEDURE @extschema@.mtrs_retrain(
+	name text,
+	options jsonb DEFAULT NULL,
+	holdout_fraction real DEFAULT 0.2,
+	tolerance real DEFAULT 0.02,
+	task_tolerance jsonb DEFAULT '{}',
+	k integer DEFAULT 20,
+	keep_versions integer DEFAULT 5)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cur     record;
+	src     jsonb;
+	tbl     regclass;
+	opts    jsonb;
+	cutoff  timestamptz;
+	rule    text;
+	n_held  bigint;
+	cand    text := mtrs_retrain.name || '~candidate';
+	inc     text := mtrs_retrain.name || '~incumbent';
+	cand_m  jsonb;
+	inc_m   jsonb;
+	t       text;
+	metric  text;
+	cv      float8;
+	iv      float8;
+	tol     float8;
+	worse   text[] := '{}';
+	report  jsonb := '{}';
+	new_id  bigint;
+	dropped integer;
+	unknown text;
+BEGIN
+	IF mtrs_retrain.name IS NULL OR holdout_fraction IS NULL OR tolerance IS NULL OR k IS NULL
+	   OR keep_versions IS NULL THEN
+		RAISE EXCEPTION 'name, holdout_fraction, tolerance, k and keep_versions must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT (holdout_fraction > 0 AND holdout_fraction < 1) OR tolerance < 0 OR k < 1 OR keep_versions < 1 THEN
+		RAISE EXCEPTION 'holdout_fraction must be in (0, 1), tolerance >= 0, k >= 1 and keep_versions >= 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT pg_try_advisory_xact_lock(hashtext('mtrs_retrain'), hashtext(mtrs_retrain.name)) THEN
+		RAISE EXCEPTION 'another mtrs_retrain of model "%" is running', mtrs_retrain.name
+			USING ERRCODE = 'lock_not_available',
+			      HINT = 'Wait for it to finish; the active version is unchanged.';
+	END IF;
+	SELECT m.* INTO cur FROM @extschema@.mtrs_model m WHERE m.name = mtrs_retrain.name AND m.active;
+	IF NOT FOUND THEN
+		PERFORM @extschema@.mtrs_model_info(mtrs_retrain.name);	/* unknown name: its error */
+		RAISE EXCEPTION 'mtrs model "%" has no active version', mtrs_retrain.name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Activate a version with mtrs_activate().';
+	END IF;
+	SELECT string_agg(key, ', ') INTO unknown
+	  FROM jsonb_object_keys(coalesce(task_tolerance, '{}')) key
+	 WHERE key <> ALL (cur.tasks || '{intent_validation}'::text[]);
+	IF unknown IS NOT NULL THEN
+		RAISE EXCEPTION 'task_tolerance names tasks mtrs model "%" does not have: %', mtrs_retrain.name, unknown
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = format('Its tasks are: %s (and intent_validation for a model with intents).',
+			                    array_to_string(cur.tasks, ', '));
+	END IF;
+	src := cur.source;
+	IF src->>'table' IS NULL THEN
+		RAISE EXCEPTION 'mtrs model "%" has no recorded interaction source', mtrs_retrain.name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Train it with mtrs_train(name, interactions => ...) once; mtrs_retrain repeats that.';
+	END IF;
+	tbl := to_regclass(src->>'table');
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'the source table % of mtrs model "%" no longer exists', src->>'table', mtrs_retrain.name
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	opts := coalesce(mtrs_retrain.options, cur.options) || '{"progress": false}';
+	/* a warm start the final run could not take fails now, not after the guard's runs */
+	PERFORM @extschema@.mtrs_check_warm_start(mtrs_retrain.name, opts);
+
+	/* the most recent rows (by time) are held out from both recipes; without a time
+	   column, a holdout_fraction of the (user, item) pairs, chosen by a hash */
+	IF src->>'time_col' IS NOT NULL THEN
+		EXECUTE format('SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY %I::timestamptz) FROM %s',
+		               1 - holdout_fraction, src->>'time_col', tbl)
+			INTO cutoff;
+		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s WHERE %I::timestamptz < %L',
+		               tbl, src->>'time_col', cutoff);
+		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s WHERE %I::timestamptz >= %L',
+		               tbl, src->>'time_col', cutoff);
+		rule := 'the newest rows';
+	ELSE
+		rule := 'the (user, item) pairs whose hash falls in the holdout_fraction';
+		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s '
+		               'WHERE (hashtext(%I::text || ''/'' || %I::text) & 1023) >= %s',
+		               tbl, src->>'user_col', src->>'item_col', round(holdout_fraction * 1024));
+		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s '
+		               'WHERE (hashtext(%I::text || ''/'' || %I::text) & 1023) < %s',
+		               tbl, src->>'user_col', src->>'item_col', round(holdout_fraction * 1024));
+	END IF;
+	SELECT count(*) INTO n_held FROM pg_temp.mtrs_retrain_holdout;
+
+	/* the candidate recipe and the incumbent's recipe, trained on the same rows, from
+	   scratch: the active model, a warm start's usual source, has seen the held-out rows */
+	PERFORM @extschema@.mtrs_train_like(cand, src, 'pg_temp.mtrs_retrain_train', opts - 'warm_start');
+	cand_m := @extschema@.mtrs_retrain_score(cand, src, k);
+	IF mtrs_retrain.options IS NULL OR mtrs_retrain.options = '{}' THEN
+		inc_m := cand_m;		/* the same recipe on the same rows: the same model */
+	ELSE
+		PERFORM @extschema@.mtrs_train_like(inc, src, 'pg_temp.mtrs_retrain_train',
+			cur.options - 'warm_start' || '{"progress": false}');
+		inc_m := @extschema@.mtrs_retrain_score(inc, src, k);
+	END IF;
+
+	/* guard rails: each task's primary metric may not be worse by more than its tolerance */
+	FOR t IN SELECT jsonb_object_keys(cand_m) LOOP
+		CONTINUE WHEN jsonb_typeof(cand_m->t) NOT IN ('object', 'number');
+		metric := CASE WHEN t = 'ranking' THEN format('ndcg@%s', k) WHEN t = 'rating' THEN 'rmse'
+		               WHEN t = 'intent_validation' THEN 'accuracy' ELSE 'auc' END;
+		IF t = 'intent_validation' THEN
+			cv := (cand_m->>t)::float8;
+			iv := (inc_m->>t)::float8;
+		ELSE
+			cv := (cand_m->t->>metric)::float8;
+			iv := (inc_m->t->>metric)::float8;
+		END IF;
+		CONTINUE WHEN cv IS NULL OR iv IS NULL;
+		tol := coalesce((task_tolerance->>t)::float8, tolerance);
+		report := report || jsonb_build_object(t, jsonb_build_object(
+			'metric', metric, 'candidate', cv, 'incumbent', iv, 'tolerance', tol));
+		IF (metric = 'rmse' AND cv > iv * (1 + tol)) OR (metric <> 'rmse' AND cv < iv * (1 - tol)) THEN
+			worse := worse || format('%s %s %s < %s', t, metric, round(cv::numeric, 4), round(iv::numeric, 4));
+		END IF;
+	END LOOP;
+	PERFORM @extschema@.mtrs_drop_model(cand);
+	IF inc_m IS DISTINCT FROM cand_m THEN
+		PERFORM @extschema@.mtrs_drop_model(inc);
+	END IF;
+	DROP VIEW pg_temp.mtrs_retrain_train, pg_temp.mtrs_retrain_holdout;
+
+	IF cardinality(worse) > 0 THEN
+		UPDATE @extschema@.mtrs_model m
+		   SET metrics = m.metrics || jsonb_build_object('last_retrain', jsonb_build_object(
+		           'at', now(), 'decision', 'kept', 'reason', array_to_string(worse, '; '),
+		           'options', opts, 'holdout', rule, 'holdout_rows', n_held, 'holdout_from', cutoff,
+		           'guard', report))
+		 WHERE m.id = cur.id;
+		RAISE NOTICE 'mtrs_retrain kept version % of "%": the candidate is worse (%)', cur.version,
+			mtrs_retrain.name, array_to_string(worse, '; ');
+		RETURN;
+	END IF;
+
+	/* the candidate recipe passed: train it on every row and activate it */
+	new_id := @extschema@.mtrs_train_like(mtrs_retrain.name, src, tbl, opts);
+	UPDATE @extschema@.mtrs_model m
+	   SET metrics = cand_m - 'intent_validation' || jsonb_build_object('last_retrain', jsonb_build_object(
+	           'at', now(), 'decision', 'activated', 'replaced_version', cur.version, 'options', opts,
+	           'holdout', rule, 'holdout_rows', n_held, 'holdout_from', cutoff, 'guard', report,
+	           'note', 'metrics are those of the same recipe trained without the held-out rows'))
+	 WHERE m.id = new_id;
+	DELETE FROM @extschema@.mtrs_model m
+	 WHERE m.name = mtrs_retrain.name AND NOT m.active
+	   AND m.version NOT IN (SELECT o.version FROM @extschema@.mtrs_model o WHERE o.name = mtrs_retrain.name
+	                          ORDER BY o.version DESC LIMIT keep_versions);
+	GET DIAGNOSTICS dropped = ROW_COUNT;
+	RAISE NOTICE 'mtrs_retrain activated version % of "%" (was %); % old version(s) pruned',
+		(SELECT m.version FROM @extschema@.mtrs_model m WHERE m.id = new_id), mtrs_retrain.name,
+		cur.version, dropped;
+END
+$$;

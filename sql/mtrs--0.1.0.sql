@@ -1,0 +1,1336 @@
+/*
+ * mtrs--0.1.0.sql -- install script of mtrs 0.1.0, the first release
+ * (2026-11-23): sql/mtrs.sql as it was then, frozen.  Never edit it; later
+ * versions change sql/mtrs.sql and add the same change to an upgrade script
+ * sql/mtrs--A--B.sql (docs/architecture.md, "Versions and upgrades").
+ */
+\echo Use "CREATE EXTENSION mtrs" to load this file. \quit
+
+/* ------------------------------------------------------------------ registry */
+
+CREATE TABLE @extschema@.mtrs_model (
+	id            bigserial PRIMARY KEY,
+	name          text NOT NULL
+	              CHECK (char_length(name) BETWEEN 1 AND 63 AND name !~ '[[:space:][:cntrl:]]'),
+	version       integer NOT NULL CHECK (version > 0),
+	created_at    timestamptz NOT NULL DEFAULT now(),
+	active        boolean NOT NULL DEFAULT false,
+	options       jsonb NOT NULL DEFAULT '{}',
+	source        jsonb NOT NULL DEFAULT '{}',
+	metrics       jsonb NOT NULL DEFAULT '{}',
+	training_log  jsonb NOT NULL DEFAULT '[]',
+	format        jsonb NOT NULL,
+	tasks         text[] NOT NULL DEFAULT '{}',
+	intents       text[] NOT NULL DEFAULT '{}',
+	n_users       integer NOT NULL,
+	n_items       integer NOT NULL,
+	n_params      bigint NOT NULL,
+	size_bytes    bigint NOT NULL,
+	weights       bytea NOT NULL,
+	UNIQUE (name, version)
+);
+ALTER TABLE @extschema@.mtrs_model ALTER COLUMN weights SET STORAGE EXTERNAL;
+/* at most one active version per name, enforced by the database */
+CREATE UNIQUE INDEX mtrs_model_active_name ON @extschema@.mtrs_model (name) WHERE active;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.mtrs_model', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.mtrs_model_id_seq', '');
+
+COMMENT ON TABLE @extschema@.mtrs_model IS
+	'mtrs model registry: one row per model version; at most one active version per name';
+COMMENT ON COLUMN @extschema@.mtrs_model.weights IS
+	'the model in the mtrs binary format (validated on write and on every load)';
+COMMENT ON COLUMN @extschema@.mtrs_model.format IS
+	'shapes read from the model header by mtrs_model_describe()';
+
+/* ----------------------------------------------------------- model bytes */
+
+CREATE FUNCTION @extschema@.mtrs_model_describe(weights bytea)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'mtrs_model_describe'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mtrs_model_describe(bytea) IS
+	'validate model bytes and describe them: format version, kind, shapes, tasks, intents, size';
+
+/* --------------------------------------------------------- registry API */
+
+CREATE FUNCTION @extschema@.mtrs_register(
+	name text,
+	weights bytea,
+	activate boolean DEFAULT true,
+	options jsonb DEFAULT '{}',
+	source jsonb DEFAULT '{}',
+	metrics jsonb DEFAULT '{}',
+	training_log jsonb DEFAULT '[]')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	d       jsonb;
+	new_ver integer;
+	new_id  bigint;
+BEGIN
+	IF mtrs_register.name IS NULL OR mtrs_register.weights IS NULL OR mtrs_register.activate IS NULL THEN
+		RAISE EXCEPTION 'name, weights and activate must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF char_length(mtrs_register.name) NOT BETWEEN 1 AND 63
+	   OR mtrs_register.name ~ '[[:space:][:cntrl:]]' THEN
+		RAISE EXCEPTION 'invalid mtrs model name "%"', mtrs_register.name
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = 'A model name has 1 to 63 characters and no white space.';
+	END IF;
+	d := @extschema@.mtrs_model_describe(mtrs_register.weights);	/* validates the bytes */
+	PERFORM pg_advisory_xact_lock(hashtext('mtrs_model'), hashtext(mtrs_register.name));
+	SELECT coalesce(max(m.version), 0) + 1 INTO new_ver
+	  FROM @extschema@.mtrs_model m WHERE m.name = mtrs_register.name;
+	IF mtrs_register.activate THEN
+		UPDATE @extschema@.mtrs_model m SET active = false
+		 WHERE m.name = mtrs_register.name AND m.active;
+	END IF;
+	INSERT INTO @extschema@.mtrs_model AS m
+		(name, version, active, options, source, metrics, training_log, format,
+		 tasks, intents, n_users, n_items, n_params, size_bytes, weights)
+	VALUES (mtrs_register.name, new_ver, mtrs_register.activate,
+		coalesce(mtrs_register.options, '{}'), coalesce(mtrs_register.source, '{}'),
+		coalesce(mtrs_register.metrics, '{}'), coalesce(mtrs_register.training_log, '[]'), d,
+		ARRAY(SELECT jsonb_array_elements_text(d->'tasks')),
+		ARRAY(SELECT jsonb_array_elements_text(d->'intents')),
+		(d->>'n_users')::integer, (d->>'n_items')::integer,
+		(d->>'n_params')::bigint, (d->>'size_bytes')::bigint, mtrs_register.weights)
+	RETURNING m.id INTO new_id;
+	RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_register(text, bytea, boolean, jsonb, jsonb, jsonb, jsonb) IS
+	'validate model bytes and store them as the next version of a named model (activated by default); returns the new id';
+
+CREATE FUNCTION @extschema@.mtrs_activate(name text, version integer)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	target_id bigint;
+	known     text;
+BEGIN
+	IF mtrs_activate.name IS NULL OR mtrs_activate.version IS NULL THEN
+		RAISE EXCEPTION 'name and version must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('mtrs_model'), hashtext(mtrs_activate.name));
+	SELECT m.id INTO target_id FROM @extschema@.mtrs_model m
+	 WHERE m.name = mtrs_activate.name AND m.version = mtrs_activate.version;
+	IF target_id IS NULL THEN
+		SELECT string_agg(m.version::text, ', ' ORDER BY m.version) INTO known
+		  FROM @extschema@.mtrs_model m WHERE m.name = mtrs_activate.name;
+		IF known IS NULL THEN
+			RAISE EXCEPTION 'mtrs model "%" does not exist', mtrs_activate.name
+				USING ERRCODE = 'undefined_object',
+				      HINT = 'Train a model with mtrs_train() or register one with mtrs_register().';
+		END IF;
+		RAISE EXCEPTION 'version % of mtrs model "%" does not exist', mtrs_activate.version, mtrs_activate.name
+			USING ERRCODE = 'undefined_object',
+			      HINT = format('Existing versions: %s.', known);
+	END IF;
+	UPDATE @extschema@.mtrs_model m SET active = false
+	 WHERE m.name = mtrs_activate.name AND m.active AND m.id <> target_id;
+	UPDATE @extschema@.mtrs_model m SET active = true
+	 WHERE m.id = target_id AND NOT m.active;
+	RETURN target_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_activate(text, integer) IS
+	'make one version of a named model the active one (the version serving functions use); returns its id';
+
+CREATE FUNCTION @extschema@.mtrs_drop_model(name text, version integer DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	n_all     integer;
+	is_active boolean;
+	dropped   integer;
+BEGIN
+	IF mtrs_drop_model.name IS NULL THEN
+		RAISE EXCEPTION 'name must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext('mtrs_model'), hashtext(mtrs_drop_model.name));
+	SELECT count(*) INTO n_all FROM @extschema@.mtrs_model m WHERE m.name = mtrs_drop_model.name;
+	IF n_all = 0 THEN
+		RAISE EXCEPTION 'mtrs model "%" does not exist', mtrs_drop_model.name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF mtrs_drop_model.version IS NULL THEN
+		DELETE FROM @extschema@.mtrs_model m WHERE m.name = mtrs_drop_model.name;
+		RETURN n_all;
+	END IF;
+	SELECT m.active INTO is_active FROM @extschema@.mtrs_model m
+	 WHERE m.name = mtrs_drop_model.name AND m.version = mtrs_drop_model.version;
+	IF is_active IS NULL THEN
+		RAISE EXCEPTION 'version % of mtrs model "%" does not exist', mtrs_drop_model.version, mtrs_drop_model.name
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF is_active AND n_all > 1 THEN
+		RAISE EXCEPTION 'cannot drop the active version % of mtrs model "%"', mtrs_drop_model.version, mtrs_drop_model.name
+			USING ERRCODE = 'object_in_use',
+			      HINT = 'Activate another version with mtrs_activate() first, or drop all versions with mtrs_drop_model(name).';
+	END IF;
+	DELETE FROM @extschema@.mtrs_model m
+	 WHERE m.name = mtrs_drop_model.name AND m.version = mtrs_drop_model.version;
+	GET DIAGNOSTICS dropped = ROW_COUNT;
+	RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_drop_model(text, integer) IS
+	'delete one version of a named model, or every version when version is null; returns the number deleted';
+
+CREATE FUNCTION @extschema@.mtrs_model_info(name text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	info jsonb;
+BEGIN
+	SELECT jsonb_build_object(
+			'name', m.name, 'version', m.version, 'id', m.id, 'active', m.active,
+			'created_at', m.created_at, 'tasks', to_jsonb(m.tasks), 'intents', to_jsonb(m.intents),
+			'n_users', m.n_users, 'n_items', m.n_items, 'n_params', m.n_params,
+			'size_bytes', m.size_bytes, 'format', m.format, 'options', m.options,
+			'source', m.source, 'metrics', m.metrics,
+			'versions', (SELECT jsonb_agg(jsonb_build_object('version', o.version, 'active', o.active,
+			                                                 'created_at', o.created_at, 'size_bytes', o.size_bytes)
+			                              ORDER BY o.version)
+			               FROM @extschema@.mtrs_model o WHERE o.name = m.name))
+	  INTO info
+	  FROM @extschema@.mtrs_model m
+	 WHERE m.name = mtrs_model_info.name
+	 ORDER BY m.active DESC, m.version DESC
+	 LIMIT 1;
+	IF info IS NULL THEN
+		RAISE EXCEPTION 'mtrs model "%" does not exist', mtrs_model_info.name
+			USING ERRCODE = 'undefined_object',
+			      HINT = 'List models with SELECT DISTINCT name FROM mtrs_model.';
+	END IF;
+	RETURN info;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_model_info(text) IS
+	'describe a named model as jsonb: its active (else newest) version''s shapes, tasks, sizes, creation time, options, source, metrics and all versions';
+
+CREATE FUNCTION @extschema@.mtrs_cache_stats(OUT loads bigint, OUT hits bigint, OUT entries bigint,
+                                             OUT shared_loads bigint, OUT shared_bytes bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'mtrs_cache_stats'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.mtrs_cache_stats() IS
+	'this backend''s model cache: models loaded, cache hits, models held, loads that mapped a model file another backend shared, bytes of the held models mapped from shared files';
+
+/* ----------------------------------------------------------------- training */
+
+CREATE FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz, real)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz, jsonb)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz, real, jsonb)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_transfn' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_combine(bytea, bytea)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_combine' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mtrs_fit_finalfn(bytea)
+RETURNS bytea AS 'MODULE_PATHNAME', 'mtrs_fit_finalfn' LANGUAGE C PARALLEL SAFE;
+
+COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz) IS
+	'transition function of mtrs_fit: collects one interaction';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz, real) IS
+	'transition function of mtrs_fit: collects one interaction with a rating';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz, jsonb) IS
+	'transition function of mtrs_fit: collects one interaction, with training options';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_transfn(bytea, bigint, bigint, text, timestamptz, real, jsonb) IS
+	'transition function of mtrs_fit: collects one interaction with a rating, with training options';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_combine(bytea, bytea) IS
+	'combine function of mtrs_fit: appends the rows of two partial states';
+COMMENT ON FUNCTION @extschema@.mtrs_fit_finalfn(bytea) IS
+	'final function of mtrs_fit: trains the model and returns its bytes';
+
+CREATE AGGREGATE @extschema@.mtrs_fit(user_id bigint, item_id bigint, event text, ts timestamptz) (
+	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = bytea, SSPACE = 1048576,
+	FINALFUNC = @extschema@.mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+	COMBINEFUNC = @extschema@.mtrs_fit_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.mtrs_fit(user_id bigint, item_id bigint, event text, ts timestamptz, rating real) (
+	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = bytea, SSPACE = 1048576,
+	FINALFUNC = @extschema@.mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+	COMBINEFUNC = @extschema@.mtrs_fit_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.mtrs_fit(user_id bigint, item_id bigint, event text, ts timestamptz, options jsonb) (
+	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = bytea, SSPACE = 1048576,
+	FINALFUNC = @extschema@.mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+	COMBINEFUNC = @extschema@.mtrs_fit_combine, PARALLEL = SAFE);
+CREATE AGGREGATE @extschema@.mtrs_fit(user_id bigint, item_id bigint, event text, ts timestamptz, rating real, options jsonb) (
+	SFUNC = @extschema@.mtrs_fit_transfn, STYPE = bytea, SSPACE = 1048576,
+	FINALFUNC = @extschema@.mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE,
+	COMBINEFUNC = @extschema@.mtrs_fit_combine, PARALLEL = SAFE);
+
+COMMENT ON AGGREGATE @extschema@.mtrs_fit(bigint, bigint, text, timestamptz) IS
+	'train a multi-task model over interaction rows (user, item, event, time); returns the model bytes';
+COMMENT ON AGGREGATE @extschema@.mtrs_fit(bigint, bigint, text, timestamptz, real) IS
+	'train a multi-task model over interaction rows with ratings; returns the model bytes';
+COMMENT ON AGGREGATE @extschema@.mtrs_fit(bigint, bigint, text, timestamptz, jsonb) IS
+	'train a multi-task model over interaction rows with training options; returns the model bytes';
+COMMENT ON AGGREGATE @extschema@.mtrs_fit(bigint, bigint, text, timestamptz, real, jsonb) IS
+	'train a multi-task model over interaction rows with ratings and training options; returns the model bytes';
+
+CREATE FUNCTION @extschema@.mtrs_last_fit()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'mtrs_last_fit'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.mtrs_last_fit() IS
+	'resolved options, row count and per-iteration training log of the last mtrs_fit finished in this session';
+
+CREATE FUNCTION @extschema@.mtrs_fit_text(
+	model bytea,
+	item_ids bigint[],
+	item_texts text[],
+	utterances text[],
+	labels text[],
+	options jsonb DEFAULT '{}',
+	validation_utterances text[] DEFAULT NULL,
+	validation_labels text[] DEFAULT NULL)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'mtrs_fit_text'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.mtrs_fit_text(bytea, bigint[], text[], text[], text[], jsonb, text[], text[]) IS
+	'train the shared token embeddings on item texts (mapped into the item embedding space) and/or labelled utterances (multi-label intent head), keeping the interaction part of model; the decision rule is tuned on the validation utterances if given, else on a held-out part; returns the model bytes';
+
+CREATE FUNCTION @extschema@.mtrs_column_type(rel regclass, col text, missing_ok boolean DEFAULT false)
+RETURNS regtype
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	typ regtype;
+BEGIN
+	IF rel IS NULL THEN
+		RAISE EXCEPTION 'rel must not be null' USING ERRCODE = 'null_value_not_allowed';
+	ELSIF col IS NULL THEN
+		RETURN NULL;			-- an optional column not given
+	END IF;
+	SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+	 WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND AND NOT missing_ok THEN
+		RAISE EXCEPTION 'column "%" does not exist in %', col, rel
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	RETURN typ;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_column_type(regclass, text, boolean) IS
+	'the type of a column of a table or view (error 42703 if there is none, unless missing_ok; NULL for a NULL column name); used to check the columns given to mtrs_train and mtrs_evaluate';
+
+CREATE FUNCTION @extschema@.mtrs_read_utterances(
+	tbl regclass, text_col text, label_col text, OUT texts text[], OUT labels text[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	col     text;
+	typ     regtype;
+BEGIN
+	IF text_col IS NULL OR label_col IS NULL THEN
+		RAISE EXCEPTION 'text_col and label_col must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	FOREACH col IN ARRAY ARRAY[text_col, label_col] LOOP
+		typ := @extschema@.mtrs_column_type(tbl, col);
+		IF typ NOT IN ('text', 'character varying', 'character')
+		   AND NOT (col = label_col AND typ IN ('text[]', 'character varying[]')) THEN
+			RAISE EXCEPTION 'column "%" of % must be a text column%, not %', col, tbl,
+				CASE WHEN col = label_col THEN ' or a text array' ELSE '' END, typ
+				USING ERRCODE = 'datatype_mismatch';
+		END IF;
+	END LOOP;
+	typ := @extschema@.mtrs_column_type(tbl, label_col);
+	EXECUTE format('SELECT array_agg(t ORDER BY t, l), array_agg(l ORDER BY t, l) FROM '
+	               '(SELECT %I::text AS t, %s AS l FROM %s) s WHERE t IS NOT NULL AND l IS NOT NULL',
+		text_col,
+		CASE WHEN typ::text LIKE '%[]' THEN format('array_to_string(%I, %L)', label_col, '#')
+		     ELSE format('%I::text', label_col) END,
+		tbl)
+		INTO texts, labels;
+	IF texts IS NULL THEN
+		RAISE EXCEPTION 'no labelled utterances to train on in %', tbl
+			USING ERRCODE = 'data_exception',
+			      DETAIL = 'Every row has a null text or label.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_read_utterances(regclass, text, text) IS
+	'the labelled utterances of a table as parallel arrays (labels of a text[] column joined by #), checking the column types; used by mtrs_train';
+
+CREATE FUNCTION @extschema@.mtrs_train(
+	name text,
+	interactions regclass DEFAULT NULL,
+	user_col text DEFAULT 'user_id',
+	item_col text DEFAULT 'item_id',
+	event_col text DEFAULT 'event',
+	time_col text DEFAULT 'ts',
+	rating_col text DEFAULT NULL,
+	options jsonb DEFAULT '{}',
+	activate boolean DEFAULT true,
+	intents regclass DEFAULT NULL,
+	text_col text DEFAULT 'text',
+	label_col text DEFAULT 'label',
+	items regclass DEFAULT NULL,
+	item_id_col text DEFAULT 'item_id',
+	item_text_cols text[] DEFAULT ARRAY['title'],
+	intents_validation regclass DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	col     text;
+	typ     regtype;
+	fit_sql text;
+	model   bytea;
+	fit     jsonb := '{}';
+	tfit    jsonb;
+	opts    jsonb := jsonb_build_object('progress', true) || coalesce(options, '{}');
+	src     jsonb := '{}';
+	texts   text[];
+	labels  text[];
+	vtexts  text[];
+	vlabels text[];
+	ids     bigint[];
+	itexts  text[];
+BEGIN
+	IF mtrs_train.name IS NULL OR activate IS NULL THEN
+		RAISE EXCEPTION 'name and activate must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF items IS NOT NULL AND interactions IS NULL THEN
+		RAISE EXCEPTION 'items need interactions'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Item texts map into the embedding space learned from interactions: give interactions => too.';
+	END IF;
+	IF intents_validation IS NOT NULL AND intents IS NULL THEN
+		RAISE EXCEPTION 'intents_validation needs intents'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Give the labelled utterances to train on with intents => ....';
+	END IF;
+	/* warm_start true: the active version of the model being trained, if it has one */
+	IF opts->'warm_start' = 'true' THEN
+		opts := opts || jsonb_build_object('warm_start', mtrs_train.name);
+	END IF;
+	IF interactions IS NULL AND intents IS NULL THEN
+		RAISE EXCEPTION 'nothing to train on'
+			USING ERRCODE = 'null_value_not_allowed',
+			      HINT = 'Give interactions => a table of interactions, intents => a table of labelled utterances, or both.';
+	END IF;
+	IF interactions IS NOT NULL THEN
+		IF user_col IS NULL OR item_col IS NULL THEN
+			RAISE EXCEPTION 'user_col and item_col must not be null'
+				USING ERRCODE = 'null_value_not_allowed';
+		END IF;
+		/* the default event and time columns are optional: (user_id, item_id) is enough */
+		IF event_col = 'event' AND @extschema@.mtrs_column_type(interactions, event_col, true) IS NULL THEN
+			RAISE NOTICE '% has no column "event": every row is one event, "interaction"', interactions;
+			event_col := NULL;
+		END IF;
+		IF time_col = 'ts' AND @extschema@.mtrs_column_type(interactions, time_col, true) IS NULL THEN
+			RAISE NOTICE '% has no column "ts": training without times', interactions
+				USING DETAIL = 'No recency weighting, and only users the model has not seen are folded in from new rows.',
+				      HINT = 'Name a timestamp column with time_col => ... to use one.';
+			time_col := NULL;
+		END IF;
+		FOREACH col IN ARRAY ARRAY[user_col, item_col, event_col, time_col, rating_col] LOOP
+			CONTINUE WHEN col IS NULL;
+			typ := @extschema@.mtrs_column_type(interactions, col);
+			IF col IN (user_col, item_col) AND typ NOT IN ('bigint', 'integer', 'smallint') THEN
+				RAISE EXCEPTION 'column "%" of % must be an integer column, not %', col, interactions, typ
+					USING ERRCODE = 'datatype_mismatch',
+					      HINT = 'Number the ids in a table of their own and train on a view that joins it (docs: "Ids that are not integers").';
+			END IF;
+			IF col = rating_col AND typ NOT IN ('real', 'double precision', 'numeric', 'bigint', 'integer', 'smallint') THEN
+				RAISE EXCEPTION 'column "%" of % must be a numeric column, not %', col, interactions, typ
+					USING ERRCODE = 'datatype_mismatch';
+			END IF;
+			IF col = time_col AND typ NOT IN ('timestamp with time zone', 'timestamp without time zone', 'date') THEN
+				RAISE EXCEPTION 'column "%" of % must be a timestamp or date column, not %', col, interactions, typ
+					USING ERRCODE = 'datatype_mismatch',
+					      HINT = 'For epoch seconds, train on a view that selects to_timestamp(column).';
+			END IF;
+		END LOOP;
+		fit_sql := format('SELECT @extschema@.mtrs_fit(%I::bigint, %I::bigint, %s, %s%s, $1) FROM %s',
+			user_col, item_col,
+			CASE WHEN event_col IS NULL THEN quote_literal('interaction') ELSE format('%I::text', event_col) END,
+			CASE WHEN time_col IS NULL THEN 'timestamptz ''2000-01-01 00:00:00+00'''
+			     ELSE format('%I::timestamptz', time_col) END,
+			CASE WHEN rating_col IS NULL THEN '' ELSE format(', %I::real', rating_col) END,
+			interactions);
+		EXECUTE fit_sql INTO model USING opts;
+		IF model IS NULL THEN
+			RAISE EXCEPTION 'no interactions to train on in %', interactions
+				USING ERRCODE = 'data_exception',
+				      DETAIL = 'Every row has a null user, item, event or time.';
+		END IF;
+		fit := @extschema@.mtrs_last_fit();
+		src := jsonb_build_object('table', interactions::text, 'user_col', user_col,
+			'item_col', item_col, 'event_col', event_col, 'time_col', time_col,
+			'rating_col', rating_col, 'rows', fit->'rows', 'memory_bytes', fit->'memory_bytes',
+			'training_threads', fit->'threads', 'reg', fit->'reg',
+			'interaction_norm', fit->'interaction_norm', 'iterations', fit->'iterations',
+			'warm_start', fit->'warm_start');
+	END IF;
+	IF intents IS NOT NULL THEN
+		SELECT u.texts, u.labels INTO texts, labels
+		  FROM @extschema@.mtrs_read_utterances(intents, text_col, label_col) u;
+	END IF;
+	IF intents_validation IS NOT NULL THEN
+		SELECT u.texts, u.labels INTO vtexts, vlabels
+		  FROM @extschema@.mtrs_read_utterances(intents_validation, text_col, label_col) u;
+	END IF;
+	IF items IS NOT NULL THEN
+		IF item_id_col IS NULL OR item_text_cols IS NULL OR cardinality(item_text_cols) = 0 THEN
+			RAISE EXCEPTION 'item_id_col and item_text_cols must be given'
+				USING ERRCODE = 'null_value_not_allowed';
+		END IF;
+		FOREACH col IN ARRAY item_id_col || item_text_cols LOOP
+			typ := @extschema@.mtrs_column_type(items, col);
+			IF col = item_id_col AND typ NOT IN ('bigint', 'integer', 'smallint') THEN
+				RAISE EXCEPTION 'column "%" of % must be an integer column, not %', col, items, typ
+					USING ERRCODE = 'datatype_mismatch';
+			END IF;
+		END LOOP;
+		EXECUTE format('SELECT array_agg(i ORDER BY i), array_agg(t ORDER BY i) FROM '
+		               '(SELECT %I::bigint AS i, concat_ws(%L, %s) AS t FROM %s) s '
+		               'WHERE i IS NOT NULL AND t <> %L',
+			item_id_col, ' ',
+			(SELECT string_agg(format('%I::text', c), ', ') FROM unnest(item_text_cols) c),
+			items, '')
+			INTO ids, itexts;
+		IF ids IS NULL THEN
+			RAISE EXCEPTION 'no item texts in %', items
+				USING ERRCODE = 'data_exception',
+				      DETAIL = 'Every row has a null id or only null or empty text columns.';
+		END IF;
+	END IF;
+	IF intents IS NOT NULL OR items IS NOT NULL THEN
+		model := @extschema@.mtrs_fit_text(model, ids, itexts, texts, labels, opts, vtexts, vlabels);
+		tfit := @extschema@.mtrs_last_fit()->'text';
+		fit := jsonb_build_object(
+			'options', coalesce(fit->'options', '{}') || (tfit->'options'),
+			'training_log', coalesce(fit->'training_log', '[]') || (tfit->'training_log'));
+	END IF;
+	IF intents IS NOT NULL THEN
+		src := src || jsonb_build_object('intents', jsonb_build_object(
+			'table', intents::text, 'text_col', text_col, 'label_col', label_col,
+			'validation_table', intents_validation::text,
+			'utterances', tfit->'utterances', 'intents', tfit->'intents',
+			'threshold', tfit->'threshold', 'always_best_intent', tfit->'always_best_intent',
+			'validation_utterances', tfit->'validation_utterances',
+			'validation_accuracy', tfit->'validation_accuracy'));
+	END IF;
+	IF items IS NOT NULL THEN
+		src := src || jsonb_build_object('items', jsonb_build_object(
+			'table', items::text, 'item_id_col', item_id_col, 'item_text_cols', to_jsonb(item_text_cols),
+			'item_texts', tfit->'item_texts', 'text_only_items', tfit->'text_only_items'));
+	END IF;
+	IF tfit IS NOT NULL THEN
+		src := src || jsonb_build_object('text_epochs', tfit->'text_epochs');
+	END IF;
+	src := src || jsonb_build_object('trained_at', now());
+	RETURN @extschema@.mtrs_register(mtrs_train.name, model, activate,
+		options => fit->'options', source => src, training_log => fit->'training_log');
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_train(text, regclass, text, text, text, text, text, jsonb, boolean, regclass, text, text, regclass, text, text[], regclass) IS
+	'train a multi-task model on an interaction table, labelled utterances and/or item texts, record options, source and training log, and activate it; returns the new id';
+
+/* ------------------------------------------------------------------ serving */
+
+CREATE FUNCTION @extschema@.mtrs_rows_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'mtrs_rows_support'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION @extschema@.mtrs_rows_support(internal) IS
+	'planner support of the set-returning serving functions: estimates their rows from constant arguments (k, plus one for the explain functions; times the number of ids of the batch and vector functions; at most the number of candidates)';
+
+CREATE FUNCTION @extschema@.mtrs_recommend(
+	user_id bigint,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL,
+	exclude_seen boolean DEFAULT true,
+	candidates bigint[] DEFAULT NULL,
+	query text DEFAULT NULL,
+	query_weight real DEFAULT 0.5,
+	context text[] DEFAULT NULL,
+	context_decay real DEFAULT 0.5)
+RETURNS TABLE(item_id bigint, score real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_recommend'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10
+SUPPORT @extschema@.mtrs_rows_support;
+COMMENT ON FUNCTION @extschema@.mtrs_recommend(bigint, integer, text, text, boolean, bigint[], text, real, text[], real) IS
+	'the k best items for a user by one task head (default: ranking) of a model (default: the only active one), folding in interactions added to the source table since training and blending in what the user typed (query, earlier turns in context)';
+
+CREATE FUNCTION @extschema@.mtrs_recommend_for(
+	history bigint[],
+	k integer DEFAULT 10,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL,
+	exclude_seen boolean DEFAULT true,
+	candidates bigint[] DEFAULT NULL,
+	query text DEFAULT NULL,
+	query_weight real DEFAULT 0.5,
+	context text[] DEFAULT NULL,
+	context_decay real DEFAULT 0.5)
+RETURNS TABLE(item_id bigint, score real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_recommend_for'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 10
+SUPPORT @extschema@.mtrs_rows_support;
+COMMENT ON FUNCTION @extschema@.mtrs_recommend_for(bigint[], integer, text, text, boolean, bigint[], text, real, text[], real) IS
+	'the k best items for an anonymous session given the items it interacted with and what it typed (query, earlier turns in context)';
+
+CREATE FUNCTION @extschema@.mtrs_recommend_batch(
+	user_ids bigint[] DEFAULT NULL,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL,
+	exclude_seen boolean DEFAULT true)
+RETURNS TABLE(user_id bigint, item_id bigint, score real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_recommend_batch'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10000
+SUPPORT @extschema@.mtrs_rows_support;
+COMMENT ON FUNCTION @extschema@.mtrs_recommend_batch(bigint[], integer, text, text, boolean) IS
+	'the k best items for each of many users (default: every user the model was trained on), the rows mtrs_recommend gives each of them, scored in blocks of users with one matrix product per head: for reports and precomputed recommendation tables';
+
+CREATE FUNCTION @extschema@.mtrs_predict(
+	user_id bigint,
+	item_id bigint,
+	task text DEFAULT NULL,
+	model text DEFAULT NULL)
+RETURNS real
+AS 'MODULE_PATHNAME', 'mtrs_predict'
+LANGUAGE C STABLE PARALLEL SAFE COST 50;
+COMMENT ON FUNCTION @extschema@.mtrs_predict(bigint, bigint, text, text) IS
+	'one task head''s output for a user and an item: a score (ranking), a probability (event heads) or a rating';
+
+CREATE FUNCTION @extschema@.mtrs_explain(
+	user_id bigint,
+	item_id bigint,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL)
+RETURNS TABLE(item_id bigint, contribution real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_explain'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 11
+SUPPORT @extschema@.mtrs_rows_support;
+COMMENT ON FUNCTION @extschema@.mtrs_explain(bigint, bigint, integer, text, text) IS
+	'why an item scores high for a user: the k items of the user''s history that add the most to the task head''s logit, then a row with item_id NULL holding the rest (biases)';
+
+CREATE FUNCTION @extschema@.mtrs_explain_for(
+	history bigint[],
+	item_id bigint,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL)
+RETURNS TABLE(item_id bigint, contribution real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_explain_for'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 11
+SUPPORT @extschema@.mtrs_rows_support;
+COMMENT ON FUNCTION @extschema@.mtrs_explain_for(bigint[], bigint, integer, text, text) IS
+	'why an item scores high for an anonymous session: the k history items that add the most to the task head''s logit as mtrs_recommend_for scores it, then a row with item_id NULL holding the rest (biases)';
+
+CREATE FUNCTION @extschema@.mtrs_similar_items(
+	item_id bigint,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL)
+RETURNS TABLE(item_id bigint, score real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_similar_items'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 10
+SUPPORT @extschema@.mtrs_rows_support;
+COMMENT ON FUNCTION @extschema@.mtrs_similar_items(bigint, integer, text) IS
+	'the k items most similar to an item (cosine of the shared item embeddings)';
+
+CREATE FUNCTION @extschema@.mtrs_similar_items_batch(
+	item_ids bigint[] DEFAULT NULL,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL)
+RETURNS TABLE(item_id bigint, similar_item_id bigint, score real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_similar_items_batch'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 10000
+SUPPORT @extschema@.mtrs_rows_support;
+COMMENT ON FUNCTION @extschema@.mtrs_similar_items_batch(bigint[], integer, text) IS
+	'the k most similar items of each of many items (default: every item of the model), the rows mtrs_similar_items gives each of them, scored in blocks with one matrix product: for tables of related items';
+
+CREATE FUNCTION @extschema@.mtrs_item_vectors(
+	item_ids bigint[] DEFAULT NULL,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL)
+RETURNS TABLE(item_id bigint, vector real[])
+AS 'MODULE_PATHNAME', 'mtrs_item_vectors'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 10000
+SUPPORT @extschema@.mtrs_rows_support;
+COMMENT ON FUNCTION @extschema@.mtrs_item_vectors(bigint[], text, text) IS
+	'each item''s vector for the ranking or rating head (default: every item of the model): its inner product with a vector of mtrs_user_vectors is the head''s score, so a vector index ranking by inner product serves the model';
+
+CREATE FUNCTION @extschema@.mtrs_user_vectors(
+	user_ids bigint[] DEFAULT NULL,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL)
+RETURNS TABLE(user_id bigint, vector real[])
+AS 'MODULE_PATHNAME', 'mtrs_user_vectors'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10000
+SUPPORT @extschema@.mtrs_rows_support;
+COMMENT ON FUNCTION @extschema@.mtrs_user_vectors(bigint[], text, text) IS
+	'each user''s vector for the ranking or rating head (default: every user the model was trained on), fresh rows folded in as mtrs_recommend does: its inner product with a vector of mtrs_item_vectors is the head''s score; no row for a user the model cannot place';
+
+CREATE FUNCTION @extschema@.mtrs_query_vector(
+	query text,
+	model text DEFAULT NULL,
+	task text DEFAULT NULL)
+RETURNS real[]
+AS 'MODULE_PATHNAME', 'mtrs_query_vector'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mtrs_query_vector(text, text, text) IS
+	'the vector of a visitor who has only typed a query, for the ranking or rating head: its inner products with the vectors of mtrs_item_vectors rank the catalog as mtrs_recommend_for(''{}'', k, query => query) does; NULL for a query with no word the model knows';
+
+CREATE FUNCTION @extschema@.mtrs_intent(
+	utterance text,
+	model text DEFAULT NULL,
+	threshold real DEFAULT NULL,
+	context text[] DEFAULT NULL,
+	context_decay real DEFAULT 0.5)
+RETURNS TABLE(intent text, score real)
+AS 'MODULE_PATHNAME', 'mtrs_intent'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 2;
+COMMENT ON FUNCTION @extschema@.mtrs_intent(text, text, real, text[], real) IS
+	'the intents of an utterance whose probability reaches the threshold (default: tuned in training), highest first; a follow-up with none of its own is read with the earlier turns in context; none when out of scope';
+
+CREATE FUNCTION @extschema@.mtrs_intent_explain(
+	utterance text,
+	intent text DEFAULT NULL,
+	k integer DEFAULT 10,
+	model text DEFAULT NULL)
+RETURNS TABLE(feature text, kind text, contribution real, rank integer)
+AS 'MODULE_PATHNAME', 'mtrs_intent_explain'
+LANGUAGE C STABLE PARALLEL SAFE ROWS 11
+SUPPORT @extschema@.mtrs_rows_support;
+COMMENT ON FUNCTION @extschema@.mtrs_intent_explain(text, text, integer, text) IS
+	'why an utterance gets an intent (default: its best one): the k features of the text (words, runs of words, character n-grams) that add the most to the intent''s logit, then a row with feature NULL holding the intent''s bias';
+
+/* --------------------------------------------------------------- evaluation */
+
+CREATE FUNCTION @extschema@.mtrs_intent_predictions(
+	model text, holdout regclass, text_col text DEFAULT 'text', label_col text DEFAULT 'label')
+RETURNS TABLE(utterance text, gold text[], pred text[])
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF model IS NULL OR holdout IS NULL OR text_col IS NULL OR label_col IS NULL THEN
+		RAISE EXCEPTION 'model, holdout, text_col and label_col must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM @extschema@.mtrs_column_type(holdout, text_col);
+	PERFORM @extschema@.mtrs_column_type(holdout, label_col);
+	RETURN QUERY EXECUTE format(
+		'SELECT t, ARRAY(SELECT btrim(x) FROM unnest(string_to_array(l, %L)) x WHERE btrim(x) <> %L ORDER BY 1), '
+		'       ARRAY(SELECT i.intent FROM %I.mtrs_intent(t, $1) i ORDER BY 1) '
+		'  FROM (SELECT %I::text AS t, array_to_string(ARRAY[%I]::text[], %L) AS l FROM %s '
+		'         WHERE %I IS NOT NULL AND %I IS NOT NULL) s',
+		'#', '', '@extschema@', text_col, label_col, '#', holdout, text_col, label_col)
+		USING model;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_intent_predictions(text, regclass, text, text) IS
+	'the gold and predicted intents (sorted arrays) of every labelled utterance of a table, as mtrs_evaluate and mtrs_intent_report score them';
+
+CREATE FUNCTION @extschema@.mtrs_intent_f1(predictions regclass)
+RETURNS TABLE(intent text, support bigint, predicted bigint, correct bigint,
+              "precision" float8, recall float8, f1 float8)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF predictions IS NULL THEN
+		RAISE EXCEPTION 'predictions must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	RETURN QUERY EXECUTE format(
+		'WITH p AS (SELECT gold, pred FROM %s), '
+		'     intents AS (SELECT DISTINCT x FROM p, unnest(gold || pred) x) '
+		'SELECT n.x, count(*) FILTER (WHERE n.x = ANY (gold)), count(*) FILTER (WHERE n.x = ANY (pred)), '
+		'       count(*) FILTER (WHERE n.x = ANY (gold) AND n.x = ANY (pred)), '
+		'       (count(*) FILTER (WHERE n.x = ANY (gold) AND n.x = ANY (pred)))::float8 / '
+		'           nullif(count(*) FILTER (WHERE n.x = ANY (pred)), 0), '
+		'       (count(*) FILTER (WHERE n.x = ANY (gold) AND n.x = ANY (pred)))::float8 / '
+		'           nullif(count(*) FILTER (WHERE n.x = ANY (gold)), 0), '
+		'       2.0::float8 * count(*) FILTER (WHERE n.x = ANY (gold) AND n.x = ANY (pred)) / '
+		'           nullif(count(*) FILTER (WHERE n.x = ANY (gold)) + count(*) FILTER (WHERE n.x = ANY (pred)), 0) '
+		'  FROM intents n, p GROUP BY n.x ORDER BY n.x', predictions);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_intent_f1(regclass) IS
+	'per-intent support, precision, recall and F1 over a table of (gold, pred) intent arrays; F1 is null for an intent never given nor predicted';
+
+CREATE FUNCTION @extschema@.mtrs_intent_report(
+	model text, holdout regclass, text_col text DEFAULT 'text', label_col text DEFAULT 'label')
+RETURNS TABLE(intent text, support bigint, predicted bigint, correct bigint,
+              "precision" float8, recall float8, f1 float8)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF to_regclass('pg_temp.mtrs_report_utt') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_report_utt; END IF;
+	CREATE TEMP TABLE mtrs_report_utt AS
+		SELECT * FROM @extschema@.mtrs_intent_predictions(model, holdout, text_col, label_col);
+	RETURN QUERY SELECT * FROM @extschema@.mtrs_intent_f1('pg_temp.mtrs_report_utt');
+	DROP TABLE pg_temp.mtrs_report_utt;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_intent_report(text, regclass, text, text) IS
+	'per-intent support, precision, recall and F1 of a model on a table of labelled utterances (where macro-F1 is won or lost)';
+
+CREATE FUNCTION @extschema@.mtrs_evaluate(
+	model text,
+	holdout regclass,
+	k integer DEFAULT 20,
+	user_col text DEFAULT 'user_id',
+	item_col text DEFAULT 'item_id',
+	event_col text DEFAULT NULL,
+	rating_col text DEFAULT NULL,
+	text_col text DEFAULT NULL,
+	label_col text DEFAULT NULL,
+	store boolean DEFAULT true)
+RETURNS TABLE(task text, metric text, value float8)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET mtrs.fold_in = off
+AS $$
+DECLARE
+	info    jsonb;
+	tasks   text[];
+	t       text;
+	col     text;
+	rec     record;
+	res     jsonb := '{}';
+	n_items integer;
+	has_ui  boolean := user_col IS NOT NULL AND item_col IS NOT NULL;
+BEGIN
+	IF model IS NULL OR holdout IS NULL OR k IS NULL OR store IS NULL THEN
+		RAISE EXCEPTION 'model, holdout, k and store must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF k <= 0 THEN
+		RAISE EXCEPTION 'k must be greater than zero' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	info := @extschema@.mtrs_model_info(model);
+	IF NOT (info->>'active')::boolean THEN
+		RAISE EXCEPTION 'mtrs model "%" has no active version', model
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Activate a version with mtrs_activate().';
+	END IF;
+	tasks := ARRAY(SELECT jsonb_array_elements_text(info->'tasks'));
+	n_items := (info->>'n_items')::integer;
+	/* utterances in the columns mtrs_train reads by default, for a model with intents */
+	IF text_col IS NULL AND label_col IS NULL AND coalesce(jsonb_array_length(info->'intents'), 0) > 0
+	   AND @extschema@.mtrs_column_type(holdout, 'text', missing_ok => true) IS NOT NULL
+	   AND @extschema@.mtrs_column_type(holdout, 'label', missing_ok => true) IS NOT NULL THEN
+		text_col := 'text';
+		label_col := 'label';
+	END IF;
+	FOREACH col IN ARRAY ARRAY[user_col, item_col, event_col, rating_col, text_col, label_col] LOOP
+		CONTINUE WHEN col IS NULL;
+		IF @extschema@.mtrs_column_type(holdout, col, missing_ok => true) IS NULL THEN
+			/* an utterance table needs no user and item columns */
+			IF col IN (user_col, item_col) AND text_col IS NOT NULL THEN
+				has_ui := false;
+				CONTINUE;
+			END IF;
+			RAISE EXCEPTION 'column "%" does not exist in %', col, holdout
+				USING ERRCODE = 'undefined_column';
+		END IF;
+	END LOOP;
+
+	/* interactions held out: one row per row of the holdout with a user and an item */
+	IF to_regclass('pg_temp.mtrs_eval_rows') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_rows; END IF;
+	IF to_regclass('pg_temp.mtrs_eval_recs') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_recs; END IF;
+	IF to_regclass('pg_temp.mtrs_eval_utt') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_utt; END IF;
+	IF cardinality(tasks) > 0 AND has_ui THEN
+		EXECUTE format('CREATE TEMP TABLE mtrs_eval_rows AS SELECT %I::bigint AS u, %I::bigint AS i, %s AS ev, %s AS r '
+		               'FROM %s WHERE %I IS NOT NULL AND %I IS NOT NULL',
+			user_col, item_col,
+			CASE WHEN event_col IS NULL THEN 'NULL::text' ELSE format('%I::text', event_col) END,
+			CASE WHEN rating_col IS NULL THEN 'NULL::float8' ELSE format('%I::float8', rating_col) END,
+			holdout, user_col, item_col);
+		ANALYZE pg_temp.mtrs_eval_rows;
+
+		/* ranking: Recall@k, NDCG@k over users with held-out items, coverage of the catalog */
+		CREATE TEMP TABLE mtrs_eval_recs AS
+		SELECT r.user_id AS u, r.item_id, r.rank
+		  FROM @extschema@.mtrs_recommend_batch(ARRAY(SELECT DISTINCT e.u FROM pg_temp.mtrs_eval_rows e),
+		                                        mtrs_evaluate.k, model => mtrs_evaluate.model) r;
+		/* joins and aggregates, not a subquery per user: linear in users and k */
+		WITH held AS (SELECT DISTINCT e.u, e.i FROM pg_temp.mtrs_eval_rows e),
+		     per_user AS (SELECT h.u, count(*) AS n FROM held h GROUP BY h.u),
+		     found AS (SELECT c.u, count(*) AS hits, sum(1.0 / log(2, c.rank + 1)) AS dcg
+		                 FROM pg_temp.mtrs_eval_recs c JOIN held h ON h.u = c.u AND h.i = c.item_id
+		                GROUP BY c.u),
+		     ideal AS (SELECT j AS n, sum(1.0 / log(2, j + 1)) OVER (ORDER BY j) AS dcg
+		                 FROM generate_series(1, mtrs_evaluate.k) j)
+		SELECT avg(coalesce(f.hits, 0)::float8 / g.n) AS recall,
+		       avg(coalesce(f.dcg, 0) / i.dcg) AS ndcg,
+		       (SELECT count(DISTINCT c.item_id) FROM pg_temp.mtrs_eval_recs c)::float8 / greatest(n_items, 1) AS coverage,
+		       count(*) AS users
+		  INTO rec
+		  FROM per_user g
+		  LEFT JOIN found f ON f.u = g.u
+		  JOIN ideal i ON i.n = least(mtrs_evaluate.k, g.n);
+		IF rec.users > 0 THEN
+			res := res || jsonb_build_object('ranking', jsonb_build_object(
+				format('recall@%s', k), rec.recall, format('ndcg@%s', k), rec.ndcg,
+				format('coverage@%s', k), rec.coverage, 'users', rec.users));
+		END IF;
+
+		/* event heads: AUC (ties averaged) and log-loss over the held-out (user, item) pairs */
+		IF event_col IS NOT NULL THEN
+			FOREACH t IN ARRAY tasks LOOP
+				CONTINUE WHEN t IN ('ranking', 'rating');
+				WITH pairs AS (
+					SELECT e.u, e.i, bool_or(e.ev = t) AS y FROM pg_temp.mtrs_eval_rows e GROUP BY e.u, e.i),
+				scored AS (
+					SELECT p.y, @extschema@.mtrs_predict(p.u, p.i, t, mtrs_evaluate.model)::float8 AS s FROM pairs p),
+				ranked AS (
+					SELECT s.y, s.s, rank() OVER (ORDER BY s.s) + (count(*) OVER (PARTITION BY s.s) - 1) / 2.0 AS rk
+					  FROM scored s)
+				SELECT count(*) FILTER (WHERE y) AS n1, count(*) FILTER (WHERE NOT y) AS n0,
+				       sum(rk) FILTER (WHERE y) AS rsum,
+				       -avg(CASE WHEN y THEN ln(greatest(s, 1e-7)) ELSE ln(greatest(1 - s, 1e-7)) END) AS logloss
+				  INTO rec FROM ranked;
+				IF rec.n1 > 0 AND rec.n0 > 0 THEN
+					res := res || jsonb_build_object(t, jsonb_build_object(
+						'auc', (rec.rsum - rec.n1 * (rec.n1 + 1) / 2.0) / (rec.n1::float8 * rec.n0),
+						'logloss', rec.logloss, 'pairs', rec.n1 + rec.n0));
+				END IF;
+			END LOOP;
+		END IF;
+
+		/* rating head: RMSE over the held-out rows with a rating */
+		IF rating_col IS NOT NULL AND 'rating' = ANY (tasks) THEN
+			SELECT sqrt(avg((@extschema@.mtrs_predict(e.u, e.i, 'rating', mtrs_evaluate.model) - e.r) ^ 2)) AS rmse,
+			       count(*) AS n
+			  INTO rec FROM pg_temp.mtrs_eval_rows e WHERE e.r IS NOT NULL;
+			IF rec.n > 0 THEN
+				res := res || jsonb_build_object('rating', jsonb_build_object('rmse', rec.rmse, 'rows', rec.n));
+			END IF;
+		END IF;
+	END IF;
+
+	/* intents: exact-match accuracy, macro-F1 over intents, out-of-scope recall */
+	IF text_col IS NOT NULL AND label_col IS NOT NULL THEN
+		CREATE TEMP TABLE mtrs_eval_utt AS
+			SELECT * FROM @extschema@.mtrs_intent_predictions(model, holdout, text_col, label_col);
+		SELECT (SELECT avg((gold = pred)::int) FROM pg_temp.mtrs_eval_utt) AS accuracy,
+		       (SELECT avg(coalesce(f1, 0)) FROM @extschema@.mtrs_intent_f1('pg_temp.mtrs_eval_utt')) AS macro_f1,
+		       (SELECT avg((cardinality(pred) = 0)::int) FROM pg_temp.mtrs_eval_utt WHERE cardinality(gold) = 0) AS oos_recall,
+		       (SELECT count(*) FROM pg_temp.mtrs_eval_utt) AS n
+		  INTO rec;
+		IF rec.n > 0 THEN
+			res := res || jsonb_build_object('intent', jsonb_strip_nulls(jsonb_build_object(
+				'accuracy', rec.accuracy, 'macro_f1', rec.macro_f1, 'oos_recall', rec.oos_recall,
+				'utterances', rec.n)));
+		END IF;
+		DROP TABLE pg_temp.mtrs_eval_utt;
+	END IF;
+	IF to_regclass('pg_temp.mtrs_eval_rows') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_rows; END IF;
+	IF to_regclass('pg_temp.mtrs_eval_recs') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_recs; END IF;
+
+	IF res = '{}' THEN
+		RAISE EXCEPTION 'nothing to evaluate in %', holdout
+			USING ERRCODE = 'data_exception',
+			      DETAIL = 'No held-out interaction of a user and an item, and no labelled utterance, could be scored.',
+			      HINT = 'Interactions need user_col and item_col (and event_col, rating_col for those heads); utterances need text_col and label_col.';
+	END IF;
+	IF store THEN
+		UPDATE @extschema@.mtrs_model m
+		   SET metrics = jsonb_build_object('holdout', holdout::text, 'k', k, 'evaluated_at', now()) || res
+		 WHERE m.name = mtrs_evaluate.model AND m.active;
+	END IF;
+	RETURN QUERY
+	SELECT e.key, m.key, (m.value #>> '{}')::float8
+	  FROM jsonb_each(res) e, jsonb_each(e.value) m
+	 ORDER BY e.key = 'ranking' DESC, e.key, m.key;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_evaluate(text, regclass, integer, text, text, text, text, text, text, boolean) IS
+	'evaluate the active version of a model on held-out rows: Recall/NDCG/coverage@k (ranking), AUC and log-loss (events), RMSE (rating), accuracy, macro-F1 and out-of-scope recall (intents); stores them in metrics';
+
+/* ---------------------------------------------------------------- lifecycle */
+
+CREATE VIEW @extschema@.mtrs_models AS
+SELECT m.name, m.version, m.active, m.created_at, pg_size_pretty(m.size_bytes) AS size,
+       m.tasks, m.intents, m.n_users, m.n_items,
+       (SELECT string_agg(format('%s %s %s', t.key, p.metric, round((t.value->>p.metric)::numeric, 4)),
+                          ', ' ORDER BY t.key = 'ranking' DESC, t.key)
+          FROM jsonb_each(m.metrics) t,
+               LATERAL (SELECT CASE
+                   WHEN t.key = 'ranking' THEN (SELECT min(x) FROM jsonb_object_keys(t.value) x WHERE x LIKE 'ndcg@%')
+                   WHEN t.key = 'rating' THEN 'rmse'
+                   WHEN t.key = 'intent' THEN 'accuracy'
+                   ELSE 'auc' END AS metric) p
+         WHERE jsonb_typeof(t.value) = 'object' AND t.value ? p.metric) AS headline_metrics,
+       m.metrics->>'holdout' AS evaluated_on
+  FROM @extschema@.mtrs_model m;
+COMMENT ON VIEW @extschema@.mtrs_models IS
+	'one row per model version for humans: name, version, active, created_at, size, tasks, intents, users, items, the holdout it was evaluated on and its headline metrics';
+
+CREATE FUNCTION @extschema@.mtrs_train_like(name text, source jsonb, interactions regclass, options jsonb)
+RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT @extschema@.mtrs_train(name, interactions, source->>'user_col', source->>'item_col',
+		source->>'event_col', source->>'time_col', source->>'rating_col', options, true,
+		to_regclass(source->'intents'->>'table'), coalesce(source->'intents'->>'text_col', 'text'),
+		coalesce(source->'intents'->>'label_col', 'label'),
+		to_regclass(source->'items'->>'table'), coalesce(source->'items'->>'item_id_col', 'item_id'),
+		coalesce(ARRAY(SELECT jsonb_array_elements_text(source->'items'->'item_text_cols')), ARRAY['title']),
+		to_regclass(source->'intents'->>'validation_table'))
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_train_like(text, jsonb, regclass, jsonb) IS
+	'train and activate a model named name the way a recorded source (mtrs_model.source) describes, on the given interactions, with options; used by mtrs_retrain';
+
+CREATE FUNCTION @extschema@.mtrs_retrain_score(name text, source jsonb, k integer)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF to_regclass('pg_temp.mtrs_retrain_holdout') IS NULL THEN
+		RAISE EXCEPTION 'mtrs_retrain_score can only be called by mtrs_retrain'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'It scores the rows mtrs_retrain holds out, in pg_temp.mtrs_retrain_holdout.';
+	END IF;
+	PERFORM @extschema@.mtrs_evaluate(name, 'pg_temp.mtrs_retrain_holdout', k, source->>'user_col',
+		source->>'item_col', source->>'event_col', source->>'rating_col');
+	RETURN (SELECT m.metrics || jsonb_build_object('intent_validation', m.source->'intents'->'validation_accuracy')
+	          FROM @extschema@.mtrs_model m WHERE m.name = mtrs_retrain_score.name AND m.active);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_retrain_score(text, jsonb, integer) IS
+	'evaluate a model on the rows mtrs_retrain held out (pg_temp.mtrs_retrain_holdout) and return its metrics with its held-out intent accuracy; used by mtrs_retrain';
+
+CREATE PROCEDURE @extschema@.mtrs_retrain(
+	name text,
+	options jsonb DEFAULT NULL,
+	holdout_fraction real DEFAULT 0.2,
+	tolerance real DEFAULT 0.02,
+	task_tolerance jsonb DEFAULT '{}',
+	k integer DEFAULT 20,
+	keep_versions integer DEFAULT 5)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cur     record;
+	src     jsonb;
+	tbl     regclass;
+	opts    jsonb;
+	cutoff  timestamptz;
+	rule    text;
+	n_held  bigint;
+	cand    text := mtrs_retrain.name || '~candidate';
+	inc     text := mtrs_retrain.name || '~incumbent';
+	cand_m  jsonb;
+	inc_m   jsonb;
+	t       text;
+	metric  text;
+	cv      float8;
+	iv      float8;
+	tol     float8;
+	worse   text[] := '{}';
+	report  jsonb := '{}';
+	new_id  bigint;
+	dropped integer;
+	unknown text;
+BEGIN
+	IF mtrs_retrain.name IS NULL OR holdout_fraction IS NULL OR tolerance IS NULL OR k IS NULL
+	   OR keep_versions IS NULL THEN
+		RAISE EXCEPTION 'name, holdout_fraction, tolerance, k and keep_versions must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT (holdout_fraction > 0 AND holdout_fraction < 1) OR tolerance < 0 OR k < 1 OR keep_versions < 1 THEN
+		RAISE EXCEPTION 'holdout_fraction must be in (0, 1), tolerance >= 0, k >= 1 and keep_versions >= 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT pg_try_advisory_xact_lock(hashtext('mtrs_retrain'), hashtext(mtrs_retrain.name)) THEN
+		RAISE EXCEPTION 'another mtrs_retrain of model "%" is running', mtrs_retrain.name
+			USING ERRCODE = 'lock_not_available',
+			      HINT = 'Wait for it to finish; the active version is unchanged.';
+	END IF;
+	SELECT m.* INTO cur FROM @extschema@.mtrs_model m WHERE m.name = mtrs_retrain.name AND m.active;
+	IF NOT FOUND THEN
+		PERFORM @extschema@.mtrs_model_info(mtrs_retrain.name);	/* unknown name: its error */
+		RAISE EXCEPTION 'mtrs model "%" has no active version', mtrs_retrain.name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Activate a version with mtrs_activate().';
+	END IF;
+	SELECT string_agg(key, ', ') INTO unknown
+	  FROM jsonb_object_keys(coalesce(task_tolerance, '{}')) key
+	 WHERE key <> ALL (cur.tasks || '{intent_validation}'::text[]);
+	IF unknown IS NOT NULL THEN
+		RAISE EXCEPTION 'task_tolerance names tasks mtrs model "%" does not have: %', mtrs_retrain.name, unknown
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = format('Its tasks are: %s (and intent_validation for a model with intents).',
+			                    array_to_string(cur.tasks, ', '));
+	END IF;
+	src := cur.source;
+	IF src->>'table' IS NULL THEN
+		RAISE EXCEPTION 'mtrs model "%" has no recorded interaction source', mtrs_retrain.name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Train it with mtrs_train(name, interactions => ...) once; mtrs_retrain repeats that.';
+	END IF;
+	tbl := to_regclass(src->>'table');
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'the source table % of mtrs model "%" no longer exists', src->>'table', mtrs_retrain.name
+			USING ERRCODE = 'undefined_table';
+	END IF;
+	opts := coalesce(mtrs_retrain.options, cur.options) || '{"progress": false}';
+
+	/* the most recent rows (by time) are held out from both recipes; without a time
+	   column, a holdout_fraction of the (user, item) pairs, chosen by a hash */
+	IF src->>'time_col' IS NOT NULL THEN
+		EXECUTE format('SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY %I::timestamptz) FROM %s',
+		               1 - holdout_fraction, src->>'time_col', tbl)
+			INTO cutoff;
+		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s WHERE %I::timestamptz < %L',
+		               tbl, src->>'time_col', cutoff);
+		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s WHERE %I::timestamptz >= %L',
+		               tbl, src->>'time_col', cutoff);
+		rule := 'the newest rows';
+	ELSE
+		rule := 'the (user, item) pairs whose hash falls in the holdout_fraction';
+		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s '
+		               'WHERE (hashtext(%I::text || ''/'' || %I::text) & 1023) >= %s',
+		               tbl, src->>'user_col', src->>'item_col', round(holdout_fraction * 1024));
+		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s '
+		               'WHERE (hashtext(%I::text || ''/'' || %I::text) & 1023) < %s',
+		               tbl, src->>'user_col', src->>'item_col', round(holdout_fraction * 1024));
+	END IF;
+	SELECT count(*) INTO n_held FROM pg_temp.mtrs_retrain_holdout;
+
+	/* the candidate recipe and the incumbent's recipe, trained on the same rows, from
+	   scratch: the active model, a warm start's usual source, has seen the held-out rows */
+	PERFORM @extschema@.mtrs_train_like(cand, src, 'pg_temp.mtrs_retrain_train', opts - 'warm_start');
+	cand_m := @extschema@.mtrs_retrain_score(cand, src, k);
+	IF mtrs_retrain.options IS NULL OR mtrs_retrain.options = '{}' THEN
+		inc_m := cand_m;		/* the same recipe on the same rows: the same model */
+	ELSE
+		PERFORM @extschema@.mtrs_train_like(inc, src, 'pg_temp.mtrs_retrain_train',
+			cur.options - 'warm_start' || '{"progress": false}');
+		inc_m := @extschema@.mtrs_retrain_score(inc, src, k);
+	END IF;
+
+	/* guard rails: each task's primary metric may not be worse by more than its tolerance */
+	FOR t IN SELECT jsonb_object_keys(cand_m) LOOP
+		CONTINUE WHEN jsonb_typeof(cand_m->t) NOT IN ('object', 'number');
+		metric := CASE WHEN t = 'ranking' THEN format('ndcg@%s', k) WHEN t = 'rating' THEN 'rmse'
+		               WHEN t = 'intent_validation' THEN 'accuracy' ELSE 'auc' END;
+		IF t = 'intent_validation' THEN
+			cv := (cand_m->>t)::float8;
+			iv := (inc_m->>t)::float8;
+		ELSE
+			cv := (cand_m->t->>metric)::float8;
+			iv := (inc_m->t->>metric)::float8;
+		END IF;
+		CONTINUE WHEN cv IS NULL OR iv IS NULL;
+		tol := coalesce((task_tolerance->>t)::float8, tolerance);
+		report := report || jsonb_build_object(t, jsonb_build_object(
+			'metric', metric, 'candidate', cv, 'incumbent', iv, 'tolerance', tol));
+		IF (metric = 'rmse' AND cv > iv * (1 + tol)) OR (metric <> 'rmse' AND cv < iv * (1 - tol)) THEN
+			worse := worse || format('%s %s %s < %s', t, metric, round(cv::numeric, 4), round(iv::numeric, 4));
+		END IF;
+	END LOOP;
+	PERFORM @extschema@.mtrs_drop_model(cand);
+	IF inc_m IS DISTINCT FROM cand_m THEN
+		PERFORM @extschema@.mtrs_drop_model(inc);
+	END IF;
+	DROP VIEW pg_temp.mtrs_retrain_train, pg_temp.mtrs_retrain_holdout;
+
+	IF cardinality(worse) > 0 THEN
+		UPDATE @extschema@.mtrs_model m
+		   SET metrics = m.metrics || jsonb_build_object('last_retrain', jsonb_build_object(
+		           'at', now(), 'decision', 'kept', 'reason', array_to_string(worse, '; '),
+		           'options', opts, 'holdout', rule, 'holdout_rows', n_held, 'holdout_from', cutoff,
+		           'guard', report))
+		 WHERE m.id = cur.id;
+		RAISE NOTICE 'mtrs_retrain kept version % of "%": the candidate is worse (%)', cur.version,
+			mtrs_retrain.name, array_to_string(worse, '; ');
+		RETURN;
+	END IF;
+
+	/* the candidate recipe passed: train it on every row and activate it */
+	new_id := @extschema@.mtrs_train_like(mtrs_retrain.name, src, tbl, opts);
+	UPDATE @extschema@.mtrs_model m
+	   SET metrics = cand_m - 'intent_validation' || jsonb_build_object('last_retrain', jsonb_build_object(
+	           'at', now(), 'decision', 'activated', 'replaced_version', cur.version, 'options', opts,
+	           'holdout', rule, 'holdout_rows', n_held, 'holdout_from', cutoff, 'guard', report,
+	           'note', 'metrics are those of the same recipe trained without the held-out rows'))
+	 WHERE m.id = new_id;
+	DELETE FROM @extschema@.mtrs_model m
+	 WHERE m.name = mtrs_retrain.name AND NOT m.active
+	   AND m.version NOT IN (SELECT o.version FROM @extschema@.mtrs_model o WHERE o.name = mtrs_retrain.name
+	                          ORDER BY o.version DESC LIMIT keep_versions);
+	GET DIAGNOSTICS dropped = ROW_COUNT;
+	RAISE NOTICE 'mtrs_retrain activated version % of "%" (was %); % old version(s) pruned',
+		(SELECT m.version FROM @extschema@.mtrs_model m WHERE m.id = new_id), mtrs_retrain.name,
+		cur.version, dropped;
+END
+$$;
+COMMENT ON PROCEDURE @extschema@.mtrs_retrain(text, jsonb, real, real, jsonb, integer, integer) IS
+	'retrain a model from its recorded source; activate the new version only if no task''s primary metric on the most recent rows is worse than the current recipe''s beyond its tolerance; prune old versions';
+
+CREATE FUNCTION @extschema@.mtrs_report(name text, versions integer DEFAULT 2)
+RETURNS text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	palette  text[] := ARRAY['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+	pw       constant integer := 360;	/* panel width and height */
+	ph       constant integer := 220;
+	ml       constant integer := 58;	/* plot margins inside a panel */
+	mr       constant integer := 14;
+	mt       constant integer := 30;
+	mb       constant integer := 38;
+	cols     constant integer := 3;
+	vers     integer[];
+	tasks    text[];
+	n_panels integer;
+	top      integer;
+	height   integer;
+	width    integer;
+	svg      text;
+	p        integer := 0;
+	t        text;
+	x0       integer;
+	y0       integer;
+	x_max     float8;
+	y_min     float8;
+	y_max     float8;
+	v        integer;
+	path     text;
+	r        record;
+	line_y   integer;
+BEGIN
+	IF mtrs_report.name IS NULL OR versions IS NULL THEN
+		RAISE EXCEPTION 'name and versions must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF versions < 1 THEN
+		RAISE EXCEPTION 'versions must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT array_agg(m.version ORDER BY m.version) INTO vers
+	  FROM (SELECT o.version FROM @extschema@.mtrs_model o WHERE o.name = mtrs_report.name
+	         ORDER BY o.version DESC LIMIT versions) m;
+	IF vers IS NULL THEN
+		PERFORM @extschema@.mtrs_model_info(mtrs_report.name);	/* its error */
+	END IF;
+
+	/* one point per (version, task, step): interaction iterations, then text epochs */
+	IF to_regclass('pg_temp.mtrs_report_points') IS NULL THEN
+		CREATE TEMP TABLE mtrs_report_points (version integer, task text, step float8, loss float8, weight float8);
+	END IF;
+	TRUNCATE mtrs_report_points;
+	INSERT INTO mtrs_report_points
+	SELECT m.version, l.key, coalesce(e->>'iteration', e->>'text_epoch')::float8, l.value::text::float8,
+	       (e->'weight'->>l.key)::float8
+	  FROM @extschema@.mtrs_model m, jsonb_array_elements(m.training_log) e, jsonb_each(e->'loss') l
+	 WHERE m.name = mtrs_report.name AND m.version = ANY (vers) AND jsonb_typeof(l.value) = 'number';
+	SELECT array_agg(x.task ORDER BY x.first, x.task) INTO tasks
+	  FROM (SELECT pt.task, min(pt.step + CASE WHEN pt.task = 'ranking' THEN -1e9 ELSE 0 END) AS first
+	          FROM mtrs_report_points pt GROUP BY pt.task) x;
+	n_panels := coalesce(cardinality(tasks), 0);
+	top := 70 + 22 * cardinality(vers);
+	width := cols * pw + 20;
+	height := top + greatest(1, (n_panels + cols - 1) / cols) * (ph + 16) + 10;
+
+	svg := format('<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" '
+	              'font-family="Helvetica, Arial, sans-serif" font-size="12">', width, height, width, height)
+	    || '<rect width="100%" height="100%" fill="white"/>'
+	    || format('<text x="10" y="24" font-size="18" font-weight="bold">mtrs model %s: training curves</text>',
+	              replace(replace(replace(mtrs_report.name, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'))
+	    || '<text x="10" y="44" fill="#555">loss per iteration (text tasks: per epoch), one line per version; '
+	    || 'task weight of the last iteration in the panel title</text>';
+	/* legend: one line per version with its headline metrics */
+	line_y := 66;
+	FOR r IN SELECT mm.version, mm.active, mm.created_at, mm.size, mm.headline_metrics
+	           FROM @extschema@.mtrs_models mm WHERE mm.name = mtrs_report.name AND mm.version = ANY (vers)
+	          ORDER BY mm.version LOOP
+		v := array_position(vers, r.version);
+		svg := svg || format('<rect x="10" y="%s" width="14" height="4" fill="%s"/>', line_y - 6,
+		                     palette[1 + (v - 1) % cardinality(palette)])
+		    || format('<text x="30" y="%s">version %s%s, %s, %s%s</text>', line_y, r.version,
+		              CASE WHEN r.active THEN ' (active)' ELSE '' END,
+		              to_char(r.created_at, 'YYYY-MM-DD HH24:MI'), r.size,
+		              coalesce(': ' || replace(replace(r.headline_metrics, '&', '&amp;'), '<', '&lt;'), ''));
+		line_y := line_y + 22;
+	END LOOP;
+
+	FOREACH t IN ARRAY coalesce(tasks, '{}') LOOP
+		x0 := 10 + (p % cols) * pw;
+		y0 := top + (p / cols) * (ph + 16);
+		SELECT max(pt.step), min(pt.loss), max(pt.loss) INTO x_max, y_min, y_max
+		  FROM mtrs_report_points pt WHERE pt.task = t;
+		IF y_max - y_min < 1e-12 THEN
+			y_min := y_min - 0.5 * greatest(abs(y_min), 1e-6);
+			y_max := y_max + 0.5 * greatest(abs(y_max), 1e-6);
+		END IF;
+		x_max := greatest(x_max, 2);
+		svg := svg || format('<g transform="translate(%s,%s)">', x0, y0)
+		    || format('<rect x="0" y="0" width="%s" height="%s" fill="#fafafa" stroke="#ddd"/>', pw - 10, ph)
+		    || format('<text x="%s" y="18" font-weight="bold">%s</text>', ml,
+		              replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;') ||
+		              coalesce((SELECT format(' (weight %s)', round(pt.weight::numeric, 4))
+		                          FROM mtrs_report_points pt
+		                         WHERE pt.task = t AND pt.weight IS NOT NULL
+		                         ORDER BY pt.version DESC, pt.step DESC LIMIT 1), ''))
+		    /* axes with end labels */
+		    || format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/>', ml, ph - mb, pw - 10 - mr, ph - mb)
+		    || format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/>', ml, mt, ml, ph - mb)
+		    || format('<text x="%s" y="%s" text-anchor="end">%s</text>', ml - 4, mt + 4, round(y_max::numeric, 4))
+		    || format('<text x="%s" y="%s" text-anchor="end">%s</text>', ml - 4, ph - mb + 4, round(y_min::numeric, 4))
+		    || format('<text x="%s" y="%s" text-anchor="middle">1</text>', ml, ph - mb + 16)
+		    || format('<text x="%s" y="%s" text-anchor="middle">%s</text>', pw - 10 - mr, ph - mb + 16, x_max)
+		    || format('<text x="%s" y="%s" text-anchor="middle" fill="#555">%s</text>', (ml + pw - 10 - mr) / 2,
+		              ph - 6, CASE WHEN t IN ('intent', 'item_text') THEN 'epoch' ELSE 'iteration' END)
+		    || format('<text x="12" y="%s" fill="#555" transform="rotate(-90 12 %s)" text-anchor="middle">loss</text>',
+		              (mt + ph - mb) / 2, (mt + ph - mb) / 2);
+		FOREACH v IN ARRAY vers LOOP
+			SELECT 'M' || substr(string_agg(format('L%s %s',
+			                         round((ml + (pt.step - 1) / (x_max - 1) * (pw - 10 - mr - ml))::numeric, 1),
+			                         round((ph - mb - (pt.loss - y_min) / (y_max - y_min) * (ph - mb - mt))::numeric, 1)),
+			                  ' ' ORDER BY pt.step), 2)
+			  INTO path
+			  FROM mtrs_report_points pt WHERE pt.task = t AND pt.version = v;
+			IF path IS NOT NULL THEN
+				svg := svg || format('<path d="%s" fill="none" stroke="%s" stroke-width="2"/>', path,
+				                     palette[1 + (array_position(vers, v) - 1) % cardinality(palette)]);
+			END IF;
+		END LOOP;
+		svg := svg || '</g>';
+		p := p + 1;
+	END LOOP;
+	IF n_panels = 0 THEN
+		svg := svg || format('<text x="10" y="%s">no training log recorded (models registered with mtrs_register have none)</text>', top + 20);
+	END IF;
+	TRUNCATE mtrs_report_points;
+	RETURN svg || '</svg>';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_report(text, integer) IS
+	'an SVG page with one panel per task: training loss per iteration of the newest versions side by side, with their headline metrics';
