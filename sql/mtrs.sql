@@ -301,9 +301,9 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	from_model  text;
-	m       record;
-	run_dim integer;
+	from_model text;
+	m          record;
+	run_dim    integer;
 BEGIN
 	IF options->'warm_start' = 'true' THEN
 		from_model := mtrs_check_warm_start.name;
