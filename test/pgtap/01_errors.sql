@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(117);
+SELECT plan(118);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -134,6 +134,9 @@ SELECT lives_ok($$SELECT mtrs_train('m', 'tr_events', options => '{"dim": 2, "it
                 'train: one row is enough');
 SELECT throws_ok($$SELECT mtrs_train('m2', 'tr_events', options => '{"dim": 3, "warm_start": "m"}')$$, '22023',
                  'cannot warm-start from mtrs model "m": its dim is 2, this run''s is 3', 'train: warm start of another dim');
+SELECT throws_ok($$SELECT mtrs_fit(user_id, item_id, event, ts, '{"dim": 3, "warm_start": "m"}'::jsonb) FROM tr_events$$, '22023',
+                 'cannot warm-start from mtrs model "m": its dim is 2, this run''s is 3',
+                 'fit: warm start of another dim (the aggregate checks once it has the rows; the same message)');
 SELECT throws_ok($$CALL mtrs_retrain('m', options => '{"warm_start": true, "dim": 3}')$$, '22023',
                  'cannot warm-start from mtrs model "m": its dim is 2, this run''s is 3', 'retrain: warm start of another dim');
 SELECT throws_ok($$SELECT mtrs_options('{"dimm": 4}')$$, '22023', 'unrecognized training option "dimm"',

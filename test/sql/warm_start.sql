@@ -70,6 +70,7 @@ CREATE TABLE utt (text text, label text);
 INSERT INTO utt VALUES ('hello there', 'greet'), ('good bye', 'leave'), ('hi', 'greet'), ('bye now', 'leave');
 SELECT mtrs_train('talk', intents => 'utt') > 0 AS trained;
 SELECT mtrs_train('x', 'shop', options => '{"warm_start": "talk"}');
+SELECT mtrs_fit(user_id, item_id, event, ts, '{"warm_start": "talk"}'::jsonb) FROM shop;
 SELECT count(*) AS failed_models FROM mtrs_model WHERE name = 'x';
 -- mtrs_retrain keeps the option for its final run, which starts from the version it
 -- replaces; the guard's candidate trains from scratch (the active version has seen the
