@@ -1104,6 +1104,7 @@ DECLARE
 	new_id  bigint;
 	dropped integer;
 	unknown text;
+	same    boolean;
 BEGIN
 	IF mtrs_retrain.name IS NULL OR holdout_fraction IS NULL OR tolerance IS NULL OR k IS NULL
 	   OR keep_versions IS NULL THEN
@@ -1146,8 +1147,12 @@ BEGIN
 		RAISE EXCEPTION 'the source table % of mtrs model "%" no longer exists', src->>'table', mtrs_retrain.name
 			USING ERRCODE = 'undefined_table';
 	END IF;
-	opts := coalesce(mtrs_retrain.options, cur.options) || '{"progress": false}';
-	/* a warm start the final run could not take fails now, not after the guard's runs */
+	/* the given options change the active version's recipe key by key; null: the default */
+	opts := jsonb_strip_nulls(coalesce(cur.options, '{}') || coalesce(mtrs_retrain.options, '{}')) || '{"progress": false}';
+	/* an invalid option, or a warm start the final run could not take, fails now, not
+	   after the guard's runs */
+	same := @extschema@.mtrs_options(opts - 'warm_start')
+	        = @extschema@.mtrs_options(coalesce(cur.options, '{}') - 'warm_start');
 	PERFORM @extschema@.mtrs_check_warm_start(mtrs_retrain.name, opts);
 
 	/* the most recent rows (by time) are held out from both recipes; without a time
@@ -1176,7 +1181,7 @@ BEGIN
 	   scratch: the active model, a warm start's usual source, has seen the held-out rows */
 	PERFORM @extschema@.mtrs_train_like(cand, src, 'pg_temp.mtrs_retrain_train', opts - 'warm_start');
 	cand_m := @extschema@.mtrs_retrain_score(cand, src, k);
-	IF mtrs_retrain.options IS NULL OR mtrs_retrain.options = '{}' THEN
+	IF same THEN
 		inc_m := cand_m;		/* the same recipe on the same rows: the same model */
 	ELSE
 		PERFORM @extschema@.mtrs_train_like(inc, src, 'pg_temp.mtrs_retrain_train',
@@ -1205,7 +1210,7 @@ BEGIN
 		END IF;
 	END LOOP;
 	PERFORM @extschema@.mtrs_drop_model(cand);
-	IF inc_m IS DISTINCT FROM cand_m THEN
+	IF NOT same THEN
 		PERFORM @extschema@.mtrs_drop_model(inc);
 	END IF;
 	DROP VIEW pg_temp.mtrs_retrain_train, pg_temp.mtrs_retrain_holdout;
@@ -1241,7 +1246,7 @@ BEGIN
 END
 $$;
 COMMENT ON PROCEDURE @extschema@.mtrs_retrain(text, jsonb, real, real, jsonb, integer, integer) IS
-	'retrain a model from its recorded source; activate the new version only if no task''s primary metric on the most recent rows is worse than the current recipe''s beyond its tolerance; prune old versions';
+	'retrain a model from its recorded source with the active version''s options changed by options (key by key; null: the default); activate the new version only if no task''s primary metric on the most recent rows is worse than the current recipe''s beyond its tolerance; prune old versions';
 
 CREATE FUNCTION @extschema@.mtrs_report(name text, versions integer DEFAULT 2)
 RETURNS text

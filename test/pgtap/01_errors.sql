@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(118);
+SELECT plan(119);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -139,6 +139,8 @@ SELECT throws_ok($$SELECT mtrs_fit(user_id, item_id, event, ts, '{"dim": 3, "war
                  'fit: warm start of another dim (the aggregate checks once it has the rows; the same message)');
 SELECT throws_ok($$CALL mtrs_retrain('m', options => '{"warm_start": true, "dim": 3}')$$, '22023',
                  'cannot warm-start from mtrs model "m": its dim is 2, this run''s is 3', 'retrain: warm start of another dim');
+SELECT throws_ok($$CALL mtrs_retrain('m', options => '{"dimm": 4}')$$, '22023', 'unrecognized training option "dimm"',
+                 'retrain: misspelled option (before anything is trained)');
 SELECT throws_ok($$SELECT mtrs_options('{"dimm": 4}')$$, '22023', 'unrecognized training option "dimm"',
                  'options: misspelled option');
 SELECT throws_ok($$SELECT mtrs_options('{"warm_start": true}')$$, '22023', 'option "warm_start" must name a model here',

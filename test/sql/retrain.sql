@@ -33,6 +33,24 @@ SELECT max(version) FILTER (WHERE active) AS active_version FROM mtrs_model WHER
 CALL mtrs_retrain('m', options => '{"dim": 8, "iterations": 6}', keep_versions => 2);
 SELECT array_agg(version ORDER BY version) AS versions, max(version) FILTER (WHERE active) AS active
   FROM mtrs_model WHERE name = 'm';
+-- options change the active version's key by key: a new seed keeps "dim" 8, and a null
+-- puts "iterations" back to its default
+CALL mtrs_retrain('m', options => '{"seed": 7, "iterations": null}', tolerance => 1);
+SELECT version, options->>'dim' AS dim, options->>'iterations' AS iterations, options->>'seed' AS seed
+  FROM mtrs_model WHERE name = 'm' AND active;
+-- a recipe that differs from the incumbent's is trained beside it (three runs), and the
+-- incumbent's scratch model is dropped even when it scores the same (the item-text option
+-- changes nothing in a model without items)
+SET track_functions = 'all';
+BEGIN;
+CALL mtrs_retrain('m', options => '{"cold_items": "encoder"}');
+SELECT calls AS recipes_trained FROM pg_stat_xact_user_functions WHERE funcname = 'mtrs_train_like';
+COMMIT;
+RESET track_functions;
+SELECT metrics->'last_retrain'->'guard'->'ranking'->'candidate' = metrics->'last_retrain'->'guard'->'ranking'->'incumbent' AS same_score,
+       (SELECT count(*) FROM mtrs_model WHERE name LIKE 'm~%') AS scratch_models
+  FROM mtrs_model WHERE name = 'm' AND active;
+CALL mtrs_retrain('m', options => '{"dim": "wide"}');
 -- a failure leaves the active version untouched
 CREATE TABLE before AS SELECT id, version, weights FROM mtrs_model WHERE name = 'm' AND active;
 SET statement_timeout = '50ms';
@@ -47,7 +65,7 @@ SELECT name, version, active, tasks, headline_metrics ~ '^ranking ndcg@20 [0-9.]
 SELECT r LIKE '<svg xmlns="http://www.w3.org/2000/svg"%</svg>' AS is_svg,
        (length(r) - length(replace(r, '<g transform', ''))) / length('<g transform') AS panels,
        (length(r) - length(replace(r, '<path ', ''))) / length('<path ') AS curves,
-       r LIKE '%version 3, %' AND r LIKE '%version 4 (active)%' AS legend
+       r LIKE '%version 5, %' AND r LIKE '%version 6 (active)%' AS legend
   FROM mtrs_report('m') r;
 SELECT mtrs_report('nope');
 -- errors

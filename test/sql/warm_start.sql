@@ -80,16 +80,23 @@ SELECT version, active, source->'warm_start'->>'version' AS started_from,
        source->>'iterations' AS iterations,
        metrics->'last_retrain'->'options'->>'warm_start' AS retrain_option
   FROM mtrs_model WHERE name = 'm' ORDER BY version;
--- a warm start the final run could not take fails before the guard trains anything (new
--- options replace the model's, so this run's "dim" is the default 64, the model's 8): in a
+-- a warm start the final run could not take fails before the guard trains anything: in a
 -- new backend, no training has run when the error comes
 \c
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
-CALL mtrs_retrain('m', options => '{"warm_start": true}');
+CALL mtrs_retrain('m', options => '{"warm_start": true, "dim": 4}');
 SELECT mtrs_last_fit() IS NULL AS nothing_trained, count(*) AS versions FROM mtrs_model WHERE name = 'm';
-CALL mtrs_retrain('m', options => '{"warm_start": true, "dim": 8}');
-SELECT version, active, source->'warm_start'->>'version' AS started_from, source->>'iterations' AS iterations
+-- options change the active version's key by key, so "warm_start" alone keeps its "dim" 8;
+-- the recipe is the incumbent's, so the guard trains it once (mtrs_train_like: the
+-- candidate, then the final run)
+SET track_functions = 'all';
+BEGIN;
+CALL mtrs_retrain('m', options => '{"warm_start": true}');
+SELECT calls AS recipes_trained FROM pg_stat_xact_user_functions WHERE funcname = 'mtrs_train_like';
+COMMIT;
+SELECT version, active, source->'warm_start'->>'version' AS started_from, source->>'iterations' AS iterations,
+       options->>'dim' AS dim
   FROM mtrs_model WHERE name = 'm' AND active;
 DROP TABLE shop, utt;
 DROP EXTENSION mtrs;
