@@ -120,7 +120,7 @@ SQL
 mtrs_log "lifecycle: a worse recipe is refused, a retrain of the current recipe is activated"
 demo_sql <<'SQL'
 SET client_min_messages = notice;
-CALL mtrs_retrain('shop', options => '{"dim": 2, "iterations": 8, "text_epochs": 30}');
+CALL mtrs_retrain('shop', options => '{"dim": 2}');   -- the other options: the active version's
 CALL mtrs_retrain('shop');
 SELECT name, version, active, size, headline_metrics FROM mtrs_models ORDER BY version;
 SQL
