@@ -1105,6 +1105,7 @@ DECLARE
 	dropped integer;
 	unknown text;
 	same    boolean;
+	cand_row @extschema@.mtrs_model;
 BEGIN
 	IF mtrs_retrain.name IS NULL OR holdout_fraction IS NULL OR tolerance IS NULL OR k IS NULL
 	   OR keep_versions IS NULL THEN
@@ -1137,16 +1138,21 @@ BEGIN
 			                    array_to_string(cur.tasks, ', '));
 	END IF;
 	src := cur.source;
-	IF src->>'table' IS NULL THEN
-		RAISE EXCEPTION 'mtrs model "%" has no recorded interaction source', mtrs_retrain.name
+	IF src->>'table' IS NULL AND src->'intents' IS NULL AND src->'items' IS NULL THEN
+		RAISE EXCEPTION 'mtrs model "%" has no recorded source', mtrs_retrain.name
 			USING ERRCODE = 'object_not_in_prerequisite_state',
-			      HINT = 'Train it with mtrs_train(name, interactions => ...) once; mtrs_retrain repeats that.';
+			      HINT = 'Train it with mtrs_train() once; mtrs_retrain repeats that.';
 	END IF;
-	tbl := to_regclass(src->>'table');
-	IF tbl IS NULL THEN
-		RAISE EXCEPTION 'the source table % of mtrs model "%" no longer exists', src->>'table', mtrs_retrain.name
-			USING ERRCODE = 'undefined_table';
-	END IF;
+	/* a run without one of its tables would lose that table's task without a word */
+	FOR t IN SELECT x FROM unnest(ARRAY[src->>'table', src->'intents'->>'table',
+	                                    src->'intents'->>'validation_table', src->'items'->>'table']) x
+	          WHERE x IS NOT NULL LOOP
+		IF to_regclass(t) IS NULL THEN
+			RAISE EXCEPTION 'the source table % of mtrs model "%" no longer exists', t, mtrs_retrain.name
+				USING ERRCODE = 'undefined_table';
+		END IF;
+	END LOOP;
+	tbl := to_regclass(src->>'table');	/* NULL: a model of texts alone */
 	/* the given options change the active version's recipe key by key; null: the default */
 	opts := jsonb_strip_nulls(coalesce(cur.options, '{}') || coalesce(mtrs_retrain.options, '{}')) || '{"progress": false}';
 	/* an invalid option, or a warm start the final run could not take, fails now, not
@@ -1155,38 +1161,58 @@ BEGIN
 	        = @extschema@.mtrs_options(coalesce(cur.options, '{}') - 'warm_start');
 	PERFORM @extschema@.mtrs_check_warm_start(mtrs_retrain.name, opts);
 
-	/* the most recent rows (by time) are held out from both recipes; without a time
-	   column, a holdout_fraction of the (user, item) pairs, chosen by a hash */
-	IF src->>'time_col' IS NOT NULL THEN
-		EXECUTE format('SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY %I::timestamptz) FROM %s',
-		               1 - holdout_fraction, src->>'time_col', tbl)
-			INTO cutoff;
-		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s WHERE %I::timestamptz < %L',
-		               tbl, src->>'time_col', cutoff);
-		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s WHERE %I::timestamptz >= %L',
-		               tbl, src->>'time_col', cutoff);
-		rule := 'the newest rows';
+	IF tbl IS NULL THEN
+		/* texts alone: both recipes train on every utterance, and the guard compares the
+		   accuracy each reached on the held-out utterances its decision rule was tuned on */
+		rule := 'none: the held-out utterances of training (intent_validation)';
+		n_held := 0;
+		PERFORM @extschema@.mtrs_train_like(cand, src, NULL, opts - 'warm_start');
+		SELECT m.* INTO cand_row FROM @extschema@.mtrs_model m WHERE m.name = cand AND m.active;
+		cand_m := jsonb_strip_nulls(jsonb_build_object('intent_validation',
+		                                               cand_row.source->'intents'->'validation_accuracy'));
+		IF same THEN
+			inc_m := cand_m;
+		ELSE
+			PERFORM @extschema@.mtrs_train_like(inc, src, NULL, cur.options || '{"progress": false}');
+			inc_m := jsonb_strip_nulls(jsonb_build_object('intent_validation',
+				(SELECT m.source->'intents'->'validation_accuracy'
+				   FROM @extschema@.mtrs_model m WHERE m.name = inc AND m.active)));
+		END IF;
 	ELSE
-		rule := 'the (user, item) pairs whose hash falls in the holdout_fraction';
-		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s '
-		               'WHERE (hashtext(%I::text || ''/'' || %I::text) & 1023) >= %s',
-		               tbl, src->>'user_col', src->>'item_col', round(holdout_fraction * 1024));
-		EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s '
-		               'WHERE (hashtext(%I::text || ''/'' || %I::text) & 1023) < %s',
-		               tbl, src->>'user_col', src->>'item_col', round(holdout_fraction * 1024));
-	END IF;
-	SELECT count(*) INTO n_held FROM pg_temp.mtrs_retrain_holdout;
+		/* the most recent rows (by time) are held out from both recipes; without a time
+		   column, a holdout_fraction of the (user, item) pairs, chosen by a hash */
+		IF src->>'time_col' IS NOT NULL THEN
+			EXECUTE format('SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY %I::timestamptz) FROM %s',
+			               1 - holdout_fraction, src->>'time_col', tbl)
+				INTO cutoff;
+			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s WHERE %I::timestamptz < %L',
+			               tbl, src->>'time_col', cutoff);
+			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s WHERE %I::timestamptz >= %L',
+			               tbl, src->>'time_col', cutoff);
+			rule := 'the newest rows';
+		ELSE
+			rule := 'the (user, item) pairs whose hash falls in the holdout_fraction';
+			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s '
+			               'WHERE (hashtext(%I::text || ''/'' || %I::text) & 1023) >= %s',
+			               tbl, src->>'user_col', src->>'item_col', round(holdout_fraction * 1024));
+			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s '
+			               'WHERE (hashtext(%I::text || ''/'' || %I::text) & 1023) < %s',
+			               tbl, src->>'user_col', src->>'item_col', round(holdout_fraction * 1024));
+		END IF;
+		SELECT count(*) INTO n_held FROM pg_temp.mtrs_retrain_holdout;
 
-	/* the candidate recipe and the incumbent's recipe, trained on the same rows, from
-	   scratch: the active model, a warm start's usual source, has seen the held-out rows */
-	PERFORM @extschema@.mtrs_train_like(cand, src, 'pg_temp.mtrs_retrain_train', opts - 'warm_start');
-	cand_m := @extschema@.mtrs_retrain_score(cand, src, k);
-	IF same THEN
-		inc_m := cand_m;		/* the same recipe on the same rows: the same model */
-	ELSE
-		PERFORM @extschema@.mtrs_train_like(inc, src, 'pg_temp.mtrs_retrain_train',
-			cur.options - 'warm_start' || '{"progress": false}');
-		inc_m := @extschema@.mtrs_retrain_score(inc, src, k);
+		/* the candidate recipe and the incumbent's recipe, trained on the same rows, from
+		   scratch: the active model, a warm start's usual source, has seen the held-out rows */
+		PERFORM @extschema@.mtrs_train_like(cand, src, 'pg_temp.mtrs_retrain_train', opts - 'warm_start');
+		cand_m := @extschema@.mtrs_retrain_score(cand, src, k);
+		IF same THEN
+			inc_m := cand_m;		/* the same recipe on the same rows: the same model */
+		ELSE
+			PERFORM @extschema@.mtrs_train_like(inc, src, 'pg_temp.mtrs_retrain_train',
+				cur.options - 'warm_start' || '{"progress": false}');
+			inc_m := @extschema@.mtrs_retrain_score(inc, src, k);
+		END IF;
+		DROP VIEW pg_temp.mtrs_retrain_train, pg_temp.mtrs_retrain_holdout;
 	END IF;
 
 	/* guard rails: each task's primary metric may not be worse by more than its tolerance */
@@ -1213,7 +1239,6 @@ BEGIN
 	IF NOT same THEN
 		PERFORM @extschema@.mtrs_drop_model(inc);
 	END IF;
-	DROP VIEW pg_temp.mtrs_retrain_train, pg_temp.mtrs_retrain_holdout;
 
 	IF cardinality(worse) > 0 THEN
 		UPDATE @extschema@.mtrs_model m
@@ -1227,13 +1252,20 @@ BEGIN
 		RETURN;
 	END IF;
 
-	/* the candidate recipe passed: train it on every row and activate it */
-	new_id := @extschema@.mtrs_train_like(mtrs_retrain.name, src, tbl, opts);
+	/* the candidate recipe passed: train it on every row and activate it (texts alone:
+	   the candidate is that run already) */
+	IF tbl IS NULL THEN
+		new_id := @extschema@.mtrs_register(mtrs_retrain.name, cand_row.weights, true,
+			options => cand_row.options, source => cand_row.source, training_log => cand_row.training_log);
+	ELSE
+		new_id := @extschema@.mtrs_train_like(mtrs_retrain.name, src, tbl, opts);
+	END IF;
 	UPDATE @extschema@.mtrs_model m
 	   SET metrics = cand_m - 'intent_validation' || jsonb_build_object('last_retrain', jsonb_build_object(
 	           'at', now(), 'decision', 'activated', 'replaced_version', cur.version, 'options', opts,
 	           'holdout', rule, 'holdout_rows', n_held, 'holdout_from', cutoff, 'guard', report,
-	           'note', 'metrics are those of the same recipe trained without the held-out rows'))
+	           'note', CASE WHEN tbl IS NOT NULL
+	                        THEN 'metrics are those of the same recipe trained without the held-out rows' END))
 	 WHERE m.id = new_id;
 	DELETE FROM @extschema@.mtrs_model m
 	 WHERE m.name = mtrs_retrain.name AND NOT m.active

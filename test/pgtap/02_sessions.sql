@@ -66,7 +66,7 @@ SELECT * FROM dblink('c', $q$SELECT pg_advisory_xact_lock(hashtext('mtrs_retrain
 SELECT throws_ok($$CALL mtrs_retrain('sess')$$, '55P03', 'another mtrs_retrain of model "sess" is running',
                  'a concurrent retrain is refused');
 SELECT dblink_exec('c', 'ROLLBACK');
-SELECT throws_ok($$CALL mtrs_retrain('sess')$$, '55000', 'mtrs model "sess" has no recorded interaction source',
+SELECT throws_ok($$CALL mtrs_retrain('sess')$$, '55000', 'mtrs model "sess" has no recorded source',
                  'once the other one ends, the retrain proceeds (and needs a recorded source)');
 
 -- dropping the model is seen too

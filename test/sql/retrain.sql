@@ -42,9 +42,10 @@ SELECT version, options->>'dim' AS dim, options->>'iterations' AS iterations, op
 -- incumbent's scratch model is dropped even when it scores the same (the item-text option
 -- changes nothing in a model without items)
 SET track_functions = 'all';
-BEGIN;
+BEGIN;	-- counts pending since the last flush of statistics, which never happens inside a transaction
+SELECT coalesce(sum(calls), 0) AS calls_before FROM pg_stat_xact_user_functions WHERE funcname = 'mtrs_train_like' \gset
 CALL mtrs_retrain('m', options => '{"cold_items": "encoder"}');
-SELECT calls AS recipes_trained FROM pg_stat_xact_user_functions WHERE funcname = 'mtrs_train_like';
+SELECT sum(calls) - :calls_before AS recipes_trained FROM pg_stat_xact_user_functions WHERE funcname = 'mtrs_train_like';
 COMMIT;
 RESET track_functions;
 SELECT metrics->'last_retrain'->'guard'->'ranking'->'candidate' = metrics->'last_retrain'->'guard'->'ranking'->'incumbent' AS same_score,
@@ -68,6 +69,38 @@ SELECT r LIKE '<svg xmlns="http://www.w3.org/2000/svg"%</svg>' AS is_svg,
        r LIKE '%version 5, %' AND r LIKE '%version 6 (active)%' AS legend
   FROM mtrs_report('m') r;
 SELECT mtrs_report('nope');
+-- a model of texts alone: both recipes train on every utterance, the guard compares their
+-- accuracy on the utterances training held out, and the passing candidate is the new version
+CREATE TABLE utt (text text, label text);
+INSERT INTO utt
+SELECT concat_ws(' ', (ARRAY['please', 'now', 'hey', 'ok'])[1 + g % 4],
+                 (ARRAY[ARRAY['hello', 'hi', 'morning'], ARRAY['bye', 'farewell', 'later'],
+                        ARRAY['buy', 'order', 'purchase']])[1 + i][1 + (g / 4) % 3],
+                 (ARRAY['there', 'friend', 'team', 'shop', 'today'])[1 + g % 5]),
+       (ARRAY['greet', 'leave', 'buy'])[1 + i]
+  FROM generate_series(0, 2) i, generate_series(0, 39) g;
+SELECT mtrs_train('talk', intents => 'utt') > 0 AS trained;
+INSERT INTO utt VALUES ('good evening friend', 'greet'), ('see you tomorrow', 'leave');
+SET track_functions = 'all';
+BEGIN;	-- counts pending since the last flush of statistics, which never happens inside a transaction
+SELECT coalesce(sum(calls), 0) AS calls_before FROM pg_stat_xact_user_functions WHERE funcname = 'mtrs_train_like' \gset
+CALL mtrs_retrain('talk');
+SELECT sum(calls) - :calls_before AS recipes_trained FROM pg_stat_xact_user_functions WHERE funcname = 'mtrs_train_like';
+COMMIT;
+CALL mtrs_retrain('talk', options => '{"text_epochs": 1, "dim": 1}');
+RESET track_functions;
+SELECT version, active, source->'intents'->>'utterances' AS utterances,
+       metrics->'last_retrain'->>'decision' AS decision,
+       metrics->'last_retrain'->>'reason' AS reason,
+       metrics->'last_retrain'->'guard'->'intent_validation'->>'incumbent' AS incumbent
+  FROM mtrs_model WHERE name = 'talk' ORDER BY version;
+SELECT intent FROM mtrs_intent('hello friend', 'talk');
+SELECT count(*) AS scratch_models FROM mtrs_model WHERE name LIKE 'talk~%';
+CALL mtrs_retrain('talk', options => '{"warm_start": true}');
+-- a table of the source that is gone is an error, not a model without its task
+ALTER TABLE utt RENAME TO utt_old;
+CALL mtrs_retrain('talk');
+ALTER TABLE utt_old RENAME TO utt;
 -- errors
 CALL mtrs_retrain('nope');
 SELECT mtrs_register('raw', mtrs_fit(user_id, item_id, event, ts, '{"dim": 4, "iterations": 1}'::jsonb)) > 0 AS registered FROM shop;
@@ -75,4 +108,4 @@ CALL mtrs_retrain('raw');
 CALL mtrs_retrain('m', holdout_fraction => 1.5);
 CALL mtrs_retrain(NULL);
 DROP EXTENSION mtrs;
-DROP TABLE shop, before;
+DROP TABLE shop, before, utt;

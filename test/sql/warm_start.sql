@@ -91,9 +91,10 @@ SELECT mtrs_last_fit() IS NULL AS nothing_trained, count(*) AS versions FROM mtr
 -- the recipe is the incumbent's, so the guard trains it once (mtrs_train_like: the
 -- candidate, then the final run)
 SET track_functions = 'all';
-BEGIN;
+BEGIN;	-- counts pending since the last flush of statistics, which never happens inside a transaction
+SELECT coalesce(sum(calls), 0) AS calls_before FROM pg_stat_xact_user_functions WHERE funcname = 'mtrs_train_like' \gset
 CALL mtrs_retrain('m', options => '{"warm_start": true}');
-SELECT calls AS recipes_trained FROM pg_stat_xact_user_functions WHERE funcname = 'mtrs_train_like';
+SELECT sum(calls) - :calls_before AS recipes_trained FROM pg_stat_xact_user_functions WHERE funcname = 'mtrs_train_like';
 COMMIT;
 SELECT version, active, source->'warm_start'->>'version' AS started_from, source->>'iterations' AS iterations,
        options->>'dim' AS dim
