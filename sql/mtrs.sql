@@ -1154,7 +1154,8 @@ BEGIN
 	END LOOP;
 	tbl := to_regclass(src->>'table');	/* NULL: a model of texts alone */
 	/* the given options change the active version's recipe key by key; null: the default */
-	opts := jsonb_strip_nulls(coalesce(cur.options, '{}') || coalesce(mtrs_retrain.options, '{}')) || '{"progress": false}';
+	opts := jsonb_strip_nulls(coalesce(cur.options, '{}') || coalesce(mtrs_retrain.options, '{}'))
+	        || '{"progress": false}';
 	/* an invalid option, or a warm start the final run could not take, fails now, not
 	   after the guard's runs */
 	same := @extschema@.mtrs_options(opts - 'warm_start')
