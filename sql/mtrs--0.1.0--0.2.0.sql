@@ -53,7 +53,72 @@ $$;
 COMMENT ON FUNCTION @extschema@.mtrs_check_warm_start(text, jsonb) IS
 	'raise the error a run of model "name" with these options would give after reading its rows if its warm_start model cannot be its start (no users and items, another dim); used by mtrs_train and mtrs_retrain before they train';
 
-/* mtrs_train checks its warm start before it reads the interactions */
+/* mtrs_check_name: mtrs_train checks the name before it reads a row (0.1.0: after
+   training, in mtrs_register) */
+CREATE FUNCTION @extschema@.mtrs_check_name(name text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF char_length(mtrs_check_name.name) NOT BETWEEN 1 AND 63
+	   OR mtrs_check_name.name ~ '[[:space:][:cntrl:]]' THEN
+		RAISE EXCEPTION 'invalid mtrs model name "%"', mtrs_check_name.name
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = 'A model name has 1 to 63 characters and no white space.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_check_name(text) IS
+	'raise 22023 unless name can name an mtrs model (1 to 63 characters, no white space); mtrs_train checks before it reads a row';
+
+CREATE OR REPLACE FUNCTION @extschema@.mtrs_register(
+	name text,
+	weights bytea,
+	activate boolean DEFAULT true,
+	options jsonb DEFAULT '{}',
+	source jsonb DEFAULT '{}',
+	metrics jsonb DEFAULT '{}',
+	training_log jsonb DEFAULT '[]')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	d       jsonb;
+	new_ver integer;
+	new_id  bigint;
+BEGIN
+	IF mtrs_register.name IS NULL OR mtrs_register.weights IS NULL OR mtrs_register.activate IS NULL THEN
+		RAISE EXCEPTION 'name, weights and activate must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM @extschema@.mtrs_check_name(mtrs_register.name);
+	d := @extschema@.mtrs_model_describe(mtrs_register.weights);	/* validates the bytes */
+	PERFORM pg_advisory_xact_lock(hashtext('mtrs_model'), hashtext(mtrs_register.name));
+	SELECT coalesce(max(m.version), 0) + 1 INTO new_ver
+	  FROM @extschema@.mtrs_model m WHERE m.name = mtrs_register.name;
+	IF mtrs_register.activate THEN
+		UPDATE @extschema@.mtrs_model m SET active = false
+		 WHERE m.name = mtrs_register.name AND m.active;
+	END IF;
+	INSERT INTO @extschema@.mtrs_model AS m
+		(name, version, active, options, source, metrics, training_log, format,
+		 tasks, intents, n_users, n_items, n_params, size_bytes, weights)
+	VALUES (mtrs_register.name, new_ver, mtrs_register.activate,
+		coalesce(mtrs_register.options, '{}'), coalesce(mtrs_register.source, '{}'),
+		coalesce(mtrs_register.metrics, '{}'), coalesce(mtrs_register.training_log, '[]'), d,
+		ARRAY(SELECT jsonb_array_elements_text(d->'tasks')),
+		ARRAY(SELECT jsonb_array_elements_text(d->'intents')),
+		(d->>'n_users')::integer, (d->>'n_items')::integer,
+		(d->>'n_params')::bigint, (d->>'size_bytes')::bigint, mtrs_register.weights)
+	RETURNING m.id INTO new_id;
+	RETURN new_id;
+END
+$$;
+
+/* mtrs_train checks its warm start before it reads the interactions, and its name and
+   item_text_cols before it reads a row */
 CREATE OR REPLACE FUNCTION @extschema@.mtrs_train(
 	name text,
 	interactions regclass DEFAULT NULL,
@@ -95,6 +160,7 @@ BEGIN
 		RAISE EXCEPTION 'name and activate must not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	PERFORM @extschema@.mtrs_check_name(mtrs_train.name);
 	IF items IS NOT NULL AND interactions IS NULL THEN
 		RAISE EXCEPTION 'items need interactions'
 			USING ERRCODE = 'invalid_parameter_value',
@@ -151,27 +217,8 @@ BEGIN
 					      HINT = 'For epoch seconds, train on a view that selects to_timestamp(column).';
 			END IF;
 		END LOOP;
-		fit_sql := format('SELECT @extschema@.mtrs_fit(%I::bigint, %I::bigint, %s, %s%s, $1) FROM %s',
-			user_col, item_col,
-			CASE WHEN event_col IS NULL THEN quote_literal('interaction') ELSE format('%I::text', event_col) END,
-			CASE WHEN time_col IS NULL THEN 'timestamptz ''2000-01-01 00:00:00+00'''
-			     ELSE format('%I::timestamptz', time_col) END,
-			CASE WHEN rating_col IS NULL THEN '' ELSE format(', %I::real', rating_col) END,
-			interactions);
-		EXECUTE fit_sql INTO model USING opts;
-		IF model IS NULL THEN
-			RAISE EXCEPTION 'no interactions to train on in %', interactions
-				USING ERRCODE = 'data_exception',
-				      DETAIL = 'Every row has a null user, item, event or time.';
-		END IF;
-		fit := @extschema@.mtrs_last_fit();
-		src := jsonb_build_object('table', interactions::text, 'user_col', user_col,
-			'item_col', item_col, 'event_col', event_col, 'time_col', time_col,
-			'rating_col', rating_col, 'rows', fit->'rows', 'memory_bytes', fit->'memory_bytes',
-			'training_threads', fit->'threads', 'reg', fit->'reg',
-			'interaction_norm', fit->'interaction_norm', 'iterations', fit->'iterations',
-			'warm_start', fit->'warm_start');
 	END IF;
+	/* the texts are read before the interactions train: a wrong column fails at once */
 	IF intents IS NOT NULL THEN
 		SELECT u.texts, u.labels INTO texts, labels
 		  FROM @extschema@.mtrs_read_utterances(intents, text_col, label_col) u;
@@ -183,6 +230,10 @@ BEGIN
 	IF items IS NOT NULL THEN
 		IF item_id_col IS NULL OR item_text_cols IS NULL OR cardinality(item_text_cols) = 0 THEN
 			RAISE EXCEPTION 'item_id_col and item_text_cols must be given'
+				USING ERRCODE = 'null_value_not_allowed';
+		END IF;
+		IF array_position(item_text_cols, NULL) IS NOT NULL THEN
+			RAISE EXCEPTION 'item_text_cols must not contain nulls'
 				USING ERRCODE = 'null_value_not_allowed';
 		END IF;
 		FOREACH col IN ARRAY item_id_col || item_text_cols LOOP
@@ -204,6 +255,28 @@ BEGIN
 				USING ERRCODE = 'data_exception',
 				      DETAIL = 'Every row has a null id or only null or empty text columns.';
 		END IF;
+	END IF;
+	IF interactions IS NOT NULL THEN
+		fit_sql := format('SELECT @extschema@.mtrs_fit(%I::bigint, %I::bigint, %s, %s%s, $1) FROM %s',
+			user_col, item_col,
+			CASE WHEN event_col IS NULL THEN quote_literal('interaction') ELSE format('%I::text', event_col) END,
+			CASE WHEN time_col IS NULL THEN 'timestamptz ''2000-01-01 00:00:00+00'''
+			     ELSE format('%I::timestamptz', time_col) END,
+			CASE WHEN rating_col IS NULL THEN '' ELSE format(', %I::real', rating_col) END,
+			interactions);
+		EXECUTE fit_sql INTO model USING opts;
+		IF model IS NULL THEN
+			RAISE EXCEPTION 'no interactions to train on in %', interactions
+				USING ERRCODE = 'data_exception',
+				      DETAIL = 'Every row has a null user, item, event or time.';
+		END IF;
+		fit := @extschema@.mtrs_last_fit();
+		src := jsonb_build_object('table', interactions::text, 'user_col', user_col,
+			'item_col', item_col, 'event_col', event_col, 'time_col', time_col,
+			'rating_col', rating_col, 'rows', fit->'rows', 'memory_bytes', fit->'memory_bytes',
+			'training_threads', fit->'threads', 'reg', fit->'reg',
+			'interaction_norm', fit->'interaction_norm', 'iterations', fit->'iterations',
+			'warm_start', fit->'warm_start');
 	END IF;
 	IF intents IS NOT NULL OR items IS NOT NULL THEN
 		model := @extschema@.mtrs_fit_text(model, ids, itexts, texts, labels, opts, vtexts, vlabels);
@@ -238,7 +311,9 @@ $$;
 /* mtrs_retrain: the given options change the active version's key by key (0.1.0: they
    replaced them); the final run's warm start is checked before the guard's runs; the
    incumbent recipe is trained only if it differs; models of texts alone are retrained;
-   a source table that is gone is an error */
+   a source table that is gone is an error; its scratch models have valid names for a long
+   model name, a scratch model 0.1.0 left behind is dropped, and any other model of one of
+   those names is an error instead of being dropped */
 CREATE OR REPLACE PROCEDURE @extschema@.mtrs_retrain(
 	name text,
 	options jsonb DEFAULT NULL,
@@ -258,8 +333,13 @@ DECLARE
 	cutoff  timestamptz;
 	rule    text;
 	n_held  bigint;
-	cand    text := mtrs_retrain.name || '~candidate';
-	inc     text := mtrs_retrain.name || '~incumbent';
+	/* the scratch models' names: "name~candidate" and "name~incumbent", with a long name
+	   cut and told apart by its hash so that they are valid names too */
+	stem    text := CASE WHEN char_length(mtrs_retrain.name) <= 53 THEN mtrs_retrain.name
+	                     ELSE left(mtrs_retrain.name, 44) || '~' || left(md5(mtrs_retrain.name), 8) END;
+	cand    text := stem || '~candidate';
+	inc     text := stem || '~incumbent';
+	taken   text;
 	cand_m  jsonb;
 	inc_m   jsonb;
 	t       text;
@@ -295,6 +375,22 @@ BEGIN
 		RAISE EXCEPTION 'mtrs model "%" has no active version', mtrs_retrain.name
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = 'Activate a version with mtrs_activate().';
+	END IF;
+	/* the scratch models are dropped at the end, so no other model may have their names:
+	   one that mtrs_retrain of 0.1.0 left behind (trained on its temporary view) is
+	   dropped now, any other is an error */
+	FOR taken IN SELECT DISTINCT m.name FROM @extschema@.mtrs_model m WHERE m.name IN (cand, inc)
+	              AND NOT EXISTS (SELECT 1 FROM @extschema@.mtrs_model o WHERE o.name = m.name
+	                              AND coalesce(o.source->>'table', '') !~ '(^|\.)mtrs_retrain_train$') LOOP
+		PERFORM @extschema@.mtrs_drop_model(taken);
+	END LOOP;
+	SELECT m.name INTO taken FROM @extschema@.mtrs_model m WHERE m.name IN (cand, inc) LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'mtrs model "%" already exists', taken
+			USING ERRCODE = 'duplicate_object',
+			      DETAIL = format('mtrs_retrain of "%s" trains scratch models named "%s" and "%s" and drops them afterwards.',
+			                      mtrs_retrain.name, cand, inc),
+			      HINT = 'Rename that model, or drop it with mtrs_drop_model().';
 	END IF;
 	SELECT string_agg(key, ', ') INTO unknown
 	  FROM jsonb_object_keys(coalesce(task_tolerance, '{}')) key

@@ -202,13 +202,16 @@ recommend(FunctionCallInfo fcinfo, MtrsModel *m, int task, int k, const MtrsUser
 	{
 		Datum	   *elems;
 		bool	   *nulls;
-		int			n;
+		int		   *items;
+		int			n,
+					n_ranked = 0;
 
 		if (ARR_NDIM(cands) > 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg("candidates must be a one-dimensional array")));
 		deconstruct_array(cands, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+		items = palloc(sizeof(int) * Max(n, 1));
 		for (int j = 0; j < n; j++)
 		{
 			int			i;
@@ -219,7 +222,17 @@ recommend(FunctionCallInfo fcinfo, MtrsModel *m, int task, int k, const MtrsUser
 				continue;		/* unknown candidates are skipped */
 			if (ex != NULL && is_excluded(m, ex, i))
 				continue;
-			NnTopKPush(&topk, i, popular ? m->popularity[i] : MtrsRankScore(m, task, user, i));
+			items[n_ranked++] = i;
+		}
+		/* an id given twice is still one item: ranked once */
+		qsort(items, n_ranked, sizeof(int), cmp_int);
+		for (int j = 0; j < n_ranked; j++)
+		{
+			if ((j & 0xFFFF) == 0xFFFF)
+				CHECK_FOR_INTERRUPTS();
+			if (j == 0 || items[j] != items[j - 1])
+				NnTopKPush(&topk, items[j],
+						   popular ? m->popularity[items[j]] : MtrsRankScore(m, task, user, items[j]));
 		}
 	}
 	else

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(119);
+SELECT plan(121);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -108,6 +108,14 @@ SELECT throws_ok($$SELECT mtrs_fit_transfn(NULL, 1, 2, 'view', now())$$, '0A000'
 -- mtrs_train
 CREATE TEMP TABLE tr_events (user_id bigint, item_id bigint, event text, ts timestamptz, note text);
 SELECT throws_ok($$SELECT mtrs_train(NULL, 'tr_events')$$, '22004', NULL, 'train: null name');
+-- the name is checked before a row is read (reading this view divides by zero)
+CREATE TEMP VIEW tr_unreadable AS
+SELECT 1::bigint AS user_id, (1 / (SELECT count(*) FROM tr_events))::bigint AS item_id,
+       'view'::text AS event, now() AS ts;
+SELECT throws_ok($$SELECT mtrs_train('a b', 'tr_unreadable')$$, '22023', 'invalid mtrs model name "a b"',
+                 'train: an invalid name fails before a row is read');
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', items => 'tr_events', item_text_cols => ARRAY['note', NULL])$$,
+                 '22004', 'item_text_cols must not contain nulls', 'train: a null item text column');
 SELECT throws_ok($$SELECT mtrs_train('m', 'no_such_table')$$, '42P01', NULL, 'train: unknown table');
 SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', user_col => 'nope')$$, '42703',
                  NULL, 'train: unknown column');

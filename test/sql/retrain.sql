@@ -101,6 +101,21 @@ CALL mtrs_retrain('talk', options => '{"warm_start": true}');
 ALTER TABLE utt RENAME TO utt_old;
 CALL mtrs_retrain('talk');
 ALTER TABLE utt_old RENAME TO utt;
+-- a name of 63 characters retrains too (its scratch models' names are cut and hashed)
+SELECT mtrs_train(repeat('n', 63), 'shop', options => '{"dim": 8, "iterations": 3}') > 0 AS trained;
+CALL mtrs_retrain(repeat('n', 63), options => '{"iterations": 4}', tolerance => 1);
+SELECT version, active, char_length(name) AS name_length, metrics->'last_retrain'->>'decision' AS decision
+  FROM mtrs_model WHERE name LIKE 'nnn%' ORDER BY version;
+-- a model that has a scratch model's name: one that 0.1.0 left behind (trained on the
+-- retrain's temporary view) is dropped, any other is an error and stays
+SELECT mtrs_register('m~incumbent', weights, source => '{"table": "mtrs_retrain_train"}') > 0 AS left_behind
+  FROM mtrs_model WHERE name = 'm' AND active;
+CALL mtrs_retrain('m');
+SELECT count(*) AS scratch_models FROM mtrs_model WHERE name LIKE 'm~%';
+SELECT mtrs_register('m~incumbent', weights) > 0 AS registered FROM mtrs_model WHERE name = 'm' AND active;
+CALL mtrs_retrain('m');
+SELECT name, version, active FROM mtrs_model WHERE name LIKE 'm~%';
+SELECT mtrs_drop_model('m~incumbent');
 -- errors
 CALL mtrs_retrain('nope');
 SELECT mtrs_register('raw', mtrs_fit(user_id, item_id, event, ts, '{"dim": 4, "iterations": 1}'::jsonb)) > 0 AS registered FROM shop;

@@ -28,6 +28,11 @@ SELECT count(*) > 0 AS seen_included
 -- candidates restrict the result; unknown candidates are skipped
 SELECT array_agg(item_id ORDER BY item_id) AS picked
   FROM mtrs_recommend(7, 10, candidates => ARRAY[1, 101, 102, 999999]::bigint[], exclude_seen => false);
+-- an id given twice (or with a null) is ranked once, with the score it has alone
+SELECT array_agg(item_id ORDER BY rank) AS picked_once, array_agg(rank ORDER BY rank) AS ranks,
+       bool_and(score = (SELECT a.score FROM mtrs_recommend(7, 1, candidates => ARRAY[r.item_id], exclude_seen => false) a))
+         AS same_scores
+  FROM mtrs_recommend(7, 10, candidates => ARRAY[102, 1, 101, NULL, 102, 101, 102]::bigint[], exclude_seen => false) r;
 -- an unseen user gets the most popular items
 SELECT count(*) AS n FROM mtrs_recommend(123456, 5);
 -- a user id given as NULL gives no rows
