@@ -171,6 +171,7 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const I
 	instr_time	start,
 				now;
 	char		activity[160];
+	char		losses[64];
 
 	/* examples: utterance r as r >= 0, item text b as -1 - b */
 	for (int b = 0; it != NULL && b < it->n; b++)
@@ -220,18 +221,31 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const I
 		item_loss /= Max(n_items, 1);
 		INSTR_TIME_SET_CURRENT(now);
 		INSTR_TIME_SUBTRACT(now, start);
+		/* the losses of the tasks this phase trains: no 0 for one it does not */
+		if (n_rows > 0 && n_items > 0)
+			snprintf(losses, sizeof(losses), "intent %.4f, item text %.4f", loss, item_loss);
+		else if (n_items > 0)
+			snprintf(losses, sizeof(losses), "item text %.4f", item_loss);
+		else
+			snprintf(losses, sizeof(losses), "intent %.4f", loss);
 		/* at most about 20 progress lines, however many epochs a small set gets */
 		if (e == 1 || e == epochs || e % ((epochs + 19) / 20) == 0)
 			ereport(o->progress ? NOTICE : DEBUG1,
-					(errmsg("text %s epoch %d of %d: intent %.4f, item text %.4f; %.2f s", phase, e,
-							epochs, loss, item_loss, INSTR_TIME_GET_DOUBLE(now))));
+					(errmsg("text %s epoch %d of %d: %s; %.2f s", phase, e, epochs, losses,
+							INSTR_TIME_GET_DOUBLE(now))));
 		if (log != NULL)
-			appendStringInfo(log, "%s{\"text_epoch\": %d, \"seconds\": %.3f, \"loss\": {\"intent\": %.6g, \"item_text\": %.6g}}",
-							 log->len > 0 ? ", " : "", e, INSTR_TIME_GET_DOUBLE(now), loss, item_loss);
+		{
+			appendStringInfo(log, "%s{\"text_epoch\": %d, \"seconds\": %.3f, \"loss\": {",
+							 log->len > 0 ? ", " : "", e, INSTR_TIME_GET_DOUBLE(now));
+			if (n_rows > 0)
+				appendStringInfo(log, "\"intent\": %.6g%s", loss, n_items > 0 ? ", " : "");
+			if (n_items > 0)
+				appendStringInfo(log, "\"item_text\": %.6g", item_loss);
+			appendStringInfoString(log, "}}");
+		}
 		/* visible from other sessions in pg_stat_activity.query, as the iterations are */
-		snprintf(activity, sizeof(activity),
-				 "mtrs training: text %s epoch %d of %d, %.1f s: intent %.4f, item text %.4f",
-				 phase, e, epochs, INSTR_TIME_GET_DOUBLE(now), loss, item_loss);
+		snprintf(activity, sizeof(activity), "mtrs training: text %s epoch %d of %d, %.1f s: %s",
+				 phase, e, epochs, INSTR_TIME_GET_DOUBLE(now), losses);
 		pgstat_report_activity(STATE_RUNNING, activity);
 	}
 	if (debug_query_string != NULL)

@@ -25,7 +25,9 @@ SELECT x, '' FROM unnest(ARRAY['hello there', 'thanks a lot', 'what a nice day',
 SELECT mtrs_train('talk', intents => 'utt', options => '{"text_epochs": 30, "dim": 16, "buckets": 4096}') > 0 AS trained;
 SELECT tasks, intents, n_users, source->'intents'->>'utterances' AS utterances,
        (source->'intents'->>'threshold')::real BETWEEN 0.05 AND 0.95 AS threshold_tuned,
-       jsonb_array_length(training_log) AS epochs_logged
+       jsonb_array_length(training_log) AS epochs_logged,
+       (SELECT array_agg(DISTINCT k) FROM jsonb_array_elements(training_log) e, jsonb_object_keys(e->'loss') k)
+         AS tasks_logged
   FROM mtrs_model WHERE name = 'talk';
 -- unseen utterances, English, Chinese, several intents
 SELECT u AS utterance, array_agg(i.intent ORDER BY i.intent) AS intents

@@ -12,7 +12,9 @@ SET client_min_messages = warning;
 SELECT mtrs_train('shop', 'views', items => 'catalog', item_text_cols => ARRAY['title', 'category'],
                   options => '{"dim": 16, "iterations": 8, "reg": 1, "text_epochs": 50, "buckets": 4096}') > 0 AS trained;
 SELECT n_items, kind, source->'items'->>'item_texts' AS item_texts,
-       source->'items'->>'text_only_items' AS text_only_items
+       source->'items'->>'text_only_items' AS text_only_items,
+       (SELECT array_agg(DISTINCT t ORDER BY t) FROM jsonb_array_elements(training_log) e, jsonb_object_keys(e->'loss') t)
+         AS tasks_logged
   FROM mtrs_model, LATERAL (SELECT format->'kind' AS kind) k WHERE name = 'shop';
 -- the items known only by their text are recommended to users of their category
 SELECT count(*) FILTER (WHERE r.item_id % 100 >= 8 AND r.item_id / 100 = u % 4) AS cold_hits,
