@@ -175,6 +175,7 @@ BEGIN
 	IF opts->'warm_start' = 'true' THEN
 		opts := opts || jsonb_build_object('warm_start', mtrs_train.name);
 	END IF;
+	PERFORM @extschema@.mtrs_options(opts);		/* an invalid option: the run's error, now */
 	IF interactions IS NOT NULL THEN
 		PERFORM @extschema@.mtrs_check_warm_start(mtrs_train.name, opts);
 	END IF;

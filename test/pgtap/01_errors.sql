@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(121);
+SELECT plan(122);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -114,6 +114,10 @@ SELECT 1::bigint AS user_id, (1 / (SELECT count(*) FROM tr_events))::bigint AS i
        'view'::text AS event, now() AS ts;
 SELECT throws_ok($$SELECT mtrs_train('a b', 'tr_unreadable')$$, '22023', 'invalid mtrs model name "a b"',
                  'train: an invalid name fails before a row is read');
+CREATE TEMP VIEW tr_unreadable_utt AS SELECT 'hello'::text AS text, (1 / (SELECT count(*) FROM tr_events))::text AS label;
+SELECT throws_ok($$SELECT mtrs_train('m', intents => 'tr_unreadable_utt', options => '{"dimm": 3}')$$,
+                 '22023', 'unrecognized training option "dimm"',
+                 'train: an invalid option fails before a text is read');
 SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', items => 'tr_events', item_text_cols => ARRAY['note', NULL])$$,
                  '22004', 'item_text_cols must not contain nulls', 'train: a null item text column');
 SELECT throws_ok($$SELECT mtrs_train('m', 'no_such_table')$$, '42P01', NULL, 'train: unknown table');
