@@ -282,11 +282,21 @@ MtrsPredictAll(const MtrsModel *m, int task, const MtrsUser *users, int n, float
  * pairs relative to the most popular item's
  */
 static inline float
+popular_propensity(const MtrsModel *m, int i)
+{
+	return m->popularity_max > 0.0f ? m->popularity[i] / m->popularity_max : 0.0f;
+}
+
+static inline float
+taste_propensity(float z)
+{
+	return Min(Max(z, 0.0f), 1.0f);
+}
+
+static inline float
 propensity(const MtrsModel *m, const MtrsUser *user, int i, float z)
 {
-	if (user->emb == NULL)
-		return m->popularity_max > 0.0f ? m->popularity[i] / m->popularity_max : 0.0f;
-	return Min(Max(z, 0.0f), 1.0f);
+	return user->emb == NULL ? popular_propensity(m, i) : taste_propensity(z);
 }
 
 /*
@@ -316,7 +326,17 @@ MtrsRankScoreAll(const MtrsModel *m, int task, const MtrsUser *users, int n, flo
 
 		logits_all(m, 0, users, n, scratch);
 		for (int b = 0; b < n; b++)
-			for (int64 i = 0; i < ni; i++)
-				out[b * ni + i] *= propensity(m, &users[b], (int) i, scratch[b * ni + i]);
+		{
+			float	   *o = out + b * ni;
+			const float *z = scratch + b * ni;
+
+			/* propensity, decided once per user: the inner loops stay branch-free */
+			if (users[b].emb == NULL)
+				for (int64 i = 0; i < ni; i++)
+					o[i] *= popular_propensity(m, (int) i);
+			else
+				for (int64 i = 0; i < ni; i++)
+					o[i] *= taste_propensity(z[i]);
+		}
 	}
 }
