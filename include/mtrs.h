@@ -62,6 +62,9 @@ typedef struct MtrsModel
 	void	   *src_recent_plan;	/* SPIPlanPtr, prepared on first use */
 	void	   *src_all_plan;
 	float	   *gram;			/* [dim][dim] Q^T Q (upper), computed on first use */
+	float	   *intent_proj;	/* [word rows][stride] token rows projected on the intents
+								 * (MtrsTextProject), computed on first use, or NULL */
+	int			intent_proj_stride;	/* its row stride; -1: not worth it for this model */
 } MtrsModel;
 
 /* mtrs.c */

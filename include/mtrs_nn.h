@@ -62,6 +62,8 @@ extern float NnDot(const float *a, const float *b, int n);
 extern float NnDot3(const float *a, const float *b, const float *c, int n);
 extern void NnAxpy(float *y, float alpha, const float *x, int n);
 extern void NnScores(float *scores, const float *table, const float *q, int rows, int dim);
+extern void NnProjectRows(float *out, int ldo, const float *table, int rows, int dim,
+						  const float *w, int ldw, int n);
 extern void NnScoresMany(float *scores, const float *table, const float *q, int rows, int dim,
 						 int n);
 

@@ -56,6 +56,10 @@ extern int	MtrsTextEncode(const MtrsTextParams *p, const uint32_t *tok, int n, f
 extern int	MtrsTextEncodeWeighted(const MtrsTextParams *p, const uint32_t *tok, int n,
 								   const float *row_weight, float *h);
 extern void MtrsTextScores(const MtrsTextParams *p, const float *h, float *z);
+extern int	MtrsTextProjectedStride(int n_labels);
+extern void MtrsTextProject(const MtrsTextParams *p, int rows, int stride, float *proj);
+extern void MtrsTextScoresProjected(const MtrsTextParams *p, const float *proj, int stride,
+									const uint32_t *tok, int n, float *z);
 extern void MtrsTextContributions(const MtrsTextParams *p, const uint32_t *tok, int n, int label,
 								  float *contrib, int *argmax, float *h);
 extern void MtrsTextProbs(const MtrsTextParams *p, const float *z, float *prob);

@@ -251,6 +251,21 @@ NnScoresMany(float *scores, const float *table, const float *q, int rows, int di
 					table, dim, 0.0f, scores, rows);
 }
 
+/*
+ * Project every row of table [rows][dim] on n vectors w (row l at w + l *
+ * ldw, its first dim floats): out[r * ldo + l] = <table[r], w[l]> for l < n
+ * (ldo >= n; the other floats of a row are left as they are).  One matrix
+ * product.
+ */
+void
+NnProjectRows(float *out, int ldo, const float *table, int rows, int dim, const float *w,
+			  int ldw, int n)
+{
+	if (rows > 0 && dim > 0 && n > 0)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, dim, 1.0f, table, dim,
+					w, ldw, 0.0f, out, ldo);
+}
+
 /* ----------------------------------------------------------- optimizers */
 
 /* Update one embedding row with Adagrad; row, accum and grad are [dim] */

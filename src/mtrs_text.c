@@ -38,6 +38,7 @@
 #define MARK_START		0x5BD1E995u	/* word hash of the start of the text */
 #define MARK_END		0x27D4EB2Fu	/* word hash of its end */
 #define FNV32_PRIME		16777619u
+#define VOCAB_PREFETCH_AHEAD	8	/* table entries requested ahead of their lookup */
 
 /* Return the 32-bit FNV-1a hash of len bytes */
 uint32_t
@@ -61,11 +62,21 @@ MtrsHashCombine(uint32_t h, uint32_t next)
 	return h * 116049371u + next;
 }
 
+/*
+ * h mod size (size > 0), without a division when size is a power of two
+ * (as by default).  Static, so that the tokenizer inlines it.
+ */
+static inline uint32_t
+bucket_of(uint32_t h, uint32_t size)
+{
+	return (size & (size - 1)) == 0 ? h & (size - 1) : h % size;
+}
+
 /* Map a hash to one of n_buckets buckets (n_buckets > 0) */
 uint32_t
 MtrsHashBucket(uint32_t h, uint32_t n_buckets)
 {
-	return h % n_buckets;
+	return bucket_of(h, n_buckets);
 }
 
 /* Mix one 64-bit word into a lane */
@@ -228,6 +239,28 @@ char_class(int32_t c)
 	return CH_WORD;
 }
 
+/*
+ * Fold one code point (its four bytes, lowest first) into an FNV-1a hash.
+ * A zero byte leaves the xor step as it is, so the multiplications of a
+ * code point's zero high bytes are one multiplication by a power of the
+ * prime (modulo 2^32, the same bits): one for ASCII and Latin-1, two for
+ * the rest of the Basic Multilingual Plane.
+ */
+static inline uint32_t
+hash_char(uint32_t h, int32_t cp)
+{
+	uint32_t	c = (uint32_t) cp;
+
+	if (c < 0x100)
+		return (h ^ c) * (FNV32_PRIME * FNV32_PRIME * FNV32_PRIME * FNV32_PRIME);
+	h = (h ^ (c & 0xFF)) * FNV32_PRIME;
+	if (c < 0x10000)
+		return (h ^ (c >> 8)) * (FNV32_PRIME * FNV32_PRIME * FNV32_PRIME);
+	h = (h ^ ((c >> 8) & 0xFF)) * FNV32_PRIME;
+	h = (h ^ ((c >> 16) & 0xFF)) * FNV32_PRIME;
+	return (h ^ (c >> 24)) * FNV32_PRIME;
+}
+
 /* Hash a sequence of code points with a seed */
 static uint32_t
 hash_chars(uint32_t seed, const int32_t *cp, int n)
@@ -235,15 +268,7 @@ hash_chars(uint32_t seed, const int32_t *cp, int n)
 	uint32_t	h = FNV32_OFFSET ^ seed;
 
 	for (int i = 0; i < n; i++)
-	{
-		uint32_t	c = (uint32_t) cp[i];
-
-		for (int b = 0; b < 4; b++)
-		{
-			h ^= (c >> (8 * b)) & 0xFF;
-			h *= FNV32_PRIME;
-		}
-	}
+		h = hash_char(h, cp[i]);
 	return h;
 }
 
@@ -354,6 +379,8 @@ MtrsVocabMap(const uint64_t *table, int64_t cap, uint32_t *tok, int n)
 	{
 		uint64_t	key = (uint64_t) tok[j] + 1;
 
+		if (j + VOCAB_PREFETCH_AHEAD < n)
+			__builtin_prefetch(table + table_home(tok[j + VOCAB_PREFETCH_AHEAD], cap));
 		for (int64_t k = table_home(tok[j], cap);; k = (k + 1) & (cap - 1))
 		{
 			if (table[k] == 0)
@@ -393,7 +420,7 @@ emit(uint32_t *out, int n, int max_out, uint32_t h, uint32_t from, uint32_t size
 			span[n].kind = (uint8_t) kind;
 			span[n].marks = (uint8_t) marks;
 		}
-		out[n++] = from + MtrsHashBucket(h, size);
+		out[n++] = from + bucket_of(h, size);
 	}
 	return n;
 }
@@ -619,26 +646,50 @@ tokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *out,
 			}
 			if (char_max > 0 && wlen >= 2 && pass == 0)
 			{
+				/*
+				 * The n-grams of the marked word, shortest first and each
+				 * length from the left; the whole marked word is the word
+				 * itself, so the longest has wlen + 1 characters.  The
+				 * n-grams that start at st are prefixes of each other, so
+				 * their hashes are taken in one pass over the characters
+				 * and written where their length puts them.
+				 */
+				int			marked = wlen + 2;
+				int			top = char_max < marked - 1 ? char_max : marked - 1;
+				int			first = n;
+				int64_t		total = 0;
+
 				word[0] = '<';
 				word[wlen + 1] = '>';
-				for (int len_ng = tok->char_min; len_ng <= char_max; len_ng++)
-					for (int st = 0; st + len_ng <= wlen + 2; st++)
+				for (int len_ng = tok->char_min; len_ng <= top; len_ng++)
+					total += marked - len_ng + 1;
+				for (int st = 0; st <= marked && total > 0; st++)
+				{
+					uint32_t	h = FNV32_OFFSET ^ SEED_CHARS;
+					int64_t		at = first + st;	/* where length len_ng starting at st goes */
+
+					for (int len_ng = 0; len_ng <= top && st + len_ng <= marked; len_ng++)
 					{
 						/* its characters: word[st .. last], the marks at 0 and wlen + 1 */
 						int			last = st + len_ng - 1;
 						int			lo = st < 1 ? 1 : st;
 						int			hi = last > wlen ? wlen : last;
 
-						if (len_ng >= wlen + 2)
-							break;	/* the whole marked word is the word itself */
-						n = emit(out, n, max_out, hash_chars(SEED_CHARS, word + st, len_ng),
-								 char_from, char_size, spans,
+						if (len_ng > 0)
+							h = hash_char(h, word[last]);
+						if (len_ng < tok->char_min)
+							continue;
+						if (at < max_out)
+							emit(out, (int) at, max_out, h, char_from, char_size, spans,
 								 lo <= hi ? cstart[lo - 1] : (st == 0 ? ws : we),
 								 lo <= hi ? cend[hi - 1] : (st == 0 ? ws : we),
 								 MTRS_FEATURE_CHARS,
 								 (st == 0 ? MTRS_SPAN_BEGIN : 0) |
 								 (last == wlen + 1 ? MTRS_SPAN_END : 0));
+						at += marked - len_ng + 1;
 					}
+				}
+				n = first + total < max_out ? (int) (first + total) : max_out;
 			}
 			wlen = 0;
 		}

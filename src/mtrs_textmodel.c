@@ -22,6 +22,7 @@
 #include "mtrs_textmodel.h"
 
 #define PREFETCH_AHEAD	4		/* token rows requested ahead of their use */
+#define PROJ_PREFETCH_AHEAD	8	/* projected rows (one cache line each) requested ahead */
 
 /* Return the width of the encoding: dim (mean) or 2 dim (mean, then max) */
 int
@@ -145,6 +146,61 @@ MtrsTextScores(const MtrsTextParams *p, const float *h, float *z)
 
 	for (int l = 0; l < p->n_labels; l++)
 		z[l] = NnDot(p->label_w + (int64_t) l * width, h, width) + p->label_b[l];
+}
+
+/*
+ * Row stride, in floats, of a table of token rows projected on n_labels
+ * intents (MtrsTextProject): 8, 16 or a multiple of 16, so that in a
+ * table aligned to 64 bytes a row of up to 16 intents lies in one cache
+ * line.
+ */
+int
+MtrsTextProjectedStride(int n_labels)
+{
+	return n_labels <= 8 ? 8 : (n_labels + 15) / 16 * 16;
+}
+
+/*
+ * Project the token rows [0, rows) on the intents for the mean encoding
+ * (not max_pool): proj[r * stride + l] = <label_w[l], emb[r]> over the
+ * first dim floats of label_w[l]; the floats of a row past n_labels are
+ * left as they are.  With it, MtrsTextScoresProjected gives the logits
+ * without reading the dim floats of every token's row.
+ */
+void
+MtrsTextProject(const MtrsTextParams *p, int rows, int stride, float *proj)
+{
+	NnProjectRows(proj, stride, p->emb, rows, p->dim, p->label_w, MtrsTextWidth(p),
+				  p->n_labels);
+}
+
+/*
+ * Write every intent's logit for tokens tok[0..n) into z [n_labels], from
+ * their projected rows proj [][stride] (MtrsTextProject): label_b[l] plus
+ * each token's share of the mean times its projection, which is
+ * MtrsTextScores of MtrsTextEncode with the sums taken in another order
+ * (token by token, as MtrsTextContributions splits them).  Mean encoding
+ * only (not max_pool).
+ */
+void
+MtrsTextScoresProjected(const MtrsTextParams *p, const float *proj, int stride,
+						const uint32_t *tok, int n, float *z)
+{
+	int			n_labels = p->n_labels;
+	float		scale[2];
+
+	part_scales(p, tok, n, scale);
+	memcpy(z, p->label_b, sizeof(float) * n_labels);
+	for (int j = 0; j < n; j++)
+	{
+		const float *row = proj + (int64_t) tok[j] * stride;
+		float		s = token_scale(p, tok[j], scale);
+
+		if (j + PROJ_PREFETCH_AHEAD < n)
+			__builtin_prefetch(proj + (int64_t) tok[j + PROJ_PREFETCH_AHEAD] * stride);
+		for (int l = 0; l < n_labels; l++)
+			z[l] += s * row[l];
+	}
 }
 
 /*

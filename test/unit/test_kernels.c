@@ -858,6 +858,56 @@ test_text_contributions(void)
 	}
 }
 
+/*
+ * Scores from token rows projected on the intents equal the scores of the
+ * encoding, for word and n-gram means and widths that need one or two
+ * groups of 16 floats per row; no token gives the biases exactly.
+ */
+static void
+test_text_projected(void)
+{
+	enum
+	{
+		D = 24, B = 9, N = 7, LMAX = 11
+	};
+	float		emb[B * D],
+				lw[LMAX * D],
+				lb[LMAX],
+				z[LMAX],
+				zp[LMAX],
+				h[D];
+	float	   *proj = malloc(sizeof(float) * B * 16);
+	uint32_t	tok[N] = {1, 8, 3, 1, 7, 2, 8};
+	uint64_t	rng = 5;
+	double		worst = 0.0;
+	int			exact = 1;
+
+	fill_uniform(emb, B * D, &rng);
+	fill_uniform(lw, LMAX * D, &rng);
+	fill_uniform(lb, LMAX, &rng);
+	for (int labels = 3; labels <= LMAX; labels += LMAX - 3)
+		for (uint32_t char_from = 0; char_from <= 6; char_from += 6)
+		{
+			MtrsTextParams p = {D, labels, 0, emb, lw, lb, NULL, char_from, 0};
+			int			stride = MtrsTextProjectedStride(labels);
+
+			MtrsTextProject(&p, B, stride, proj);
+			MtrsTextEncode(&p, tok, N, h, NULL);
+			MtrsTextScores(&p, h, z);
+			MtrsTextScoresProjected(&p, proj, stride, tok, N, zp);
+			for (int l = 0; l < labels; l++)
+				worst = fmax(worst, fabs(z[l] - zp[l]));
+			MtrsTextScoresProjected(&p, proj, stride, tok, 0, zp);
+			exact &= memcmp(zp, lb, sizeof(float) * labels) == 0;
+		}
+	check(worst < 1e-5, "projected token rows give the encoding's logits (3 and 11 intents, with and without n-grams)");
+	check(exact, "projected scores of no token are the intents' biases");
+	check(MtrsTextProjectedStride(1) == 8 && MtrsTextProjectedStride(8) == 8 &&
+		  MtrsTextProjectedStride(9) == 16 && MtrsTextProjectedStride(16) == 16 &&
+		  MtrsTextProjectedStride(17) == 32, "projected rows: 8 or 16 floats, then multiples of 16");
+	free(proj);
+}
+
 /* The intent head's SGD step moves every parameter by -lr times its finite-difference gradient */
 static void
 test_text_gradients(int max_pool, uint32_t char_from, int softmax)
@@ -1580,6 +1630,7 @@ main(void)
 	test_text_regression();
 	test_text_weighted();
 	test_text_contributions();
+	test_text_projected();
 	test_format();
 	test_format_fuzz();
 	printf("%d passed, %d failed\n", n_passed, n_failed);
