@@ -146,6 +146,7 @@ extern void MtrsFitOptionsParse(MtrsFitOptions *o, const char *json);
 extern char *MtrsFitOptionsToJson(const MtrsFitOptions *o);
 extern bytea *MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, const MtrsModel *init,
 					   StringInfo log, double *memory, MtrsWarmStart *warm);
-extern void MtrsCheckTrainingMemory(double bytes, const char *what, bool known);
+extern void MtrsCheckTrainingMemory(double bytes, const char *what, bool known,
+									const char *fewer);
 
 #endif							/* MTRS_TRAIN_H */

@@ -75,11 +75,11 @@ pretty_bytes(double bytes, bool setting)
 /*
  * Fail if a training run would allocate more than mtrs.max_training_memory:
  * bytes is what the run needs (what: for what), in all if known (the hint
- * then suggests a limit), else so far.  Called before the memory is
- * allocated.
+ * then suggests a limit), else so far; the hint suggests training on fewer
+ * of what fewer names.  Called before the memory is allocated.
  */
 void
-MtrsCheckTrainingMemory(double bytes, const char *what, bool known)
+MtrsCheckTrainingMemory(double bytes, const char *what, bool known, const char *fewer)
 {
 	double		limit = (double) mtrs_max_training_memory * 1024.0;
 
@@ -92,10 +92,10 @@ MtrsCheckTrainingMemory(double bytes, const char *what, bool known)
 					   pretty_bytes(limit, false)),
 			 known ?
 			 errhint("Raise the limit for this session (SET mtrs.max_training_memory = '%s') "
-					 "if the server has the memory, or train on fewer interactions.",
-					 pretty_bytes(bytes * 1.25, true)) :
+					 "if the server has the memory, or train on fewer %s.",
+					 pretty_bytes(bytes * 1.25, true), fewer) :
 			 errhint("Raise the limit for this session if the server has the memory "
-					 "(SET mtrs.max_training_memory = ...), or train on fewer interactions.")));
+					 "(SET mtrs.max_training_memory = ...), or train on fewer %s.", fewer)));
 }
 
 /*
@@ -120,7 +120,8 @@ reserve_rows(MtrsFitData *d, int64 extra)
 		cap *= 2;
 	MtrsCheckTrainingMemory((double) cap * sizeof(MtrsFitRow) +
 							(double) need * MTRS_PAIR_BYTES_PER_ROW,
-							psprintf("The " INT64_FORMAT " interactions collected so far", need), false);
+							psprintf("The " INT64_FORMAT " interactions collected so far", need), false,
+							"interactions");
 	d->cap = cap;
 	d->rows = repalloc_huge(d->rows, sizeof(MtrsFitRow) * d->cap);
 }

@@ -20,6 +20,7 @@
 
 #include "mtrs_nn.h"
 #include "mtrs_textdata.h"
+#include "mtrs_train.h"
 
 /* Compare C strings through pointers, for qsort and bsearch */
 static int
@@ -120,6 +121,34 @@ labels_known(const Corpus *c, List *names)
 }
 
 /*
+ * Make room in tok (NULL: none yet; capacity *cap features) for need
+ * features of the texts what names: at most what int32 offsets address,
+ * and within mtrs.max_training_memory together with everything the run
+ * holds so far.  Returns the array, moved if it grew.
+ */
+static uint32 *
+grow_features(uint32 *tok, Size *cap, Size need, const char *what)
+{
+	Size		new_cap;
+
+	if (tok != NULL && need <= *cap)
+		return tok;
+	if (need > (Size) PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the %s have more than %d text features", what, PG_INT32_MAX),
+				 errhint("Train on fewer or shorter texts.")));
+	new_cap = Min(Max(tok != NULL ? *cap * 2 : 0, need), (Size) PG_INT32_MAX);
+	MtrsCheckTrainingMemory((double) MemoryContextMemAllocated(CurrentMemoryContext, true) +
+							sizeof(uint32) * (double) new_cap,
+							psprintf("The %s read so far", what), false, "or shorter texts");
+	*cap = new_cap;
+	if (tok == NULL)
+		return palloc_extended(sizeof(uint32) * Max(new_cap, 1), MCXT_ALLOC_HUGE);
+	return repalloc_huge(tok, sizeof(uint32) * new_cap);
+}
+
+/*
  * Build the corpus from parallel text and label arrays (NULL pairs
  * skipped).  With known, the intents are known's and utterances with an
  * intent known lacks are left out (held-out data for a trained head).
@@ -135,8 +164,9 @@ MtrsBuildCorpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, con
 	int			nt,
 				nl,
 				n_all = 0,
-				n_tok = 0,
 				n_lab = 0;
+	Size		n_tok = 0,
+				tok_cap = 0;
 	List	  **parts;
 	uint32	   *buf = palloc(sizeof(uint32) * MTRS_MAX_TEXT_TOKENS);
 
@@ -178,10 +208,10 @@ MtrsBuildCorpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, con
 	/* tokens and label indices per utterance */
 	c->tok_off = palloc(sizeof(int32) * (c->n + 1));
 	c->lab_off = palloc(sizeof(int32) * (c->n + 1));
-	c->tok = palloc_extended(sizeof(uint32) * (Size) Max(1, c->n) * 64, MCXT_ALLOC_HUGE);
+	c->tok = grow_features(NULL, &tok_cap, Min((Size) c->n * 64, (Size) PG_INT32_MAX),
+						   "utterances");
 	c->lab = palloc(sizeof(int32) * Max(n_all, 1));
 	{
-		Size		tok_cap = (Size) Max(1, c->n) * 64;
 		int			r = 0;
 
 		for (int i = 0; i < nt; i++)
@@ -193,13 +223,9 @@ MtrsBuildCorpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, con
 			if (tn[i] || ln[i] || !labels_known(c, parts[i]))
 				continue;
 			k = MtrsTokenizeText(t, DatumGetTextPP(tv[i]), buf);
-			if (n_tok + k > tok_cap)
-			{
-				tok_cap = Max(tok_cap * 2, (Size) n_tok + k);
-				c->tok = repalloc_huge(c->tok, sizeof(uint32) * tok_cap);
-			}
+			c->tok = grow_features(c->tok, &tok_cap, n_tok + k, "utterances");
 			memcpy(c->tok + n_tok, buf, sizeof(uint32) * k);
-			c->tok_off[r] = n_tok;
+			c->tok_off[r] = (int32) n_tok;
 			n_tok += k;
 			foreach(lc, parts[i])
 			{
@@ -216,7 +242,7 @@ MtrsBuildCorpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, con
 			c->lab_off[r] = first;
 			r++;
 		}
-		c->tok_off[r] = n_tok;
+		c->tok_off[r] = (int32) n_tok;
 		c->lab_off[r] = n_lab;
 		c->n = r;
 	}
@@ -241,7 +267,7 @@ MtrsBuildItems(ArrayType *ids, ArrayType *texts, const MtrsTokenizer *t, const M
 				n_new = 0,
 				k = 0;
 	Size		n_tok = 0,
-				cap;
+				cap = 0;
 	uint32	   *buf = palloc(sizeof(uint32) * MTRS_MAX_TEXT_TOKENS);
 	int		   *order;
 	int			n_old = m->v.hdr->n_items;
@@ -282,18 +308,13 @@ MtrsBuildItems(ArrayType *ids, ArrayType *texts, const MtrsTokenizer *t, const M
 			order[hit - it->ids] = i;
 		}
 	/* tokens per item, in id order */
-	cap = (Size) Max(it->n, 1) * 16;
-	it->tok = palloc_extended(sizeof(uint32) * cap, MCXT_ALLOC_HUGE);
+	it->tok = grow_features(NULL, &cap, Min((Size) it->n * 16, (Size) PG_INT32_MAX), "item texts");
 	it->tok_off = palloc(sizeof(int32) * (it->n + 1));
 	for (int r = 0; r < it->n; r++)
 	{
 		int			n = MtrsTokenizeText(t, DatumGetTextPP(tv[order[r]]), buf);
 
-		if (n_tok + n > cap)
-		{
-			cap = Max(cap * 2, n_tok + n);
-			it->tok = repalloc_huge(it->tok, sizeof(uint32) * cap);
-		}
+		it->tok = grow_features(it->tok, &cap, n_tok + n, "item texts");
 		memcpy(it->tok + n_tok, buf, sizeof(uint32) * n);
 		it->tok_off[r] = (int32) n_tok;
 		n_tok += n;

@@ -301,7 +301,8 @@ map_texts(const uint32 *vocab, int64 n_vocab, int n, const int32 *tok_off, const
 		  int32 **out_off, uint32 **out_tok)
 {
 	int32	   *off = palloc(sizeof(int32) * (n + 1));
-	uint32	   *t = palloc(sizeof(uint32) * Max(n > 0 ? tok_off[n] : 0, 1));
+	uint32	   *t = palloc_extended(sizeof(uint32) * Max(n > 0 ? (Size) tok_off[n] : 0, 1),
+									MCXT_ALLOC_HUGE);
 	int64		cap = MtrsVocabTableSize(n_vocab);
 	uint64	   *table = palloc_extended(sizeof(uint64) * cap, MCXT_ALLOC_HUGE);
 
@@ -622,11 +623,14 @@ held_out(int i, const MtrsFitOptions *o)
  * Lay out the new model: the interaction part of old (if any) over the
  * extended catalog (item-indexed tensors and the history remapped), room
  * for the text part (with item space weights if item_weights), and the task
- * and intent names.  Returns the buffer.
+ * and intent names.  Fails first if what the run holds, the model twice
+ * (its buffer and the copy returned) and later bytes that the run will
+ * allocate after it exceed mtrs.max_training_memory.  Returns the buffer.
  */
 static char *
 begin_model(const MtrsModel *old, const Corpus *c, const Items *it, int dim, int text_width,
-			int n_buckets, int64 n_vocab, bool item_weights, Size *size, MtrsModelView *v)
+			int n_buckets, int64 n_vocab, bool item_weights, double later, Size *size,
+			MtrsModelView *v)
 {
 	MtrsHeader	h;
 	int			kind = MTRS_KIND_TEXT | (c->n_labels > 0 ? MTRS_KIND_INTENT : 0);
@@ -659,6 +663,14 @@ begin_model(const MtrsModel *old, const Corpus *c, const Items *it, int dim, int
 				 errmsg("model would exceed the maximum model size of %zu bytes", MTRS_MAX_MODEL_SIZE),
 				 errhint("Lower the \"buckets\" or \"dim\" option.")));
 	*size = MtrsFormatSize(&h);
+	MtrsCheckTrainingMemory((double) MemoryContextMemAllocated(CurrentMemoryContext, true) +
+							2.0 * (double) *size + later,
+							psprintf("%d utterances and %d item texts (" INT64_FORMAT
+									 " features, a vocabulary of " INT64_FORMAT ")",
+									 c->n, it != NULL ? it->n : 0,
+									 (int64) (c->n > 0 ? c->tok_off[c->n] : 0) +
+									 (it != NULL && it->n > 0 ? it->tok_off[it->n] : 0), n_vocab),
+							true, "or shorter texts");
 	buf = palloc_extended(*size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	memcpy(buf, &h, sizeof(h));
 	MtrsFormatLayout(v, buf);
@@ -794,8 +806,14 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 		fi = items;
 		map_texts(vocab, n_vocab, items.n, items.tok_off, items.tok, &fi.tok_off, &fi.tok);
 	}
+	/*
+	 * the model, its copy returned, and what the held-out tuning run will
+	 * add: the utterances' features in its vocabulary, which it builds
+	 */
 	buf = begin_model(old, &c, with_items ? &items : NULL, dim, o.max_pool ? 2 * dim : dim,
-					  o.buckets, n_vocab, with_items && c.n > 0, &size, &v);
+					  o.buckets, n_vocab, with_items && c.n > 0,
+					  c.n > 0 ? sizeof(uint32) * (double) c.tok_off[c.n] + tok.n_buckets / 8.0 +
+					  32.0 * n_vocab : 0.0, &size, &v);
 	memcpy(v.vocab, vocab, sizeof(uint32) * n_vocab);
 	if (v.hdr->flags & MTRS_FLAG_ITEM_WEIGHTS)
 		item_space_weights(&fi, &fc, n_vocab, v.t.word_item_w);

@@ -488,7 +488,8 @@ check_memory(const Trainer *tr, const MtrsFitData *d, bool rating, const MtrsHea
 		2.0 * (double) MtrsFormatSize(h) + (init != NULL && !init->shared ? (double) init->size : 0.0);
 	MtrsCheckTrainingMemory(need, psprintf("The " INT64_FORMAT " interactions (" INT64_FORMAT
 										   " user-item pairs, %d users, %d items)",
-										   d->n, tr->p.n, tr->p.n_users, tr->p.n_items), true);
+										   d->n, tr->p.n, tr->p.n_users, tr->p.n_items), true,
+							"interactions");
 	return need;
 }
 

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(122);
+SELECT plan(126);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -191,6 +191,36 @@ SELECT throws_ok($$SELECT mtrs_fit(user_id, user_id, 'view', timestamptz '2026-0
                      FROM generate_series(1, 300) user_id$$, '53400',
                  'training needs more memory than "mtrs.max_training_memory" allows',
                  'fit: a model beyond the memory limit');
+-- ... and for texts: while the utterances or item texts are read (every feature counted,
+-- with what the run holds), and once the vocabulary and so the model's size are known
+CREATE FUNCTION pg_temp.error_detail(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	state text;
+	detail text;
+BEGIN
+	EXECUTE q;
+	RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL;
+	RETURN state || ': ' || detail;
+END $$;
+CREATE TEMP TABLE mem_utt AS
+SELECT repeat('word' || g || ' ', 300) AS text, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END AS label
+  FROM generate_series(1, 100) g;
+CREATE TEMP TABLE mem_few AS
+SELECT t AS text, l AS label
+  FROM unnest(ARRAY['buy a phone', 'return my phone', 'buy a laptop', 'return the laptop'],
+              ARRAY['buy', 'return', 'buy', 'return']) AS u(t, l);
+SELECT matches(pg_temp.error_detail($$SELECT mtrs_train('m_text', intents => 'mem_utt')$$),
+               '^53400: The utterances read so far need at least [0-9]+ MB; the limit is 1 MB\.$',
+               'train: utterances beyond the memory limit while they are read');
+SELECT matches(pg_temp.error_detail($$SELECT mtrs_train('m_text', intents => 'mem_few')$$),
+               '^53400: 4 utterances and 0 item texts \([0-9]+ features, a vocabulary of [0-9]+\) need at least [0-9]+ MB',
+               'train: a text model beyond the memory limit, before it is allocated');
+SET mtrs.max_training_memory = '64MB';
+SELECT ok(mtrs_train('m_text', intents => 'mem_few', options => '{"progress": false}') > 0, 'train: the same text model within a larger limit');
+SELECT is((SELECT count(*) FROM mtrs_intent('buy a tablet', 'm_text')), 1::bigint,
+          'train: that model serves');
 RESET mtrs.max_training_memory;
 -- mtrs_recommend_for
 SELECT throws_ok($$SELECT * FROM mtrs_recommend_for(NULL, 3, model => 'm')$$, '22004',
