@@ -141,6 +141,6 @@ extern void MtrsCacheUserSqlBegin(void);
 extern void MtrsCacheUserSqlEnd(void);
 extern Oid	MtrsExtensionSchema(FunctionCallInfo fcinfo);
 extern void MtrsCacheStats(int64 *loads, int64 *hits, int64 *entries, int64 *shared_loads,
-						   int64 *shared_bytes);
+						   int64 *shared_bytes, int64 *private_bytes);
 
 #endif							/* MTRS_H */

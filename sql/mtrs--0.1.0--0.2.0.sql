@@ -546,3 +546,14 @@ $$;
 
 COMMENT ON PROCEDURE @extschema@.mtrs_retrain(text, jsonb, real, real, jsonb, integer, integer) IS
 	'retrain a model from its recorded source with the active version''s options changed by options (key by key; null: the default); activate the new version only if no task''s primary metric on the most recent rows is worse than the current recipe''s beyond its tolerance; prune old versions';
+
+/* mtrs_cache_stats: also the bytes the cache holds in the backend's own memory */
+DROP FUNCTION @extschema@.mtrs_cache_stats();
+CREATE FUNCTION @extschema@.mtrs_cache_stats(OUT loads bigint, OUT hits bigint, OUT entries bigint,
+                                             OUT shared_loads bigint, OUT shared_bytes bigint,
+                                             OUT private_bytes bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'mtrs_cache_stats'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.mtrs_cache_stats() IS
+	'this backend''s model cache: models loaded, cache hits, models held, loads that mapped a model file another backend shared, bytes of the held models mapped from shared files, bytes the cache holds in this backend''s own memory';

@@ -232,12 +232,13 @@ COMMENT ON FUNCTION @extschema@.mtrs_model_info(text) IS
 	'describe a named model as jsonb: its active (else newest) version''s shapes, tasks, sizes, creation time, options, source, metrics and all versions';
 
 CREATE FUNCTION @extschema@.mtrs_cache_stats(OUT loads bigint, OUT hits bigint, OUT entries bigint,
-                                             OUT shared_loads bigint, OUT shared_bytes bigint)
+                                             OUT shared_loads bigint, OUT shared_bytes bigint,
+                                             OUT private_bytes bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'mtrs_cache_stats'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.mtrs_cache_stats() IS
-	'this backend''s model cache: models loaded, cache hits, models held, loads that mapped a model file another backend shared, bytes of the held models mapped from shared files';
+	'this backend''s model cache: models loaded, cache hits, models held, loads that mapped a model file another backend shared, bytes of the held models mapped from shared files, bytes the cache holds in this backend''s own memory';
 
 /* ----------------------------------------------------------------- training */
 

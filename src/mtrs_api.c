@@ -74,29 +74,32 @@ mtrs_model_describe(PG_FUNCTION_ARGS)
 }
 
 /*
- * mtrs_cache_stats() -> (loads, hits, entries, shared_loads, shared_bytes)
+ * mtrs_cache_stats() -> (loads, hits, entries, shared_loads, shared_bytes,
+ *                        private_bytes)
  * Report this backend's model cache counters.
  */
 Datum
 mtrs_cache_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
 	int64		loads,
 				hits,
 				entries,
 				shared_loads,
-				shared_bytes;
+				shared_bytes,
+				private_bytes;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	MtrsCacheStats(&loads, &hits, &entries, &shared_loads, &shared_bytes);
+	MtrsCacheStats(&loads, &hits, &entries, &shared_loads, &shared_bytes, &private_bytes);
 	values[0] = Int64GetDatum(loads);
 	values[1] = Int64GetDatum(hits);
 	values[2] = Int64GetDatum(entries);
 	values[3] = Int64GetDatum(shared_loads);
 	values[4] = Int64GetDatum(shared_bytes);
+	values[5] = Int64GetDatum(private_bytes);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 

@@ -535,25 +535,37 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 
 /*
  * Report the cache's counters: models loaded, hits, entries held, loads
- * that mapped a shared model file another backend wrote, and the bytes of
- * the held models that are mapped from shared files
+ * that mapped a shared model file another backend wrote, the bytes of the
+ * held models that are mapped from shared files, and the bytes the cache
+ * holds in this backend's own memory (each model's memory context: its
+ * bytes unless mapped, and what serving derived from them; models retired
+ * while a call still used them count too)
  */
 void
 MtrsCacheStats(int64 *loads, int64 *hits, int64 *entries, int64 *shared_loads,
-			   int64 *shared_bytes)
+			   int64 *shared_bytes, int64 *private_bytes)
 {
 	HASH_SEQ_STATUS seq;
 	CacheEntry *entry;
+	ListCell   *lc;
 
 	*loads = stat_loads;
 	*hits = stat_hits;
 	*entries = model_cache ? hash_get_num_entries(model_cache) : 0;
 	*shared_loads = stat_shared_loads;
 	*shared_bytes = 0;
+	*private_bytes = 0;
+	foreach(lc, retired_models)
+		*private_bytes += (int64) MemoryContextMemAllocated(((MtrsModel *) lfirst(lc))->context, true);
 	if (model_cache == NULL)
 		return;
 	hash_seq_init(&seq, model_cache);
 	while ((entry = hash_seq_search(&seq)) != NULL)
-		if (entry->model != NULL && entry->model->shared)
+	{
+		if (entry->model == NULL)
+			continue;
+		if (entry->model->shared)
 			*shared_bytes += (int64) entry->model->size;
+		*private_bytes += (int64) MemoryContextMemAllocated(entry->model->context, true);
+	}
 }

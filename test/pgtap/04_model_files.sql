@@ -8,7 +8,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
 DROP EXTENSION IF EXISTS mtrs;
 CREATE EXTENSION mtrs;
-SELECT plan(14);
+SELECT plan(16);
 
 -- models large enough to be stored out of line (300 users, 200 items, dim 16: about 30 kB)
 CREATE TABLE mf_events AS
@@ -36,6 +36,8 @@ CREATE FUNCTION pg_temp.served_in(conn text, model text) RETURNS bigint[] LANGUA
 CREATE FUNCTION pg_temp.stats_in(conn text) RETURNS TABLE(shared_loads bigint, shared_bytes bigint) LANGUAGE sql AS $$
 	SELECT * FROM dblink(conn, 'SELECT shared_loads, shared_bytes FROM mtrs_cache_stats()')
 	       AS t(shared_loads bigint, shared_bytes bigint) $$;
+CREATE FUNCTION pg_temp.private_in(conn text) RETURNS bigint LANGUAGE sql AS $$
+	SELECT * FROM dblink(conn, 'SELECT private_bytes FROM mtrs_cache_stats()') AS t(private_bytes bigint) $$;
 CREATE TABLE mf_len AS SELECT name, length(weights)::bigint AS len FROM mtrs_model WHERE active;
 SELECT ok((SELECT len > 8192 FROM mf_len WHERE name = 'mf'), 'the model is stored out of line');
 
@@ -77,6 +79,13 @@ SELECT dblink_connect('e', pg_temp.connstr());
 SELECT is(cardinality(pg_temp.served_in('e', 'mf')), 5, 'with sharing off, session e serves mf');
 SELECT is((SELECT row(s.shared_loads, s.shared_bytes)::text FROM pg_temp.stats_in('e') s), '(0,0)',
           'from its own copy');
+-- what a backend holds privately: its own copy of the model's bytes (e), or only what
+-- serving derived from them when the bytes are mapped (c serves mf and mf2, both mapped)
+SELECT ok(pg_temp.private_in('e') - pg_temp.private_in('c') / 2 BETWEEN (SELECT len FROM mf_len WHERE name = 'mf')
+                                                                  AND (SELECT len FROM mf_len WHERE name = 'mf') + 256,
+          'a backend with its own copy holds the model''s bytes privately, one that maps them does not');
+SELECT ok(pg_temp.private_in('c') BETWEEN 1 AND (SELECT sum(len) / 2 FROM mf_len WHERE name IN ('mf', 'mf2')),
+          'a backend serving mapped models holds less than half their size privately');
 ALTER SYSTEM RESET mtrs.model_files_size;
 SELECT pg_reload_conf();
 
