@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
-# scripts/valgrind.sh -- run the pg_regress suite against a server under valgrind.
+# scripts/valgrind.sh -- run the test suites against a server under valgrind.
 #
-# As root on Debian 12:   bash scripts/valgrind.sh [TEST...]     (default: every test)
+# As root on Debian 12:   bash scripts/valgrind.sh [TEST...]
+#   (default: every pg_regress test and the pgTAP files; TEST names pg_regress tests)
 #
 # Installs the Debian packages (skip with MTRS_SKIP_APT=1), builds and installs mtrs,
 # starts a throw-away cluster (scripts/lib.sh) and restarts it with every server process
-# under valgrind's memcheck (--track-origins=yes, one log per process), runs pg_regress,
-# and stops and removes the cluster.  Debian's PostgreSQL is not built for valgrind, so
-# memcheck sees malloc'd blocks, not palloc chunks: it finds reads of uninitialised
-# memory (with where it was allocated) and accesses outside large allocations (more than
-# 8 kB: models, embedding tables, scratch), not overruns of small chunks.  PostgreSQL's
-# own reports (bytes of WAL and relcache files that were never set) are left out: only
-# errors with a frame in mtrs code, or in memory mtrs allocated, count.  They are printed, the logs are
-# kept in $MTRS_VALGRIND_OUT (default /tmp/mtrs-valgrind), and the last line is
+# under valgrind's memcheck (--track-origins=yes, one log per process), runs pg_regress
+# (and pgTAP), and stops and removes the cluster.  Debian's PostgreSQL is not built for
+# valgrind, so memcheck sees malloc'd blocks, not palloc chunks: it finds reads of
+# uninitialised memory (with where it was allocated) and accesses outside large
+# allocations (more than 8 kB: models, embedding tables, scratch), not overruns of small
+# chunks.  PostgreSQL's own reports (bytes of WAL, relcache files and invalidation
+# messages that were never set) are left out: only errors with a frame in mtrs code, or
+# in memory mtrs allocated, count.  They are printed, the logs are kept in
+# $MTRS_VALGRIND_OUT (default /tmp/mtrs-valgrind), and the last line is
 #   valgrind: N errors in mtrs code (T tests, F failed)
-# Exits 1 if N > 0.  Test failures alone do not fail the run: under valgrind the
-# suite is 30-60 times slower, so a test that times something can differ.  Takes about
-# 15 minutes for the whole suite; not part of scripts/test.sh for that reason.
+# Exits 1 if N > 0.  Test failures alone do not fail the run: under valgrind the suite
+# is 30-60 times slower, so a test that times something can differ.  Takes about 16
+# minutes; not part of scripts/test.sh for that reason.
 set -Eeuo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$MTRS_ROOT"
@@ -51,6 +53,16 @@ grep -E '^test ' "$OUT/regress.log" || cat "$OUT/regress.log"
 [ -f regression.diffs ] && cp regression.diffs "$OUT/"
 n_tests=$(grep -Ec '^test ' "$OUT/regress.log" || true)
 n_failed=$(grep -Ec '^test .*FAILED' "$OUT/regress.log" || true)
+if [ -z "$tests" ]; then
+  # the pgTAP files too: several sessions, the model cache, shared model files, pg_cron
+  mtrs_log "pgTAP under valgrind"
+  set +e
+  pg_prove -v -d contrib_regression test/pgtap/*.sql > "$OUT/tap.log" 2>&1
+  set -e
+  grep -E '^(not ok|Files=|Result:)' "$OUT/tap.log" || tail -20 "$OUT/tap.log"
+  n_tests=$((n_tests + $(grep -Ec '^ok [0-9]+' "$OUT/tap.log" || true) + $(grep -Ec '^not ok [0-9]+' "$OUT/tap.log" || true)))
+  n_failed=$((n_failed + $(grep -Ec '^not ok [0-9]+' "$OUT/tap.log" || true)))
+fi
 
 # stop the server so that every process has written its log, then keep the logs
 as_pg $PGBIN/pg_ctl stop -m fast -w -t 600 >/dev/null || true
