@@ -13,7 +13,7 @@
 # pgTAP files open second sessions with it) is built too; pgTAP and pg_cron are
 # Debian's, copied into the build.  The build is kept in
 # $MTRS_CASSERT_CACHE (default /var/cache/mtrs-cassert), so only the first run builds
-# PostgreSQL (about 6 minutes on 2 cores).
+# PostgreSQL (the first run takes about 3 minutes on 2 cores).
 #
 # mtrs is built from a copy of this tree (the tree itself keeps its objects for the
 # Debian server), installed into that build, and pg_regress and the pgTAP files run on
