@@ -11,7 +11,10 @@
 # Must run as root on Debian 12.
 
 PGV=15
+# MTRS_PG_CONFIG: another PostgreSQL 15 build to run the cluster of (scripts/cassert.sh's,
+# for test/fuzz/sqlsmith.sh); default Debian's
 PGBIN=/usr/lib/postgresql/$PGV/bin
+[ -z "${MTRS_PG_CONFIG:-}" ] || PGBIN=$(dirname "$MTRS_PG_CONFIG")
 PG_CONFIG=$PGBIN/pg_config
 MTRS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export DEBIAN_FRONTEND=noninteractive

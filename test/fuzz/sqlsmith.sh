@@ -19,13 +19,15 @@
 # with sqlsmith's own statement_timeout of 1 s.
 #
 # Fails (exit 1) and prints the statements if a backend crashed (signal,
-# abnormal exit, PANIC, TRAP), if mtrs code raised an error without a proper
+# abnormal exit, PANIC, TRAP), if the server warned of a memory or resource
+# problem (an assert-enabled build's chunk checks, leaked references), if mtrs
+# code raised an error without a proper
 # SQLSTATE (XX000 from an mtrs_*.c file), or if a statement ran past 10 s
 # despite the timeout (a loop that does not check for interrupts).  Each
 # crashing statement is run again in a fresh session to tell whether it
 # reproduces; a backtrace is taken from the core file when the kernel writes
 # one into the data directory and gdb is installed.  The last line is
-#   sqlsmith: N queries, C crashes, E internal errors, H hangs (seed S, T s)
+#   sqlsmith: N queries, C crashes, M memory warnings, E internal errors, H hangs (seed S, T s)
 #
 # Environment:
 #   MTRS_SKIP_APT=1            do not install packages
@@ -33,6 +35,9 @@
 #   MTRS_FUZZ_CATALOG=1        let sqlsmith use the catalog tables too (drops --exclude-catalog)
 #   MTRS_FUZZ_ALL_FUNCTIONS=1  show sqlsmith the whole pg_proc and pg_type (plain sqlsmith)
 #   MTRS_FUZZ_TIMEOUT=SECONDS  stop sqlsmith after this long and count a hang (default 120 + QUERIES / 20)
+#   MTRS_PG_CONFIG=PATH        run the cluster of this build instead of Debian's: after
+#                              scripts/cassert.sh, /var/cache/mtrs-cassert/postgresql-15-cassert/bin/pg_config
+#                              (assertions and memory checks; mtrs is installed there by cassert.sh)
 set -Eeuo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 cd "$MTRS_ROOT"
@@ -303,6 +308,12 @@ awk '
   "$OUT/server.log" > "$OUT/internal-errors.txt"
 internal=$(grep -ac 'ERROR:' "$OUT/internal-errors.txt" || true)
 
+# an assert-enabled build's memory checks and PostgreSQL's resource leak warnings,
+# while the models were trained too
+grep -aE 'WARNING: .*(write past chunk end|problem in alloc set|leak|still referenced|was not closed)' \
+  "$LOG" > "$OUT/memory-warnings.txt" || true
+memory=$(grep -ac . "$OUT/memory-warnings.txt" || true)
+
 # statements that ran 10 s or longer although sqlsmith sets statement_timeout = 1s
 grep -aE 'duration: [0-9]+\.[0-9]+ ms' "$OUT/server.log" > "$OUT/hangs.txt" || true
 hangs=$(( $(grep -ac . "$OUT/hangs.txt" || true) + stalled ))
@@ -339,6 +350,10 @@ if [ "$internal" -gt 0 ]; then
   mtrs_log "errors without a proper SQLSTATE (XX000 from mtrs code)"
   head -60 "$OUT/internal-errors.txt"
 fi
+if [ "$memory" -gt 0 ]; then
+  mtrs_log "memory and resource warnings"
+  head -20 "$OUT/memory-warnings.txt"
+fi
 if [ "$hangs" -gt 0 ]; then
   mtrs_log "statements that outlived statement_timeout (10 s or more)"
   cut -c1-400 "$OUT/hangs.txt" | head -20
@@ -346,5 +361,5 @@ fi
 cp "$LOG" "$OUT/server-full.log"
 
 [ "$crashes" -gt 0 ] || [ "$panics" -eq 0 ] || crashes=1
-echo "sqlsmith: $QUERIES queries, $crashes crashes, $internal internal errors, $hangs hangs (seed $SEED, $secs s; details in $OUT)"
-[ "$crashes" -eq 0 ] && [ "$internal" -eq 0 ] && [ "$hangs" -eq 0 ]
+echo "sqlsmith: $QUERIES queries, $crashes crashes, $memory memory warnings, $internal internal errors, $hangs hangs (seed $SEED, $secs s; details in $OUT)"
+[ "$crashes" -eq 0 ] && [ "$memory" -eq 0 ] && [ "$internal" -eq 0 ] && [ "$hangs" -eq 0 ]
