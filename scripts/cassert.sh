@@ -118,44 +118,20 @@ make -s -C "$BUILD" -j"$(nproc)" PG_CONFIG="$PREFIX/bin/pg_config"
 make -s -C "$BUILD" install PG_CONFIG="$PREFIX/bin/pg_config" >/dev/null
 
 mtrs_log "starting a throw-away cluster of the assert-enabled build"
-PGBIN=$PREFIX/bin
+PGBIN=$PREFIX/bin PG_CONFIG=$PREFIX/bin/pg_config
 mtrs_cluster_start contrib_regression
 trap 'rc=$?; rm -rf "$BUILD"; mtrs_cluster_on_exit $rc' EXIT
 
-tests=${*:-}
-discard=${MTRS_CASSERT_DISCARD_CACHES:-0}
-mtrs_log "pg_regress$([ "$discard" = 1 ] && echo ', debug_discard_caches = 1')"
-set +e
-if [ -n "$tests" ]; then
-  PGOPTIONS="$([ "$discard" = 1 ] && echo '-c debug_discard_caches=1')" \
-    make -s -C "$BUILD" installcheck PG_CONFIG="$PREFIX/bin/pg_config" REGRESS="$tests" > "$OUT/regress.log" 2>&1
-else
-  PGOPTIONS="$([ "$discard" = 1 ] && echo '-c debug_discard_caches=1')" \
-    make -s -C "$BUILD" installcheck PG_CONFIG="$PREFIX/bin/pg_config" > "$OUT/regress.log" 2>&1
+if [ "${MTRS_CASSERT_DISCARD_CACHES:-0}" = 1 ]; then
+  mtrs_log "with debug_discard_caches = 1"
+  export PGOPTIONS="-c debug_discard_caches=1"
 fi
-set -e
-grep -E '^test ' "$OUT/regress.log" || cat "$OUT/regress.log"
-[ -f "$BUILD/regression.diffs" ] && cp "$BUILD/regression.diffs" "$OUT/" && head -100 "$OUT/regression.diffs"
-n_tests=$(grep -Ec '^test ' "$OUT/regress.log" || true)
-n_failed=$(grep -Ec '^test .*FAILED' "$OUT/regress.log" || true)
-
-if [ -z "$tests" ]; then
-  mtrs_log "pgTAP"
-  set +e
-  (cd "$BUILD" && pg_prove -v -d contrib_regression test/pgtap/*.sql) > "$OUT/tap.log" 2>&1
-  tap_rc=$?
-  set -e
-  grep -E '^(not ok|Files=|Result:)' "$OUT/tap.log" || tail -20 "$OUT/tap.log"
-  n_tests=$((n_tests + $(grep -Ec '^(not )?ok [0-9]+' "$OUT/tap.log" || true)))
-  n_failed=$((n_failed + $(grep -Ec '^not ok [0-9]+' "$OUT/tap.log" || true)))
-  [ $tap_rc -eq 0 ] || [ "$n_failed" -gt 0 ] || n_failed=$((n_failed + 1))
-fi
+mtrs_run_suites "$BUILD" "$OUT" "$@"
 
 as_pg "$PGBIN/pg_ctl" stop -m fast -w -t 60 >/dev/null || true
 cp "$MTRS_WORK/server.log" "$OUT/"
 mtrs_log "failed assertions, memory checks, leaks and crashes in the server log"
-grep -E 'TRAP:|WARNING: +.*(write past chunk end|problem in alloc set|leak|still referenced|still active|was not closed)|terminated by signal|PANIC:' \
-  "$OUT/server.log" > "$OUT/problems.txt" || true
+grep -E "TRAP:|$MTRS_MEMORY_WARNINGS|terminated by signal|PANIC:" "$OUT/server.log" > "$OUT/problems.txt" || true
 n_problems=$(wc -l < "$OUT/problems.txt")
 head -50 "$OUT/problems.txt"
 echo "cassert: $n_problems problems in the server log ($n_tests tests, $n_failed failed)"

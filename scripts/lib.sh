@@ -7,6 +7,7 @@
 #                     OPENBLAS_NUM_THREADS=1, pg_cron preloaded); an EXIT trap
 #                     stops and removes it, also on failure and Ctrl-C
 # as_pg / psql_pg     run a command / psql as the postgres user against it
+# mtrs_run_suites     pg_regress and pgTAP against it, counted (valgrind.sh, cassert.sh)
 #
 # Must run as root on Debian 12.
 
@@ -23,6 +24,10 @@ MTRS_PACKAGES="make gcc libc6-dev postgresql-$PGV postgresql-server-dev-$PGV lib
   postgresql-$PGV-pgtap postgresql-$PGV-cron libtap-parser-sourcehandler-pgtap-perl valgrind"
 
 mtrs_log() { printf '\n==> %s\n' "$*"; }
+
+# what PostgreSQL logs for memory and resource bugs: an assert-enabled build's chunk
+# checks, and leaked buffers, relcache entries, snapshots, files ...
+MTRS_MEMORY_WARNINGS='WARNING: +.*(write past chunk end|problem in alloc set|leak|still referenced|still active|was not closed)'
 
 mtrs_require_root() {
   if [ "$(id -u)" != 0 ]; then
@@ -99,4 +104,30 @@ mtrs_cluster_on_exit() {
   fi
   mtrs_cluster_stop
   exit "$rc"
+}
+
+# mtrs_run_suites DIR OUT [TEST...]: run pg_regress from the tree DIR against the cluster
+# (the named tests; else every test, then the pgTAP files), logs in OUT; sets n_tests
+# and n_failed.  Failures are counted, not fatal.
+mtrs_run_suites() {
+  local dir=$1 out=$2 regress=() tap_rc=0
+  shift 2
+  [ $# -eq 0 ] || regress=(REGRESS="$*")
+  mtrs_log "pg_regress"
+  make -s -C "$dir" installcheck PG_CONFIG="$PG_CONFIG" "${regress[@]}" > "$out/regress.log" 2>&1 || true
+  grep -E '^test ' "$out/regress.log" || cat "$out/regress.log"
+  if [ -f "$dir/regression.diffs" ]; then
+    cp "$dir/regression.diffs" "$out/"
+    head -100 "$out/regression.diffs"
+  fi
+  n_tests=$(grep -Ec '^test ' "$out/regress.log" || true)
+  n_failed=$(grep -Ec '^test .*FAILED' "$out/regress.log" || true)
+  [ $# -eq 0 ] || return 0
+  # several sessions, the model cache, shared model files, pg_cron
+  mtrs_log "pgTAP"
+  (cd "$dir" && pg_prove -v -d contrib_regression test/pgtap/*.sql) > "$out/tap.log" 2>&1 || tap_rc=$?
+  grep -E '^(not ok|Files=|Result:)' "$out/tap.log" || tail -20 "$out/tap.log"
+  n_tests=$((n_tests + $(grep -Ec '^(not )?ok [0-9]+' "$out/tap.log" || true)))
+  n_failed=$((n_failed + $(grep -Ec '^not ok [0-9]+' "$out/tap.log" || true)))
+  [ "$tap_rc" -eq 0 ] || grep -Eq '^not ok [0-9]+' "$out/tap.log" || n_failed=$((n_failed + 1))
 }

@@ -40,29 +40,7 @@ chmod 755 "$MTRS_WORK/postgres-valgrind"
 as_pg env OPENBLAS_NUM_THREADS=1 $PGBIN/pg_ctl start -w -t 600 -p "$MTRS_WORK/postgres-valgrind" \
   -l "$MTRS_WORK/server.log" >/dev/null
 
-mtrs_log "pg_regress under valgrind"
-tests=${*:-}
-set +e
-if [ -n "$tests" ]; then
-  make -s installcheck PG_CONFIG=$PG_CONFIG REGRESS="$tests" > "$OUT/regress.log" 2>&1
-else
-  make -s installcheck PG_CONFIG=$PG_CONFIG > "$OUT/regress.log" 2>&1
-fi
-set -e
-grep -E '^test ' "$OUT/regress.log" || cat "$OUT/regress.log"
-[ -f regression.diffs ] && cp regression.diffs "$OUT/"
-n_tests=$(grep -Ec '^test ' "$OUT/regress.log" || true)
-n_failed=$(grep -Ec '^test .*FAILED' "$OUT/regress.log" || true)
-if [ -z "$tests" ]; then
-  # the pgTAP files too: several sessions, the model cache, shared model files, pg_cron
-  mtrs_log "pgTAP under valgrind"
-  set +e
-  pg_prove -v -d contrib_regression test/pgtap/*.sql > "$OUT/tap.log" 2>&1
-  set -e
-  grep -E '^(not ok|Files=|Result:)' "$OUT/tap.log" || tail -20 "$OUT/tap.log"
-  n_tests=$((n_tests + $(grep -Ec '^ok [0-9]+' "$OUT/tap.log" || true) + $(grep -Ec '^not ok [0-9]+' "$OUT/tap.log" || true)))
-  n_failed=$((n_failed + $(grep -Ec '^not ok [0-9]+' "$OUT/tap.log" || true)))
-fi
+mtrs_run_suites "$MTRS_ROOT" "$OUT" "$@"
 
 # stop the server so that every process has written its log, then keep the logs
 as_pg $PGBIN/pg_ctl stop -m fast -w -t 600 >/dev/null || true

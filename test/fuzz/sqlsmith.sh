@@ -310,8 +310,7 @@ internal=$(grep -ac 'ERROR:' "$OUT/internal-errors.txt" || true)
 
 # an assert-enabled build's memory checks and PostgreSQL's resource leak warnings,
 # while the models were trained too
-grep -aE 'WARNING: .*(write past chunk end|problem in alloc set|leak|still referenced|was not closed)' \
-  "$LOG" > "$OUT/memory-warnings.txt" || true
+grep -aE "$MTRS_MEMORY_WARNINGS" "$LOG" > "$OUT/memory-warnings.txt" || true
 memory=$(grep -ac . "$OUT/memory-warnings.txt" || true)
 
 # statements that ran 10 s or longer although sqlsmith sets statement_timeout = 1s

@@ -26,11 +26,23 @@ SELECT mtrs_train('bat', 'bat_events', rating_col => 'rating',
 RESET client_min_messages;
 SELECT tasks, (mtrs_model_describe(weights)->>'head_dim')::int AS head_dim
   FROM mtrs_model WHERE name = 'bat';
+-- the rows of a batch (id, item, score, rank) that do not match one call per id, plus
+-- the rows missing or extra: a batch row matches if the call gives its item the same
+-- score and gives that score at its rank, since two items whose scores tie to float
+-- rounding may swap places (sgemm and sgemv round differently, and differently on each
+-- CPU); the call's top k + 10 holds the items swapped in at rank k
+CREATE TYPE pg_temp.ranked AS (id bigint, item bigint, score real, rank int);
+CREATE FUNCTION pg_temp.mismatched(bat pg_temp.ranked[], one pg_temp.ranked[], k int)
+RETURNS bigint LANGUAGE sql AS $$
+	SELECT (SELECT count(*) FROM unnest(bat) b
+	         WHERE NOT EXISTS (SELECT 1 FROM unnest(one) o WHERE o.id = b.id AND o.item = b.item
+	                                                       AND abs(o.score - b.score) < 1e-5)
+	            OR NOT EXISTS (SELECT 1 FROM unnest(one) o WHERE o.id = b.id AND o.rank = b.rank
+	                                                       AND abs(o.score - b.score) < 1e-5)) +
+	       abs(cardinality(bat) - (SELECT count(*) FROM unnest(one) o WHERE o.rank <= k))
+$$;
 -- compare the batch with one mtrs_recommend call per user: the mismatched rows and the
--- largest score difference.  A batch row matches if mtrs_recommend gives its item the
--- same score and gives that score at its rank: two items whose scores tie to float
--- rounding may swap places (sgemm and sgemv round differently, and differently on
--- each CPU); the top k + 10 of mtrs_recommend holds the items swapped in at rank k
+-- largest score difference
 CREATE FUNCTION pg_temp.compare(ids bigint[], k int, task text, exclude_seen boolean)
 RETURNS TABLE (rows_batch bigint, mismatched bigint, max_score_diff_small boolean)
 LANGUAGE sql AS $$
@@ -40,12 +52,8 @@ LANGUAGE sql AS $$
 	                    mtrs_recommend(u.user_id, k + 10, task => task, exclude_seen => exclude_seen) r),
 	     bat AS (SELECT * FROM mtrs_recommend_batch(ids, k, task => task, exclude_seen => exclude_seen))
 	SELECT (SELECT count(*) FROM bat),
-	       (SELECT count(*) FROM bat b
-	         WHERE NOT EXISTS (SELECT 1 FROM one o WHERE o.user_id = b.user_id AND o.item_id = b.item_id
-	                                                 AND abs(o.score - b.score) < 1e-5)
-	            OR NOT EXISTS (SELECT 1 FROM one o WHERE o.user_id = b.user_id AND o.rank = b.rank
-	                                                 AND abs(o.score - b.score) < 1e-5)) +
-	       abs((SELECT count(*) FROM bat) - (SELECT count(*) FROM one WHERE rank <= k)),
+	       pg_temp.mismatched(ARRAY(SELECT (user_id, item_id, score, rank)::pg_temp.ranked FROM bat),
+	                          ARRAY(SELECT (user_id, item_id, score, rank)::pg_temp.ranked FROM one), k),
 	       coalesce((SELECT max(abs(o.score - b.score) / greatest(abs(o.score), 1e-3))
 	                   FROM one o JOIN bat b USING (user_id, item_id, rank)), 0) < 1e-5
 $$;
@@ -96,12 +104,8 @@ LANGUAGE sql AS $$
 	                    mtrs_similar_items(u.item_id, k + 10) s),
 	     bat AS (SELECT * FROM mtrs_similar_items_batch(ids, k))
 	SELECT (SELECT count(*) FROM bat),
-	       (SELECT count(*) FROM bat b
-	         WHERE NOT EXISTS (SELECT 1 FROM one o WHERE o.item_id = b.item_id AND o.similar_item_id = b.similar_item_id
-	                                                 AND abs(o.score - b.score) < 1e-5)
-	            OR NOT EXISTS (SELECT 1 FROM one o WHERE o.item_id = b.item_id AND o.rank = b.rank
-	                                                 AND abs(o.score - b.score) < 1e-5)) +
-	       abs((SELECT count(*) FROM bat) - (SELECT count(*) FROM one WHERE rank <= k)),
+	       pg_temp.mismatched(ARRAY(SELECT (item_id, similar_item_id, score, rank)::pg_temp.ranked FROM bat),
+	                          ARRAY(SELECT (item_id, similar_item_id, score, rank)::pg_temp.ranked FROM one), k),
 	       coalesce((SELECT max(abs(o.score - b.score))
 	                   FROM one o JOIN bat b USING (item_id, similar_item_id, rank)), 0) < 1e-5
 $$;
