@@ -30,17 +30,18 @@ src/mtrs_nn.o: override CFLAGS += $(KERNEL_FLAGS)
 # they have no reductions, so the result is the same bits as at -O2.
 src/mtrs_train.o src/mtrs_heads.o: override CFLAGS += -O3
 
-# Plain-C unit tests of the kernel layer: no server, no PostgreSQL headers.
+# Plain-C unit tests of the kernel layer: no server, no PostgreSQL headers.  COPT adds
+# flags here as it does to PGXS's CFLAGS (scripts/coverage.sh: COPT='--coverage -O0').
 UNIT_SRCS = test/unit/test_kernels.c src/mtrs_nn.c src/mtrs_text.c src/mtrs_textmodel.c \
             src/mtrs_intentrule.c src/mtrs_format.c
 test/unit/test_kernels: $(UNIT_SRCS) $(wildcard include/*.h) test/unit/reference_kernels.h
-	$(CC) -std=gnu11 -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude \
+	$(CC) -std=gnu11 -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude $(COPT) \
 		-o $@ $(UNIT_SRCS) -lopenblas -lm
 
 # Crafted variants of a model with correct checksums, for the "crafted models" check
 KERNEL_SRCS = $(filter-out test/unit/test_kernels.c,$(UNIT_SRCS))
 test/unit/model_mutate: test/unit/model_mutate.c $(KERNEL_SRCS) $(wildcard include/*.h)
-	$(CC) -std=gnu11 -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude \
+	$(CC) -std=gnu11 -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror -Iinclude $(COPT) \
 		-o $@ test/unit/model_mutate.c $(KERNEL_SRCS) -lopenblas -lm
 
 .PHONY: unitcheck

@@ -9,7 +9,9 @@
  * the cached entry.  The probe reads only the small columns, so a hit
  * never detoasts the weights; any new version, activation change, UPDATE
  * or rollback changes (id, xmin), so the next call sees it.  Relcache
- * callbacks would not help: they do not fire on DML.
+ * callbacks would not help: they do not fire on DML.  One does keep the
+ * registry's location (its OID, index and column numbers) current across
+ * DDL on the table.
  *
  * The probe is a direct index scan rather than SPI because it runs once per
  * row in joins such as ORDER BY mtrs_predict(...): it checks SELECT
@@ -51,6 +53,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -199,10 +202,23 @@ registry_attnum(Oid relid, const char *column)
 	return att;
 }
 
+/*
+ * Forget where the registry is when its table changes: DDL on it (a column
+ * dropped or renamed, an index dropped or created) sends a relcache
+ * invalidation for the table, and a reset (InvalidOid) covers everything
+ */
+static void
+registry_invalidate(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == registry.relid)
+		registry.relid = InvalidOid;
+}
+
 /* Locate the registry table and its active-name index in the given schema */
 static void
 locate_registry(Oid schema)
 {
+	static bool callback_registered = false;
 	Oid			relid = get_relname_relid(MTRS_REGISTRY_TABLE, schema);
 
 	if (!OidIsValid(relid))
@@ -212,6 +228,11 @@ locate_registry(Oid schema)
 						get_namespace_name(schema), MTRS_REGISTRY_TABLE)));
 	if (relid == registry.relid)
 		return;
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(registry_invalidate, (Datum) 0);
+		callback_registered = true;
+	}
 	registry.relid = InvalidOid;
 	registry.index = get_relname_relid(REGISTRY_ACTIVE_INDEX, schema);
 	if (!OidIsValid(registry.index))

@@ -155,7 +155,7 @@ event_index(MtrsFitData *d, const char *event)
 	return d->n_events++;
 }
 
-/* Append one interaction; rating is NaN when the row has none */
+/* Append one interaction: ts in days (mtrs_fit_transfn refuses infinite times), rating NaN when the row has none */
 void
 MtrsFitDataAdd(MtrsFitData *d, int64 user, int64 item, const char *event,
 			   double ts, float rating)
@@ -168,12 +168,6 @@ MtrsFitDataAdd(MtrsFitData *d, int64 user, int64 item, const char *event,
 				 errmsg("rating must be a finite number"),
 				 errdetail("User " INT64_FORMAT ", item " INT64_FORMAT " has rating %g.",
 						   user, item, rating)));
-	if (!isfinite(ts))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("interaction time must be finite"),
-				 errdetail("User " INT64_FORMAT ", item " INT64_FORMAT " has time infinity.",
-						   user, item)));
 	reserve_rows(d, 1);
 	r = &d->rows[d->n++];
 	r->user = user;

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(126);
+SELECT plan(147);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -46,11 +46,24 @@ END $$;
 SELECT is(pg_temp.flips_refused(w), (least(8 * length(w) - 1, 32767) / 7 + 1)::integer,
           'every sampled bit flip is refused') FROM w;
 
+-- no model yet
+SELECT throws_ok($$SELECT * FROM mtrs_recommend(1)$$, '42704', 'no mtrs model is active', 'no model: recommend');
+SELECT throws_ok($$SELECT * FROM mtrs_intent('hello')$$, '42704', 'no mtrs model is active', 'no model: intent');
+SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, model => '')$$, '42704', 'mtrs model "" does not exist',
+                 'an empty model name');
+
 -- registry
 SELECT throws_ok($$SELECT mtrs_register('x', '\x00'::bytea)$$, '22P03', NULL, 'register validates the bytes');
 SELECT throws_ok($$SELECT mtrs_register('x y', w) FROM w$$, '22023', 'invalid mtrs model name "x y"', 'name with a space');
 SELECT throws_ok($$SELECT mtrs_register(NULL, w) FROM w$$, '22004', NULL, 'null name');
 SELECT lives_ok($$SELECT mtrs_register('m', w) FROM w$$, 'register a model');
+-- DDL on the registry after this backend has located it (its OID, index, column numbers)
+SELECT lives_ok($$SELECT * FROM mtrs_recommend(1, model => 'm')$$, 'serving locates the registry');
+SELECT throws_ok($q$DO $$ BEGIN DROP INDEX mtrs_model_active_name; PERFORM * FROM mtrs_recommend(1, model => 'm'); END $$$q$,
+                 '42704', 'index "mtrs_model_active_name" does not exist', 'registry: a dropped index is noticed');
+SELECT throws_ok($q$DO $$ BEGIN ALTER TABLE mtrs_model DROP COLUMN source; PERFORM * FROM mtrs_recommend(1, model => 'm'); END $$$q$,
+                 '42703', 'column "source" of table "mtrs_model" does not exist', 'registry: a dropped column is noticed');
+SELECT lives_ok($$SELECT * FROM mtrs_recommend(1, model => 'm')$$, 'registry: found again once the DDL is rolled back');
 SELECT throws_ok($$SELECT mtrs_activate('m', 5)$$, '42704', 'version 5 of mtrs model "m" does not exist', 'unknown version');
 SELECT throws_ok($$SELECT mtrs_activate('zz', 1)$$, '42704', 'mtrs model "zz" does not exist', 'unknown model');
 SELECT throws_ok($$SELECT mtrs_model_info('zz')$$, '42704', 'mtrs model "zz" does not exist', 'info of unknown model');
@@ -97,6 +110,40 @@ SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), '{"dimm": 4}'::jsonb)$$,
                  'unrecognized training option "dimm"', 'misspelled option');
 SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), '{"dim": 100000}'::jsonb)$$, '22023',
                  'option "dim" must be an integer between 1 and 1024', 'absurd dim');
+SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'e' || g, now()) FROM generate_series(1, 63) g$$, '54000',
+                 'too many distinct event names', '63 event names');
+SELECT throws_ok($$SELECT mtrs_fit(g, g, 'view', now(), '{"dim": 1024, "iterations": 1}'::jsonb)
+                     FROM generate_series(1, 140000) g$$, '54000',
+                 'model would exceed the maximum model size of 1073741759 bytes',
+                 'a model beyond 1 GB is refused before it trains');
+SELECT throws_ok($$SELECT mtrs_options('{"task_weights": 3}')$$, '22023',
+                 'option "task_weights" must be an object of task names and weights', 'task_weights not an object');
+SELECT throws_ok($$SELECT mtrs_options('{"task_weights": {"": 1}}')$$, '22023',
+                 'option "task_weights" has an invalid task name', 'task_weights: empty task name');
+SELECT throws_ok($$SELECT mtrs_options('{"task_weights": {"view": -1}}')$$, '22023',
+                 'task weight of "view" must be between 0 and 1e6', 'task_weights: negative weight');
+-- mtrs_fit_text (what mtrs_train calls to train on texts), called directly
+SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, NULL, NULL)$$, '22004', 'nothing to train on',
+                 'fit text: no texts');
+SELECT throws_ok($$SELECT mtrs_fit_text(NULL, '{1}', '{a}', NULL, NULL)$$, '22023',
+                 'item texts need a model trained on interactions', 'fit text: item texts without a model');
+SELECT throws_ok($$SELECT mtrs_fit_text(w, '{{1,2}}', '{{a,b}}', NULL, NULL) FROM w$$, '2202E',
+                 'item ids and texts must be one-dimensional arrays', 'fit text: 2-D item ids');
+SELECT throws_ok($$SELECT mtrs_fit_text(w, '{1,2}', '{a}', NULL, NULL) FROM w$$, '2202E',
+                 'item ids and texts must have the same length', 'fit text: fewer texts than ids');
+SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, '{{a,b}}', '{{x,y}}')$$, '2202E',
+                 'texts and labels must be one-dimensional arrays', 'fit text: 2-D utterances');
+SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, '{a,NULL}', '{NULL,x}')$$, '22000',
+                 'no labelled utterances to train on', 'fit text: every pair has a null');
+SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, ARRAY['a'], ARRAY[repeat('x', 64)])$$, '42622',
+                 'intent label of utterance 1 is longer than 63 bytes', 'fit text: a 64-byte label');
+SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, array_agg('u' || g), array_agg('i' || g))
+                     FROM generate_series(1, 4097) g$$, '54000', 'too many distinct intents: 4097',
+                 'fit text: 4097 intents');
+SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, array_agg('w' || g), array_agg('l' || g % 2), '{"dim": 1024}')
+                     FROM generate_series(1, 300000) g$$, '54000',
+                 'model would exceed the maximum model size of 1073741759 bytes',
+                 'fit text: 300,000 words at dim 1024 are refused before training');
 -- partial states (bytea) from elsewhere are checked; the support functions need an aggregate
 CREATE AGGREGATE pg_temp.fit_from_states(bytea) (SFUNC = mtrs_fit_combine, STYPE = bytea,
 	FINALFUNC = mtrs_fit_finalfn, FINALFUNC_MODIFY = READ_WRITE);
