@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(147);
+SELECT plan(156);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -63,11 +63,18 @@ SELECT throws_ok($q$DO $$ BEGIN DROP INDEX mtrs_model_active_name; PERFORM * FRO
                  '42704', 'index "mtrs_model_active_name" does not exist', 'registry: a dropped index is noticed');
 SELECT throws_ok($q$DO $$ BEGIN ALTER TABLE mtrs_model DROP COLUMN source; PERFORM * FROM mtrs_recommend(1, model => 'm'); END $$$q$,
                  '42703', 'column "source" of table "mtrs_model" does not exist', 'registry: a dropped column is noticed');
+SELECT throws_ok($q$DO $$ BEGIN ALTER TABLE mtrs_model RENAME TO mtrs_model_old; PERFORM * FROM mtrs_recommend(1, model => 'm'); END $$$q$,
+                 '42P01', 'relation "public.mtrs_model" does not exist', 'registry: a renamed table is noticed');
+SELECT throws_ok($q$DO $$ BEGIN ALTER TABLE mtrs_model ALTER weights DROP NOT NULL; UPDATE mtrs_model SET weights = NULL;
+                              PERFORM * FROM mtrs_recommend(1, model => 'm'); END $$$q$,
+                 'XX001', 'mtrs model "m" has no weights', 'registry: a row without weights');
 SELECT lives_ok($$SELECT * FROM mtrs_recommend(1, model => 'm')$$, 'registry: found again once the DDL is rolled back');
 SELECT throws_ok($$SELECT mtrs_activate('m', 5)$$, '42704', 'version 5 of mtrs model "m" does not exist', 'unknown version');
 SELECT throws_ok($$SELECT mtrs_activate('zz', 1)$$, '42704', 'mtrs model "zz" does not exist', 'unknown model');
 SELECT throws_ok($$SELECT mtrs_model_info('zz')$$, '42704', 'mtrs model "zz" does not exist', 'info of unknown model');
 SELECT throws_ok($$SELECT mtrs_drop_model('zz')$$, '42704', 'mtrs model "zz" does not exist', 'drop unknown model');
+SELECT throws_ok($$SELECT mtrs_drop_model(NULL)$$, '22004', 'name must not be null', 'drop: null name');
+SELECT throws_ok($$SELECT mtrs_activate('m', NULL)$$, '22004', 'name and version must not be null', 'activate: null version');
 SELECT lives_ok($$SELECT mtrs_register('m', w) FROM w$$, 'register version 2');
 SELECT throws_ok($$SELECT mtrs_drop_model('m', 2)$$, '55006', 'cannot drop the active version 2 of mtrs model "m"',
                  'the active version cannot be dropped while others exist');
@@ -167,6 +174,17 @@ SELECT throws_ok($$SELECT mtrs_train('m', intents => 'tr_unreadable_utt', option
                  'train: an invalid option fails before a text is read');
 SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', items => 'tr_events', item_text_cols => ARRAY['note', NULL])$$,
                  '22004', 'item_text_cols must not contain nulls', 'train: a null item text column');
+CREATE TEMP TABLE tr_utt_typed (text integer, label integer);
+SELECT throws_ok($$SELECT mtrs_train('m', intents => 'tr_utt_typed')$$, '42804',
+                 'column "text" of tr_utt_typed must be a text column, not integer', 'train: integer utterances');
+SELECT throws_ok($$SELECT mtrs_train('m', intents => 'tr_utt_typed', text_col => 'label::text')$$, '42703',
+                 'column "label::text" does not exist in tr_utt_typed', 'train: an expression is not a column');
+ALTER TABLE tr_utt_typed ALTER text TYPE varchar;
+SELECT throws_ok($$SELECT mtrs_train('m', intents => 'tr_utt_typed')$$, '42804',
+                 'column "label" of tr_utt_typed must be a text column or a text array, not integer',
+                 'train: integer labels');
+SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', items => 'tr_events', item_text_cols => '{}')$$,
+                 '22004', 'item_id_col and item_text_cols must be given', 'train: no item text columns');
 SELECT throws_ok($$SELECT mtrs_train('m', 'no_such_table')$$, '42P01', NULL, 'train: unknown table');
 SELECT throws_ok($$SELECT mtrs_train('m', 'tr_events', user_col => 'nope')$$, '42703',
                  NULL, 'train: unknown column');
@@ -226,6 +244,8 @@ SELECT throws_ok($$SELECT mtrs_report(NULL)$$, '22004', 'name and versions must 
 SELECT throws_ok($$SELECT mtrs_report('m', 0)$$, '22023', 'versions must be at least 1', 'report: no versions');
 SELECT throws_ok($$SELECT * FROM mtrs_evaluate('m', 'tr_events', user_col => NULL)$$, '22000',
                  'nothing to evaluate in tr_events', 'evaluate: nothing to evaluate');
+SELECT throws_ok($$SELECT * FROM mtrs_evaluate('m', 'tr_events', k => NULL)$$, '22004',
+                 'model, holdout, k and store must not be null', 'evaluate: null k');
 -- training memory: the configured limit, while collecting rows and once the pairs are known
 CREATE TEMP TABLE mem_events AS
 SELECT g % 500 AS user_id, g % 97 AS item_id, 'view'::text AS event, timestamptz '2026-01-01' AS ts
