@@ -79,7 +79,6 @@ extern MtrsModel *MtrsModelDecode(const bytea *raw, MemoryContext parent);
 extern MtrsModel *MtrsModelNew(MemoryContext parent, Size len);
 extern void MtrsModelFinish(MtrsModel *m);
 extern bool MtrsModelFinishQuietly(MtrsModel *m);
-extern void MtrsModelCheckBytes(const bytea *raw);
 extern int	MtrsModelFindItem(const MtrsModel *m, int64 item_id);
 extern int	MtrsModelFindUser(const MtrsModel *m, int64 user_id);
 extern int	MtrsModelFindTask(const MtrsModel *m, const char *task);

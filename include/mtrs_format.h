@@ -219,6 +219,5 @@ extern MtrsFormatStatus MtrsFormatCheck(MtrsModelView *view, void *buf, size_t l
 										char *detail, size_t detail_len);
 extern const char *MtrsModelString(const MtrsModelView *view, int i);
 extern float MtrsSetting(const MtrsModelView *view, int k);
-extern const char *MtrsFormatStatusName(MtrsFormatStatus status);
 
 #endif							/* MTRS_FORMAT_H */

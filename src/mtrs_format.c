@@ -584,33 +584,3 @@ MtrsFormatCheck(MtrsModelView *view, void *buf, size_t len,
 		return MTRS_FMT_BAD_CONTENT;
 	return MTRS_FMT_OK;
 }
-
-/* Name a status, for tests and logs */
-const char *
-MtrsFormatStatusName(MtrsFormatStatus status)
-{
-	switch (status)
-	{
-		case MTRS_FMT_OK:
-			return "ok";
-		case MTRS_FMT_TOO_SHORT:
-			return "too short";
-		case MTRS_FMT_BAD_MAGIC:
-			return "bad magic";
-		case MTRS_FMT_BYTE_ORDER:
-			return "byte order";
-		case MTRS_FMT_NEWER_VERSION:
-			return "newer version";
-		case MTRS_FMT_BAD_HEADER:
-			return "bad header";
-		case MTRS_FMT_TRUNCATED:
-			return "truncated";
-		case MTRS_FMT_TRAILING:
-			return "trailing bytes";
-		case MTRS_FMT_CHECKSUM:
-			return "checksum";
-		case MTRS_FMT_BAD_CONTENT:
-			return "bad content";
-	}
-	return "unknown";
-}

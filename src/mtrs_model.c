@@ -216,15 +216,6 @@ MtrsModelFinishQuietly(MtrsModel *m)
 	return true;
 }
 
-/* Validate raw model bytes, raising an error if they are invalid */
-void
-MtrsModelCheckBytes(const bytea *raw)
-{
-	MtrsModel  *m = MtrsModelDecode(raw, CurrentMemoryContext);
-
-	MemoryContextDelete(m->context);
-}
-
 /* Return the position of id in a sorted id array, or -1 */
 static int
 find_id(const int64_t *ids, int n, int64 id)

@@ -98,5 +98,31 @@ SELECT model, small_category, round(hit_rate, 2) AS hit_rate_at_3, top_score > 0
 SELECT a.hit_rate > 2 * f.hit_rate AS auto_beats_fixed, f.top_score < 1e-6 AS fixed_collapsed
   FROM small_hits a, small_hits f
  WHERE a.model = 'small_auto' AND f.model = 'small_fixed' AND a.small_category AND f.small_category;
+-- task_weights: a fixed weight holds in every iteration, and weight 0 lets a head train
+-- without shaping the shared embeddings: two tables that differ only in which pairs are
+-- clicks give the same ranking scores to the last bit, and different click scores
+SELECT mtrs_options('{"task_weights": {"click": 0, "rating": 0.5}}')->'task_weights' AS task_weights;
+CREATE TABLE tw_base AS
+SELECT u AS user_id, (u % 2) * 100 + ((u * 3 + g) % 20) AS item_id, 'view'::text AS event,
+       timestamptz '2026-01-01' + g * interval '1 hour' AS ts
+  FROM generate_series(1, 40) u, generate_series(1, 6) g;
+CREATE TABLE tw_a AS SELECT * FROM tw_base UNION ALL
+SELECT user_id, item_id, 'click', ts FROM tw_base WHERE (user_id + item_id) % 3 = 0;
+CREATE TABLE tw_b AS SELECT * FROM tw_base UNION ALL
+SELECT user_id, item_id, 'click', ts FROM tw_base WHERE (user_id + item_id) % 3 = 1;
+SELECT mtrs_train('tw_' || t || w, 'tw_' || t,
+                  options => jsonb_build_object('iterations', 4, 'dim', 4, 'progress', false)
+                             || CASE w WHEN '0' THEN '{"task_weights": {"click": 0}}' ELSE '{}' END::jsonb) > 0 AS trained
+  FROM unnest(ARRAY['a', 'b']) t, unnest(ARRAY['0', 'auto']) w ORDER BY t, w;
+SELECT bool_and((e->'weight'->>'click')::float8 = 0) FILTER (WHERE name = 'tw_a0') AS click_weight_0,
+       bool_and((e->'weight'->>'click')::float8 > 0) FILTER (WHERE name = 'tw_aauto') AS adaptive_click_weight,
+       count(DISTINCT e->'weight'->>'click') FILTER (WHERE name = 'tw_aauto') > 1 AS adapts
+  FROM mtrs_model, jsonb_array_elements(training_log) e WHERE name IN ('tw_a0', 'tw_aauto') AND active;
+SELECT max(abs(mtrs_predict(u, i, 'ranking', 'tw_a0') - mtrs_predict(u, i, 'ranking', 'tw_b0'))) = 0 AS weight_0_same_ranking,
+       max(abs(mtrs_predict(u, i, 'ranking', 'tw_aauto') - mtrs_predict(u, i, 'ranking', 'tw_bauto'))) > 1e-5
+         AS adaptive_weights_differ,
+       max(abs(mtrs_predict(u, i, 'click', 'tw_a0') - mtrs_predict(u, i, 'click', 'tw_b0'))) > 0.1 AS click_heads_differ
+  FROM generate_series(1, 40) u, (SELECT DISTINCT item_id AS i FROM tw_base) it;
 DROP EXTENSION mtrs;
-DROP TABLE users, shop, heldout, purchases_only, hits, moves, b_share, small_users, small, small_next, small_hits;
+DROP TABLE users, shop, heldout, purchases_only, hits, moves, b_share, small_users, small, small_next, small_hits,
+           tw_base, tw_a, tw_b;

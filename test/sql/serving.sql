@@ -28,6 +28,12 @@ SELECT count(*) > 0 AS seen_included
 -- candidates restrict the result; unknown candidates are skipped
 SELECT array_agg(item_id ORDER BY item_id) AS picked
   FROM mtrs_recommend(7, 10, candidates => ARRAY[1, 101, 102, 999999]::bigint[], exclude_seen => false);
+-- with exclude_seen (the default) the user's items are left out of the candidates too
+SELECT count(*) AS n,
+       array_agg(item_id ORDER BY item_id) = (SELECT array_agg(i::bigint ORDER BY i) FROM generate_series(100, 119) i
+                                               WHERE i NOT IN (SELECT item_id FROM srv_events WHERE user_id = 7))
+         AS exactly_the_unseen_candidates
+  FROM mtrs_recommend(7, 100, candidates => (SELECT array_agg(i::bigint) FROM generate_series(100, 119) i));
 -- an id given twice (or with a null) is ranked once, with the score it has alone
 SELECT array_agg(item_id ORDER BY rank) AS picked_once, array_agg(rank ORDER BY rank) AS ranks,
        bool_and(score = (SELECT a.score FROM mtrs_recommend(7, 1, candidates => ARRAY[r.item_id], exclude_seen => false) a))

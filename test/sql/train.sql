@@ -74,6 +74,9 @@ CREATE TEMP TABLE before AS SELECT item_id FROM mtrs_recommend(7, 5);
 INSERT INTO live SELECT 7, item_id, 'view', now() FROM before;
 SELECT count(*) AS n, bool_and(item_id NOT IN (SELECT item_id FROM before)) AS fresh_excluded
   FROM mtrs_recommend(7, 5);
+-- ... from candidates too, with the items it was trained on
+SELECT count(*) AS n, bool_and(item_id NOT IN (SELECT item_id FROM live WHERE user_id = 7)) AS seen_and_fresh_excluded
+  FROM mtrs_recommend(7, 100, candidates => (SELECT array_agg(i::bigint) FROM generate_series(100, 119) i));
 -- anonymous sessions
 SELECT count(*) AS n, bool_and(item_id >= 100) AS odd_community,
        bool_and(item_id NOT IN (101, 103, 105)) AS history_excluded
