@@ -116,7 +116,7 @@ struct MtrsTokenizer;
 struct MtrsTextParams;
 extern struct MtrsTokenizer MtrsTokenizerMake(uint32 n_buckets, int word_ngrams, int char_min,
 											  int char_max, int punctuation, int text_marks,
-											  int ngrams_by_script);
+											  int ngrams_by_script, int case_folding);
 extern struct MtrsTokenizer MtrsModelTokenizer(const MtrsModel *m);
 extern int	MtrsTokenizeText(const struct MtrsTokenizer *t, text *txt, uint32 *out);
 extern struct MtrsTextParams MtrsModelTextParams(const MtrsModel *m);

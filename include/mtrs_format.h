@@ -121,6 +121,7 @@ typedef struct MtrsHeader
 #define MTRS_SET_TEXT_MARKS		15	/* tokenizer: 1 = word runs include text start and end */
 #define MTRS_SET_NGRAMS_BY_SCRIPT 16	/* tokenizer: 1 = no character n-grams in a text written
 										 * mostly without spaces (format 3 on) */
+#define MTRS_SET_CASE_FOLDING	17	/* tokenizer: case folding rules, 0 = mtrs 0.1.0's, 1 = since 0.2.0 */
 #define MTRS_N_SETTINGS			32	/* format 3 on (room to grow); formats 1 and 2 have 16 */
 #define MTRS_N_SETTINGS_V2		16
 

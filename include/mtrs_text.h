@@ -28,7 +28,11 @@ typedef struct MtrsTokenizer
 	int			text_marks;		/* 1 = word runs include the start and the end of the text */
 	int			ngrams_by_script;	/* 1 = a text written mostly without spaces gets no
 									 * character n-grams */
+	int			case_folding;	/* rules: 0 = mtrs 0.1.0's, 1 = also the rest of Latin,
+								 * Greek with tonos and final sigma, more Cyrillic */
 } MtrsTokenizer;
+
+#define MTRS_CASE_FOLDING		1	/* the rules new models are trained with */
 
 #define MTRS_MAX_TOKEN_CHARS	64	/* longer words are cut (their n-grams too) */
 #define MTRS_MAX_WORD_NGRAMS	4	/* longest run of words hashed as one feature */

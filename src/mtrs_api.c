@@ -19,6 +19,7 @@
 #include "utils/jsonb.h"
 
 #include "mtrs.h"
+#include "mtrs_text.h"
 #include "mtrs_train.h"
 
 PG_FUNCTION_INFO_V1(mtrs_model_describe);
@@ -67,6 +68,15 @@ mtrs_model_describe(PG_FUNCTION_ARGS)
 	append_names(&buf, &m->v, 0, h->n_tasks);
 	appendStringInfoString(&buf, ", \"intents\": ");
 	append_names(&buf, &m->v, h->n_tasks, h->n_labels);
+	if (h->kind & MTRS_KIND_TEXT)
+	{
+		MtrsTokenizer t = MtrsModelTokenizer(m);
+
+		appendStringInfo(&buf, ", \"tokenizer\": {\"word_ngrams\": %d, \"char_min\": %d, \"char_max\": %d, "
+						 "\"punctuation\": %d, \"text_marks\": %d, \"ngrams_by_script\": %d, "
+						 "\"case_folding\": %d}", t.word_ngrams, t.char_min, t.char_max, t.punctuation,
+						 t.text_marks, t.ngrams_by_script, t.case_folding);
+	}
 	appendStringInfoChar(&buf, '}');
 	result = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 	MemoryContextDelete(m->context);

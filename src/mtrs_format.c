@@ -478,6 +478,7 @@ settings_ok(const MtrsModelView *v, char *detail, size_t detail_len)
 		!setting_in(v, MTRS_SET_PUNCTUATION, 0, 1) ||
 		!setting_in(v, MTRS_SET_TEXT_MARKS, 0, 1) ||
 		!setting_in(v, MTRS_SET_NGRAMS_BY_SCRIPT, 0, 1) ||
+		!setting_in(v, MTRS_SET_CASE_FOLDING, 0, MTRS_CASE_FOLDING) ||
 		!setting_in(v, MTRS_SET_INTENT_SOFTMAX, 0, 1) ||
 		!setting_in(v, MTRS_SET_INTENT_ONE, 0, 1))
 	{

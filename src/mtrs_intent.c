@@ -28,7 +28,7 @@ PG_FUNCTION_INFO_V1(mtrs_intent);
 /* Return a tokenizer with the given settings */
 MtrsTokenizer
 MtrsTokenizerMake(uint32 n_buckets, int word_ngrams, int char_min, int char_max, int punctuation,
-				  int text_marks, int ngrams_by_script)
+				  int text_marks, int ngrams_by_script, int case_folding)
 {
 	MtrsTokenizer t;
 
@@ -39,6 +39,7 @@ MtrsTokenizerMake(uint32 n_buckets, int word_ngrams, int char_min, int char_max,
 	t.punctuation = punctuation;
 	t.text_marks = text_marks;
 	t.ngrams_by_script = ngrams_by_script;
+	t.case_folding = case_folding;
 	return t;
 }
 
@@ -51,7 +52,8 @@ MtrsModelTokenizer(const MtrsModel *m)
 	return MtrsTokenizerMake((uint32) m->v.hdr->n_buckets, (int) set[MTRS_SET_WORD_NGRAMS],
 							 (int) set[MTRS_SET_CHAR_MIN], (int) set[MTRS_SET_CHAR_MAX],
 							 (int) set[MTRS_SET_PUNCTUATION], (int) set[MTRS_SET_TEXT_MARKS],
-							 (int) MtrsSetting(&m->v, MTRS_SET_NGRAMS_BY_SCRIPT));
+							 (int) MtrsSetting(&m->v, MTRS_SET_NGRAMS_BY_SCRIPT),
+							 (int) MtrsSetting(&m->v, MTRS_SET_CASE_FOLDING));
 }
 
 /* Tokenize a text datum (any server encoding) into at most MTRS_MAX_TEXT_TOKENS buckets */

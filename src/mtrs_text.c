@@ -11,7 +11,8 @@
  *
  * Tokenizing: UTF-8 is decoded (invalid bytes are skipped), letters of the
  * scripts that have case are folded to lower case (Latin, Greek, Cyrillic,
- * Armenian, full-width Latin), white space separates words, punctuation
+ * Armenian, full-width Latin; two sets of rules, see fold_case), white
+ * space separates words, punctuation
  * marks are words of their own (or separators, if so configured), and
  * every character of a script written without spaces (Han, kana,
  * Hangul syllables, Thai, Lao, Khmer, Myanmar) is a word by itself, so that
@@ -170,14 +171,80 @@ utf8_next(const unsigned char *s, size_t len, size_t *i)
 	return cp;
 }
 
-/* Fold a code point to lower case for the scripts that have case */
+/* Return the lower case of c in a block of upper/lower pairs: upper even if even_upper */
+static inline int32_t
+pair_lower(int32_t c, int even_upper)
+{
+	return (c % 2 == 0) == even_upper ? c + 1 : c;
+}
+
+/*
+ * The lower case of c under the case folding rules 1 where they differ from
+ * rules 0 (the rest of fold_case), else -1: the end of Latin Extended-A (rules 0 fold
+ * ź to Ż, ż to Ž and Ÿ to Ź), Latin Extended-B (Azerbaijani Ə, Vietnamese
+ * Ơ and Ư, Pinyin tones, Romanian), Latin Extended Additional (Vietnamese), Greek capitals with
+ * tonos and final sigma, and Cyrillic beyond Russian (Ukrainian Ґ, Kazakh,
+ * Tatar, Bashkir, ...).  Checked against Unicode's simple case folding.
+ */
 static int32_t
-fold_case(int32_t c)
+fold_case_1(int32_t c)
+{
+	if (c < 0x178)
+		return -1;
+	if (c == 0x178)
+		return 0xFF;			/* Ÿ */
+	if (c <= 0x17E)
+		return pair_lower(c, 0);	/* Ź ź Ż ż Ž ž */
+	if (c == 0x18F)
+		return 0x259;			/* Ə (Azerbaijani) */
+	if (c >= 0x1A0 && c <= 0x1A5)
+		return pair_lower(c, 1);	/* Ơ ơ (Vietnamese) ... */
+	if (c == 0x1AF)
+		return 0x1B0;			/* Ư (Vietnamese) */
+	if (c >= 0x1CD && c <= 0x1DC)
+		return pair_lower(c, 0);	/* Ǎ ǎ ... Ǜ ǜ */
+	if ((c >= 0x1DE && c <= 0x1EF) || (c >= 0x1F8 && c <= 0x21F) || (c >= 0x222 && c <= 0x233))
+		return pair_lower(c, 1);	/* ... Ș ș Ț ț ... */
+	if (c == 0x386)
+		return 0x3AC;			/* Ά */
+	if (c >= 0x388 && c <= 0x38A)
+		return c + 37;			/* Έ Ή Ί */
+	if (c == 0x38C)
+		return 0x3CC;			/* Ό */
+	if (c == 0x38E || c == 0x38F)
+		return c + 63;			/* Ύ Ώ */
+	if (c == 0x3C2)
+		return 0x3C3;			/* final sigma */
+	if ((c >= 0x460 && c <= 0x481) || (c >= 0x48A && c <= 0x4BF) || (c >= 0x4D0 && c <= 0x52F))
+		return pair_lower(c, 1);	/* Ѡ ... Ґ ґ ... Ә ә ... */
+	if (c == 0x4C0)
+		return 0x4CF;			/* Ӏ */
+	if (c >= 0x4C1 && c <= 0x4CE)
+		return pair_lower(c, 0);
+	if ((c >= 0x1E00 && c <= 0x1E95) || (c >= 0x1EA0 && c <= 0x1EFF))
+		return pair_lower(c, 1);	/* Ḁ ... Ạ ạ ... Ỹ ỹ */
+	return -1;
+}
+
+/*
+ * Fold a code point to lower case for the scripts that have case, under
+ * the model's rules (MtrsTokenizer.case_folding): 0 as in mtrs 0.1.0, 1
+ * with fold_case_1's corrections and additions
+ */
+static int32_t
+fold_case(int32_t c, int rules)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c + 32;
 	if (c < 0xC0)
 		return c;
+	if (rules >= 1)
+	{
+		int32_t		f = fold_case_1(c);
+
+		if (f >= 0)
+			return f;
+	}
 	if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) ||	/* Latin-1 */
 		(c >= 0x391 && c <= 0x3AB && c != 0x3A2) ||	/* Greek */
 		(c >= 0x410 && c <= 0x42F))	/* Cyrillic */
@@ -497,7 +564,7 @@ mostly_unspaced(const unsigned char *s, size_t len)
 
 		if (c < 0)
 			continue;
-		cls = char_class(fold_case(c));
+		cls = char_class(c);	/* folding maps letters to letters: the same class */
 		spaced += (cls == CH_WORD && !in_word);
 		unspaced += (cls == CH_SELF);
 		in_word = (cls == CH_WORD);
@@ -586,7 +653,7 @@ tokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *out,
 		{
 			c = utf8_next(s, len, &i);
 			if (c >= 0)
-				c = fold_case(c);
+				c = fold_case(c, tok->case_folding);
 			cls = char_class(c);
 			if (c < 0)
 				continue;		/* invalid bytes are skipped, not separators */

@@ -781,7 +781,8 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 						JsonbToCString(NULL, &PG_GETARG_JSONB_P(5)->root, 0));
 	dim = old != NULL ? old->v.hdr->dim : o.dim;
 	tok = MtrsTokenizerMake((uint32) o.buckets, o.word_ngrams, o.char_max > 0 ? o.char_min : 0,
-							o.char_max, o.punctuation, o.text_marks, o.ngrams_by_script);
+							o.char_max, o.punctuation, o.text_marks, o.ngrams_by_script,
+							MTRS_CASE_FOLDING);
 	memset(&c, 0, sizeof(c));
 	if (with_utterances)
 		MtrsBuildCorpus(PG_GETARG_ARRAYTYPE_P(3), PG_GETARG_ARRAYTYPE_P(4), &tok, NULL, &c);
@@ -920,6 +921,7 @@ mtrs_fit_text(PG_FUNCTION_ARGS)
 	v.t.settings[MTRS_SET_PUNCTUATION] = (float) tok.punctuation;
 	v.t.settings[MTRS_SET_TEXT_MARKS] = (float) tok.text_marks;
 	v.t.settings[MTRS_SET_NGRAMS_BY_SCRIPT] = (float) tok.ngrams_by_script;
+	v.t.settings[MTRS_SET_CASE_FOLDING] = (float) tok.case_folding;
 	v.t.settings[MTRS_SET_INTENT_SOFTMAX] = (float) p.softmax;
 	for (int64 i = 0; i < v.hdr->n_params; i++)
 		if (!isfinite(v.params[i]))

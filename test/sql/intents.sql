@@ -130,6 +130,20 @@ SELECT options->>'text_marks' AS text_marks,
        = (SELECT count(*) FROM utt_single) AS recognises_training_sentences
   FROM mtrs_model WHERE name = 'no_marks';
 SELECT mtrs_train('bad', intents => 'utt', options => '{"text_marks": 2}');
+-- case folding: upper and lower case are one word in the cased scripts, also for the
+-- letters at the end of Latin Extended-A and Greek final sigma (rules 1, stored with the
+-- model); words only, so that nothing but the folding can match them
+CREATE TABLE utt_cased (text text, label text);
+INSERT INTO utt_cased VALUES ('źródło wody', 'water'), ('gdzie jest źródło', 'water'),
+  ('żółw w wodzie', 'animal'), ('mały żółw', 'animal'), ('η οδος', 'road'), ('μια οδος', 'road'),
+  ('žena a muž', 'people'), ('muž a žena', 'people');
+SELECT mtrs_train('cased', intents => 'utt_cased', options => '{"dim": 16, "buckets": 4096, "char_max": 0}') > 0 AS trained;
+SELECT bool_and((SELECT array_agg(score ORDER BY intent) FROM mtrs_intent(v.upper, 'cased', 0)) =
+                (SELECT array_agg(score ORDER BY intent) FROM mtrs_intent(v.lower, 'cased', 0))) AS same_scores,
+       bool_and((SELECT intent FROM mtrs_intent(v.upper, 'cased') LIMIT 1) = v.label) AS right_intents
+  FROM (VALUES ('ŹRÓDŁO', 'źródło', 'water'), ('ŻÓŁW', 'żółw', 'animal'), ('ΟΔΟΣ', 'οδος', 'road'),
+               ('ŽENA', 'žena', 'people')) v(upper, lower, label);
+SELECT mtrs_model_describe(weights)->'tokenizer' AS tokenizer FROM mtrs_model WHERE name = 'cased' AND active;
 -- the vocabulary: only the features of the training utterances get an embedding row (far
 -- fewer than the 2^24 buckets of the hash space), and features never seen are ignored, so
 -- texts made only of them are scored by the biases alone: the same scores for each, and
@@ -226,4 +240,5 @@ SELECT (SELECT count(*) FROM mtrs_intent_explain(NULL, model => 'talk')) AS null
        (SELECT count(*) FROM mtrs_intent_explain('', model => 'talk')) AS empty_rows,
        (SELECT count(*) FROM mtrs_intent_explain(' ?! ', model => 'talk')) AS blank_rows;
 DROP EXTENSION mtrs;
-DROP TABLE utt, utt_arr, ev, utt_bad, utt_null, utt_single, utt_check, utt_foreign, utt_few, utt_few_oos;
+DROP TABLE utt, utt_arr, ev, utt_bad, utt_null, utt_single, utt_check, utt_foreign, utt_few, utt_few_oos,
+           utt_cased;

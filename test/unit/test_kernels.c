@@ -641,15 +641,16 @@ same_tokens(const uint32_t *a, int na, const uint32_t *b, int nb)
 static void
 test_tokenizer(void)
 {
-	MtrsTokenizer words = {1u << 20, 1, 0, 0, 0, 0, 0};
-	MtrsTokenizer pairs = {1u << 20, 2, 0, 0, 0, 0, 0};
-	MtrsTokenizer full = {1u << 20, 2, 3, 5, 0, 0, 0};
-	MtrsTokenizer marks = {1u << 20, 1, 0, 0, 1, 0, 0};
-	MtrsTokenizer triples = {1u << 20, 3, 0, 0, 0, 0, 0};
-	MtrsTokenizer hostile = {1u << 20, 1000, 1, 1 << 30, 0, 0, 0};
-	MtrsTokenizer ends = {1u << 20, 2, 0, 0, 0, 1, 0};
-	MtrsTokenizer ends3 = {1u << 20, 3, 0, 0, 0, 1, 0};
-	MtrsTokenizer ends1 = {1u << 20, 1, 0, 0, 0, 1, 0};
+	MtrsTokenizer words = {1u << 20, 1, 0, 0, 0, 0, 0, 0};
+	MtrsTokenizer pairs = {1u << 20, 2, 0, 0, 0, 0, 0, 0};
+	MtrsTokenizer full = {1u << 20, 2, 3, 5, 0, 0, 0, 0};
+	MtrsTokenizer marks = {1u << 20, 1, 0, 0, 1, 0, 0, 0};
+	MtrsTokenizer triples = {1u << 20, 3, 0, 0, 0, 0, 0, 0};
+	MtrsTokenizer hostile = {1u << 20, 1000, 1, 1 << 30, 0, 0, 0, 0};
+	MtrsTokenizer ends = {1u << 20, 2, 0, 0, 0, 1, 0, 0};
+	MtrsTokenizer ends3 = {1u << 20, 3, 0, 0, 0, 1, 0, 0};
+	MtrsTokenizer ends1 = {1u << 20, 1, 0, 0, 0, 1, 0, 0};
+	MtrsTokenizer folded = {1u << 20, 1, 0, 0, 0, 0, 0, MTRS_CASE_FOLDING};
 	uint32_t	a[4096],
 				b[4096];
 	int			na,
@@ -662,6 +663,28 @@ test_tokenizer(void)
 	na = tokens(&words, "ÉCOLE Москва ΑΘΗΝΑ", a, 64);
 	nb = tokens(&words, "école москва αθηνα", b, 64);
 	check(na == 3 && same_tokens(a, na, b, nb), "Latin-1, Cyrillic and Greek fold case");
+	na = tokens(&words, "ЁЖИК ԲԱՐԵՎ ＡＢＣ ŁÓDŹ", a, 64);
+	nb = tokens(&words, "ёжик բարեվ ａｂｃ łódŹ", b, 64);
+	check(na == 4 && same_tokens(a, na, b, nb), "Cyrillic with marks, Armenian, full-width Latin, Latin Extended-A fold case");
+	check(tokens(&words, "ź", a, 64) == 1 && tokens(&words, "Ż", b, 64) == 1 && a[0] == b[0],
+		  "case folding rules 0 stay as they were (ź folds to Ż), so older models keep their features");
+	na = tokens(&folded, "ŹRÓDŁO ŻÓŁW ŽENA ŸES TIẾNG VIỆT ƠN ƯỚC ȘTIINȚĂ ƏRZAQ ǍǓ", a, 64);
+	nb = tokens(&folded, "źródło żółw žena ÿes tiếng việt ơn ước știință ərzaq ǎǔ", b, 64);
+	check(na == 11 && same_tokens(a, na, b, nb),
+		  "rules 1: Polish, Czech, Ÿ, Vietnamese, Romanian, Azerbaijani, Pinyin tones fold case");
+	na = tokens(&folded, "ΆΝΟΙΞΗ ΈΡΩΣ ΌΡΟΣ ΎΠΝΟΣ ΏΡΑ ҐАНОК ҚАЗАҚ ӘЖЕ ӀӀ", a, 64);
+	nb = tokens(&folded, "άνοιξη έρως όρος ύπνος ώρα ґанок қазақ әже ӏӏ", b, 64);
+	check(na == 9 && same_tokens(a, na, b, nb),
+		  "rules 1: Greek with tonos and final sigma, Ukrainian, Kazakh fold case");
+	check(tokens(&folded, "ź", a, 64) == 1 && tokens(&folded, "ż", b, 64) == 1 && a[0] != b[0] &&
+		  tokens(&folded, "Ż", b, 64) == 1 && a[0] != b[0] && tokens(&folded, "Ź", b, 64) == 1 && a[0] == b[0],
+		  "rules 1: ź and Ź are one letter, ż and Ż another");
+	na = tokens(&pairs, "pizza 🍕", a, 64);
+	nb = tokens(&pairs, "pizza 🍔", b, 64);
+	check(na == 3 && nb == 3 && a[0] == b[0] && a[1] != b[1] && a[2] != b[2],
+		  "four-byte UTF-8: an emoji is a word of its own");
+	check(tokens(&pairs, "𠀀𠀁", a, 64) == 3 && tokens(&pairs, "𠀀", b, 64) == 1 && a[0] == b[0],
+		  "four-byte UTF-8: Han extension B characters are words, their runs pairs");
 	na = tokens(&pairs, "play music", a, 64);
 	check(na == 3, "two words give two words and one pair");
 	na = tokens(&pairs, "我想买电脑", a, 64);
@@ -728,8 +751,8 @@ test_tokenizer(void)
 
 	/* ngrams_by_script: a text mostly without spaces has no character n-grams */
 	{
-		MtrsTokenizer any = {1u << 20, 1, 3, 5, 0, 0, 0};
-		MtrsTokenizer script = {1u << 20, 1, 3, 5, 0, 0, 1};
+		MtrsTokenizer any = {1u << 20, 1, 3, 5, 0, 0, 0, 0};
+		MtrsTokenizer script = {1u << 20, 1, 3, 5, 0, 0, 1, 0};
 		int			below = 1;
 
 		na = tokens(&script, "我要听tfboys唱的歌", a, 64);
@@ -759,7 +782,7 @@ span_is(const MtrsFeatureSpan *sp, int j, int start, int end, int kind, int mark
 static void
 test_tokenizer_spans(void)
 {
-	MtrsTokenizer t = {1u << 20, 2, 3, 3, 1, 1, 1};
+	MtrsTokenizer t = {1u << 20, 2, 3, 3, 1, 1, 1, 0};
 	MtrsFeatureSpan sp[64];
 	uint32_t	a[64],
 				b[64];
@@ -1060,10 +1083,10 @@ test_vocab(void)
 		agree = na == found && (!found || a[0] == (uint32_t) r);
 	}
 	check(agree, "the table finds exactly the vocabulary's buckets, at their rows");
-	check(MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 3, 5, 1, 1, 0}, big, 5000) ==
+	check(MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 3, 5, 1, 1, 0, 0}, big, 5000) ==
 		  (uint32_t) MtrsVocabLowerBound(big, 5000, 1u << 23) &&
-		  MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 3, 5, 1, 1, 0}, NULL, 0) == 1u << 23 &&
-		  MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 0, 0, 1, 1, 0}, big, 5000) == 0,
+		  MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 3, 5, 1, 1, 0, 0}, NULL, 0) == 1u << 23 &&
+		  MtrsCharRowsFrom(&(MtrsTokenizer) {1u << 24, 2, 0, 0, 1, 1, 0, 0}, big, 5000) == 0,
 		  "the first n-gram row: in a vocabulary, without one, and without n-grams");
 	free(table);
 	free(big);
@@ -1246,6 +1269,7 @@ build_model_as(size_t *len, MtrsModelView *v, int version)
 	if (version == 3)
 	{
 		v->t.settings[MTRS_SET_NGRAMS_BY_SCRIPT] = 1.0f;
+		v->t.settings[MTRS_SET_CASE_FOLDING] = 1.0f;
 		v->t.word_item_w[0] = 1.0f;
 		v->t.word_item_w[1] = 0.0f;
 		v->t.word_item_w[2] = 0.5f;
@@ -1387,6 +1411,7 @@ static const struct
 	{MTRS_SET_LAST_TS, 2e8f, "a training time 2e8 days away"},
 	{MTRS_SET_INTENT_THRESHOLD, 1.5f, "an intent threshold of 1.5"},
 	{MTRS_SET_INTENT_TOP1, 0.5f, "a top-1 rule of 0.5"},
+	{MTRS_SET_CASE_FOLDING, 2.0f, "case folding rules that do not exist yet"},
 };
 static int	bad_setting;
 
