@@ -13,12 +13,13 @@
 # (default /tmp/mtrs-coverage):
 #   files.txt    each source file: lines run, executable lines, per cent
 #   errors.txt   every ereport(ERROR) site no test reached: file:line, errcode, message;
-#                and each RAISE EXCEPTION in sql/mtrs.sql whose message no test names
+#                each RAISE EXCEPTION in sql/mtrs.sql whose message no test names; and
+#                each elog(ERROR) (an internal error, no SQLSTATE of its own) a test reached
 #   gcov/        the annotated sources (gcov's text format, counts of both runs added)
 #   build/       the instrumented copy of the tree, with its .gcno and .gcda files
 # The last line is
-#   coverage: P% of L lines run; E of N error sites reached, R of M RAISE EXCEPTION tested
-#   (tests: T passed, F failed)
+#   coverage: P% of L lines run; E of N error sites reached, R of M RAISE EXCEPTION tested,
+#   I of J internal errors reached (tests: T passed, F failed)
 # Fails only if the test run fails.  While it runs the instrumented mtrs is the
 # installed one; at the end the tree's own build is installed again.  About 4 minutes.
 set -Eeuo pipefail
@@ -90,14 +91,22 @@ printf '%-28s %6d %6d %6.1f%%\n' total "$total_run" "$total_lines" \
   "$(awk -v r="$total_run" -v l="$total_lines" 'BEGIN { print l ? 100 * r / l : 0 }')" >> "$OUT/files.txt"
 
 # errors.txt: each ereport(ERROR ...) statement runs from its first line to the line
-# where its parentheses close; it is reached if one of its lines ran
+# where its parentheses close; it is reached if one of its lines ran.  An elog(ERROR)
+# is an internal error (XX000, "cannot happen"): one that a test reaches is listed too,
+# as a user could reach it
 : > "$OUT/errors.txt"
 n_sites=0
 n_reached=0
+n_elogs=0
+n_elogs_reached=0
 for src in src/*.c; do
   base=$(basename "$src" .c)
-  read -r sites reached < <(awk -v file="$src" -v out="$OUT/errors.txt" '
+  read -r sites reached elogs elogs_reached < <(awk -v file="$src" -v out="$OUT/errors.txt" '
     NR == FNR { n[$1] = $2; next }
+    /elog\(ERROR/ {
+      elogs++
+      if (n[FNR] > 0) { elogs_reached++; printf "%s:%d\tinternal error reached\t%s\n", file, FNR, $0 >> out }
+    }
     !open && /ereport\(ERROR/ { open = 1; first = FNR; text = ""; depth = 0; hit = 0 }
     open {
       text = text " " $0
@@ -115,9 +124,11 @@ for src in src/*.c; do
         printf "%s:%d\t%s\t%s\n", file, first, code, msg >> out
       }
     }
-    END { print sites + 0, reached + 0 }' "$OUT/gcov/$base.counts" "$src")
+    END { print sites + 0, reached + 0, elogs + 0, elogs_reached + 0 }' "$OUT/gcov/$base.counts" "$src")
   n_sites=$((n_sites + sites))
   n_reached=$((n_reached + reached))
+  n_elogs=$((n_elogs + elogs))
+  n_elogs_reached=$((n_elogs_reached + elogs_reached))
 done
 
 # the SQL functions' errors (PL/pgSQL: no gcov): a RAISE EXCEPTION counts as tested if
@@ -141,6 +152,7 @@ cat "$OUT/errors.txt"
 passed=$(tail -1 "$OUT/test.log" | awk '/passed,/ { print $1 }')
 failed=$(tail -1 "$OUT/test.log" | awk '/passed,/ { print $3 }')
 echo "coverage: $(tail -1 "$OUT/files.txt" | awk '{ print $4 }') of $total_lines lines run;" \
-  "$n_reached of $n_sites error sites reached, $n_raises_tested of $n_raises RAISE EXCEPTION tested" \
+  "$n_reached of $n_sites error sites reached, $n_raises_tested of $n_raises RAISE EXCEPTION tested," \
+  "$n_elogs_reached of $n_elogs internal errors reached" \
   "(tests: ${passed:-?} passed, ${failed:-?} failed)"
 [ "$test_rc" -eq 0 ]
