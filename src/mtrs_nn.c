@@ -368,28 +368,24 @@ NnCholeskySolve(double *a, double *b, int dim)
 			for (int i = j + 1; i < j1; i++)
 				subtract_row(a + (int64_t) i * dim, rj, rj[i], i, dim);
 		}
-		/* subtract the panel from the rows below it, its rows in order */
+		/*
+		 * subtract the panel from the rows below it, its rows in order (only
+		 * the last panel can be narrower, and no rows are below it)
+		 */
 		for (int i = j1; i < dim; i++)
 		{
 			double	   *ri = a + (int64_t) i * dim;
+			const double *r0 = a + (int64_t) j0 * dim;
+			const double *r1 = r0 + dim;
+			const double *r2 = r1 + dim;
+			const double *r3 = r2 + dim;
+			double		f0 = r0[i],
+						f1 = r1[i],
+						f2 = r2[i],
+						f3 = r3[i];
 
-			if (j1 - j0 == CHOL_PANEL)
-			{
-				const double *r0 = a + (int64_t) j0 * dim;
-				const double *r1 = r0 + dim;
-				const double *r2 = r1 + dim;
-				const double *r3 = r2 + dim;
-				double		f0 = r0[i],
-							f1 = r1[i],
-							f2 = r2[i],
-							f3 = r3[i];
-
-				for (int k = i; k < dim; k++)
-					ri[k] = (((ri[k] - f0 * r0[k]) - f1 * r1[k]) - f2 * r2[k]) - f3 * r3[k];
-			}
-			else
-				for (int j = j0; j < j1; j++)
-					subtract_row(ri, a + (int64_t) j * dim, a[(int64_t) j * dim + i], i, dim);
+			for (int k = i; k < dim; k++)
+				ri[k] = (((ri[k] - f0 * r0[k]) - f1 * r1[k]) - f2 * r2[k]) - f3 * r3[k];
 		}
 	}
 	/* solve R^T y = b (a column of R at a time), then R x = y */

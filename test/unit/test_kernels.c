@@ -712,6 +712,13 @@ test_tokenizer(void)
 	check(MtrsTokenize(&full, "\xff\xfe\xc3", 3, a, 64) == 0 &&
 		  MtrsTokenize(&full, "ab\xe4\xb8", 4, a, 64) == tokens(&full, "ab", b, 64),
 		  "invalid and truncated UTF-8 is skipped");
+	na = MtrsTokenize(&full, "ab\xc3(cd", 7, a, 64);
+	nb = tokens(&full, "ab(cd", b, 64);
+	check(na > 2 && same_tokens(a, na, b, nb), "a lead byte without its continuation is skipped");
+	na = MtrsTokenize(&full, "ab \xed\xa0\x80 \xf4\x90\x80\x80 \xf8\x88\x80\x80\x80", 17, a, 64);
+	nb = tokens(&full, "ab", b, 64);
+	check(na == 3 && same_tokens(a, na, b, nb),
+		  "surrogates, code points past U+10FFFF and 5-byte forms are skipped");
 	big = malloc(1 << 20);
 	for (int i = 0; i < (1 << 20) - 1; i++)
 		big[i] = (i % 7 == 6) ? ' ' : 'a' + i % 26;
