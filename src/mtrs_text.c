@@ -189,8 +189,8 @@ pair_lower(int32_t c, int even_upper)
 static int32_t
 fold_case_1(int32_t c)
 {
-	if (c < 0x178)
-		return -1;
+	if (c < 0x178 || c > 0x1EFF || (c > 0x52F && c < 0x1E00))
+		return -1;				/* outside these blocks (Han, kana, Hangul: at once) */
 	if (c == 0x178)
 		return 0xFF;			/* Ÿ */
 	if (c <= 0x17E)
