@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(156);
+SELECT plan(158);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -129,6 +129,13 @@ SELECT throws_ok($$SELECT mtrs_options('{"task_weights": {"": 1}}')$$, '22023',
                  'option "task_weights" has an invalid task name', 'task_weights: empty task name');
 SELECT throws_ok($$SELECT mtrs_options('{"task_weights": {"view": -1}}')$$, '22023',
                  'task weight of "view" must be between 0 and 1e6', 'task_weights: negative weight');
+-- options in range that make training fail, with a hint which to change
+SELECT throws_ok($$SELECT mtrs_fit(u, (u % 2) * 100 + (u * 3 + g) % 20, 'view', now(), '{"alpha": 1e6, "reg": 1e-6, "iterations": 3}'::jsonb)
+                     FROM generate_series(1, 40) u, generate_series(1, 6) g$$, '22000',
+                 'training failed: a least-squares system is not positive definite', 'alpha 1e6 with reg 1e-6');
+SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, array_agg('word' || g % 50 || ' other' || g % 7 || ' x' || g),
+                                        array_agg('l' || g % 5), '{"text_lr": 10, "text_epochs": 1000, "intent_loss": "softmax"}')
+                     FROM generate_series(1, 300) g$$, '22000', 'text training diverged', 'text_lr 10');
 -- mtrs_fit_text (what mtrs_train calls to train on texts), called directly
 SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, NULL, NULL)$$, '22004', 'nothing to train on',
                  'fit text: no texts');
