@@ -12,8 +12,8 @@
  * Tokenizing: UTF-8 is decoded (invalid bytes are skipped), letters of the
  * scripts that have case are folded to lower case (Latin, Greek, Cyrillic,
  * Armenian, full-width Latin; two sets of rules, see fold_case), white
- * space separates words, punctuation
- * marks are words of their own (or separators, if so configured), and
+ * space separates words, punctuation marks are words of their own (or
+ * separators, if so configured), and
  * every character of a script written without spaces (Han, kana,
  * Hangul syllables, Thai, Lao, Khmer, Myanmar) is a word by itself, so that
  * runs of words are its character bigrams and trigrams: no word segmenter
@@ -179,12 +179,14 @@ pair_lower(int32_t c, int even_upper)
 }
 
 /*
- * The lower case of c under the case folding rules 1 where they differ from
- * rules 0 (the rest of fold_case), else -1: the end of Latin Extended-A (rules 0 fold
- * ź to Ż, ż to Ž and Ÿ to Ź), Latin Extended-B (Azerbaijani Ə, Vietnamese
- * Ơ and Ư, Pinyin tones, Romanian), Latin Extended Additional (Vietnamese), Greek capitals with
- * tonos and final sigma, and Cyrillic beyond Russian (Ukrainian Ґ, Kazakh,
- * Tatar, Bashkir, ...).  Checked against Unicode's simple case folding.
+ * The lower case of c under case folding rules 1 where it differs from
+ * rules 0 (the rest of fold_case), else -1: the end of Latin Extended-A
+ * (rules 0 fold ź to Ż, ż to Ž and Ÿ to Ź), Latin Extended-B (Azerbaijani
+ * Ə, Vietnamese Ơ and Ư, Pinyin tones, Romanian), Latin Extended
+ * Additional (Vietnamese), Greek capitals with tonos and final sigma, and
+ * Cyrillic beyond Russian (Ukrainian Ґ, Kazakh, Tatar, Bashkir, ...).
+ * Checked code point by code point against Unicode 14's lower case
+ * mapping (final sigma: its case folding), no two letters folded together.
  */
 static int32_t
 fold_case_1(int32_t c)
