@@ -206,14 +206,18 @@ prune(const char *keep)
 	FreeDir(dir);
 	if (n > 1)
 		qsort(files, n, sizeof(ModelFile), cmp_newest_first);
+	/* the file just written stays and counts first (others may have its mtime) */
+	for (int i = 0; i < n; i++)
+		if (strcmp(files[i].name, keep) == 0)
+			total += (double) files[i].size;
 	for (int i = 0; i < n; i++)
 	{
-		total += (double) files[i].size;
-		if (total > budget_bytes() && strcmp(files[i].name, keep) != 0)
-		{
+		if (strcmp(files[i].name, keep) == 0)
+			continue;
+		if (total + (double) files[i].size > budget_bytes())
 			(void) unlink(files[i].name);
-			total -= (double) files[i].size;
-		}
+		else
+			total += (double) files[i].size;
 	}
 	if (files != NULL)
 		pfree(files);

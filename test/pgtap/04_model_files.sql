@@ -8,7 +8,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
 DROP EXTENSION IF EXISTS mtrs;
 CREATE EXTENSION mtrs;
-SELECT plan(16);
+SELECT plan(20);
 
 -- models large enough to be stored out of line (300 users, 200 items, dim 16: about 30 kB)
 CREATE TABLE mf_events AS
@@ -71,6 +71,26 @@ SELECT is(pg_read_binary_file(pg_temp.model_file('mf2'), 0, 4), '\x4d545253'::by
 SELECT is(pg_temp.served_in('c', 'mf2'), pg_temp.served_in('d', 'mf2'),
           'session c maps the replaced file and serves the same');
 
+-- the budget: with room for one of two larger models (about 650 kB each in 1 MB), the file
+-- written last stays and the other one goes, even when both are written within a second
+CREATE TABLE mf_big_events AS
+SELECT u AS user_id, (u * 7 + g * 13) % 500 AS item_id, 'view'::text AS event,
+       timestamptz '2026-01-01' + g * interval '1 hour' AS ts
+  FROM generate_series(1, 1500) u, generate_series(1, 15) g;
+SELECT ok(mtrs_train('big1', 'mf_big_events', options => '{"iterations": 2}') > 0 AND
+          mtrs_train('big2', 'mf_big_events', options => '{"iterations": 2, "seed": 7}') > 0, 'two larger models trained');
+SELECT is((SELECT count(*) FROM mtrs_model WHERE name IN ('big1', 'big2') AND active AND length(weights) BETWEEN 600000 AND 1000000),
+          2::bigint, 'both between 0.6 and 1 MB');
+ALTER SYSTEM SET mtrs.model_files_size = 1;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SELECT dblink_connect('f', pg_temp.connstr());
+SELECT is(cardinality(pg_temp.served_in('f', 'big1')) + cardinality(pg_temp.served_in('f', 'big2')), 10,
+          'session f serves both');
+SELECT is(ARRAY[(pg_stat_file(pg_temp.model_file('big1'), true)).size IS NULL,
+                (pg_stat_file(pg_temp.model_file('big2'), true)).size IS NOT NULL],
+          ARRAY[true, true], 'only the file written last is kept within mtrs.model_files_size');
+
 -- mtrs.model_files_size = 0: no sharing (a setting of the server, reloaded)
 ALTER SYSTEM SET mtrs.model_files_size = 0;
 SELECT pg_reload_conf();
@@ -89,7 +109,7 @@ SELECT ok(pg_temp.private_in('c') BETWEEN 1 AND (SELECT sum(len) / 2 FROM mf_len
 ALTER SYSTEM RESET mtrs.model_files_size;
 SELECT pg_reload_conf();
 
-SELECT dblink_disconnect(c) FROM unnest(ARRAY['b', 'c', 'd', 'e']) c;
+SELECT dblink_disconnect(c) FROM unnest(ARRAY['b', 'c', 'd', 'e', 'f']) c;
 SELECT * FROM finish();
-DROP TABLE mf_events, mf_len;
+DROP TABLE mf_events, mf_len, mf_big_events;
 DROP EXTENSION mtrs;
