@@ -69,6 +69,13 @@ INSERT INTO live VALUES (1000, 101, 'view', now()), (1000, 103, 'view', now()), 
 SELECT count(*) AS n, bool_and(item_id >= 100) AS odd_community,
        bool_and(item_id NOT IN (101, 103, 105)) AS new_items_excluded
   FROM mtrs_recommend(1000, 5);
+-- items the model has never seen (and null items) in a new user's rows are skipped: the same
+-- list, with the same scores, as for a user with only the known item
+INSERT INTO live VALUES (2000, 103, 'view', '2026-06-01'), (2001, 103, 'view', '2026-06-01'),
+                        (2001, 999999, 'view', '2026-06-01'), (2001, NULL, 'view', '2026-06-01');
+SELECT array_agg(a.item_id ORDER BY a.rank) = array_agg(b.item_id ORDER BY b.rank) AS same_items,
+       bool_and(a.score = b.score) AS same_scores, count(*) AS n
+  FROM mtrs_recommend(2000, 5) a JOIN mtrs_recommend(2001, 5) b USING (rank);
 -- a known user's new interactions are excluded and change the list
 CREATE TEMP TABLE before AS SELECT item_id FROM mtrs_recommend(7, 5);
 INSERT INTO live SELECT 7, item_id, 'view', now() FROM before;
