@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(158);
+SELECT plan(160);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -69,6 +69,9 @@ SELECT throws_ok($q$DO $$ BEGIN ALTER TABLE mtrs_model ALTER weights DROP NOT NU
                               PERFORM * FROM mtrs_recommend(1, model => 'm'); END $$$q$,
                  'XX001', 'mtrs model "m" has no weights', 'registry: a row without weights');
 SELECT lives_ok($$SELECT * FROM mtrs_recommend(1, model => 'm')$$, 'registry: found again once the DDL is rolled back');
+CREATE ROLE regress_mtrs_nopriv;
+SELECT throws_ok($q$DO $$ BEGIN SET LOCAL ROLE regress_mtrs_nopriv; PERFORM * FROM mtrs_recommend(1, model => 'm'); END $$$q$,
+                 '42501', 'permission denied for table mtrs_model', 'serving needs SELECT on the registry');
 SELECT throws_ok($$SELECT mtrs_activate('m', 5)$$, '42704', 'version 5 of mtrs model "m" does not exist', 'unknown version');
 SELECT throws_ok($$SELECT mtrs_activate('zz', 1)$$, '42704', 'mtrs model "zz" does not exist', 'unknown model');
 SELECT throws_ok($$SELECT mtrs_model_info('zz')$$, '42704', 'mtrs model "zz" does not exist', 'info of unknown model');
@@ -149,6 +152,9 @@ SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, '{{a,b}}', '{{x,y}}')$
                  'texts and labels must be one-dimensional arrays', 'fit text: 2-D utterances');
 SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, '{a,NULL}', '{NULL,x}')$$, '22000',
                  'no labelled utterances to train on', 'fit text: every pair has a null');
+SELECT is(mtrs_model_describe(mtrs_fit_text(NULL, NULL, NULL, ARRAY['a b', 'c d'], ARRAY[' x #y ', E'y\t'],
+                                             '{"text_epochs": 1}'))->'intents',
+          '["x", "y"]'::jsonb, 'fit text: white space around intents and # is trimmed');
 SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, ARRAY['a'], ARRAY[repeat('x', 64)])$$, '42622',
                  'intent label of utterance 1 is longer than 63 bytes', 'fit text: a 64-byte label');
 SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, array_agg('u' || g), array_agg('i' || g))
