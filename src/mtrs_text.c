@@ -180,19 +180,24 @@ pair_lower(int32_t c, int even_upper)
 
 /*
  * The lower case of c under case folding rules 1 where it differs from
- * rules 0 (the rest of fold_case), else -1: the end of Latin Extended-A
- * (rules 0 fold ź to Ż, ż to Ž and Ÿ to Ź), Latin Extended-B (Azerbaijani
- * Ə, Vietnamese Ơ and Ư, Pinyin tones, Romanian), Latin Extended
- * Additional (Vietnamese), Greek capitals with tonos and final sigma, and
- * Cyrillic beyond Russian (Ukrainian Ґ, Kazakh, Tatar, Bashkir, ...).
- * Checked code point by code point against Unicode 14's lower case
- * mapping (final sigma: its case folding), no two letters folded together.
+ * rules 0 (the rest of fold_case), else -1: Turkish İ, the end of Latin
+ * Extended-A (rules 0 fold ź to Ż, ż to Ž and Ÿ to Ź), Latin Extended-B
+ * (Azerbaijani Ə, Vietnamese Ơ and Ư, Pinyin tones, Romanian), Latin
+ * Extended Additional (Vietnamese, capital ß), Greek capitals with tonos
+ * and final sigma, and Cyrillic beyond Russian (Ukrainian Ґ, Kazakh, Tatar,
+ * Bashkir, ...).  Checked code point by code point against Unicode 14's
+ * simple lower case mapping (final sigma: its case folding), no two letters
+ * folded together.
  */
 static int32_t
 fold_case_1(int32_t c)
 {
-	if (c < 0x178 || c > 0x1EFF || (c > 0x52F && c < 0x1E00))
+	if (c < 0x130 || c > 0x1EFF || (c > 0x52F && c < 0x1E00))
 		return -1;				/* outside these blocks (Han, kana, Hangul: at once) */
+	if (c == 0x130)
+		return 'i';				/* İ (Turkish, Azerbaijani) */
+	if (c < 0x178)
+		return -1;
 	if (c == 0x178)
 		return 0xFF;			/* Ÿ */
 	if (c <= 0x17E)
@@ -225,6 +230,8 @@ fold_case_1(int32_t c)
 		return pair_lower(c, 0);
 	if ((c >= 0x1E00 && c <= 0x1E95) || (c >= 0x1EA0 && c <= 0x1EFF))
 		return pair_lower(c, 1);	/* Ḁ ... Ạ ạ ... Ỹ ỹ */
+	if (c == 0x1E9E)
+		return 0xDF;			/* capital sharp s */
 	return -1;
 }
 
