@@ -21,7 +21,8 @@ MTRS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export DEBIAN_FRONTEND=noninteractive
 
 MTRS_PACKAGES="make gcc libc6-dev postgresql-$PGV postgresql-server-dev-$PGV libopenblas-dev
-  postgresql-$PGV-pgtap postgresql-$PGV-cron libtap-parser-sourcehandler-pgtap-perl valgrind"
+  postgresql-$PGV-pgtap postgresql-$PGV-cron libtap-parser-sourcehandler-pgtap-perl valgrind
+  python3"
 
 mtrs_log() { printf '\n==> %s\n' "$*"; }
 

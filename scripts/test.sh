@@ -3,7 +3,8 @@
 #
 # On a fresh Debian 12 machine, as root:   bash scripts/test.sh
 # Installs the Debian packages (skip with MTRS_SKIP_APT=1), builds and installs
-# the extension, runs the plain-C unit tests (also under valgrind), starts a
+# the extension, runs the plain-C unit tests (also under valgrind) and the check of
+# the tokenizer's case folding against Unicode, starts a
 # throw-away PostgreSQL 15 cluster, runs pg_regress and pgTAP against it, stops
 # and removes the cluster, and ends with one line "N passed, N failed".
 # Exits non-zero on any failure.
@@ -31,6 +32,13 @@ if valgrind --error-exitcode=3 --leak-check=full -q ./test/unit/test_kernels > "
   echo "valgrind: clean"; count 1 0
 else
   tail -30 "$LOGS/valgrind.log"; echo "valgrind: errors"; count 0 1
+fi
+
+mtrs_log "the tokenizer's case folding against Unicode (python3's unicodedata)"
+if bash scripts/case_folding_check.sh > "$LOGS/folding.log" 2>&1; then
+  echo "ok - $(tail -1 "$LOGS/folding.log")"; count 1 0
+else
+  cat "$LOGS/folding.log"; echo "not ok - case folding"; count 0 1
 fi
 
 mtrs_log "starting a throw-away PostgreSQL $PGV cluster"
