@@ -136,6 +136,7 @@ extern void MtrsModelFileWrite(const MtrsModel *m, int64 id);
 /* mtrs_cache.c */
 extern MtrsModel *MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name);
 extern MtrsModel *MtrsCacheFindModel(FunctionCallInfo fcinfo, const char *name);
+extern bool MtrsRegistrySizes(Oid schema, const char *name, double *n_users, double *n_items);
 extern void MtrsCacheUserSqlBegin(void);
 extern void MtrsCacheUserSqlEnd(void);
 extern Oid	MtrsExtensionSchema(FunctionCallInfo fcinfo);

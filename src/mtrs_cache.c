@@ -112,6 +112,8 @@ typedef struct Registry
 	AttrNumber	att_active;
 	AttrNumber	att_weights;
 	AttrNumber	att_source;
+	AttrNumber	att_n_users;	/* these two only for row estimates: may be missing */
+	AttrNumber	att_n_items;
 } Registry;
 
 static HTAB *model_cache = NULL;
@@ -188,13 +190,13 @@ MtrsExtensionSchema(FunctionCallInfo fcinfo)
 	return nsp;
 }
 
-/* Return an attribute number of the registry table, or fail */
+/* Return an attribute number of the registry table, or fail (missing_ok: InvalidAttrNumber) */
 static AttrNumber
-registry_attnum(Oid relid, const char *column)
+registry_attnum(Oid relid, const char *column, bool missing_ok)
 {
 	AttrNumber	att = get_attnum(relid, column);
 
-	if (att == InvalidAttrNumber)
+	if (att == InvalidAttrNumber && !missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of table \"%s\" does not exist", column, MTRS_REGISTRY_TABLE),
@@ -214,20 +216,27 @@ registry_invalidate(Datum arg, Oid relid)
 		registry.relid = InvalidOid;
 }
 
-/* Locate the registry table and its active-name index in the given schema */
-static void
-locate_registry(Oid schema)
+/*
+ * Locate the registry table and its active-name index in the given schema;
+ * with missing_ok, return false instead of failing when they are not there
+ */
+static bool
+locate_registry(Oid schema, bool missing_ok)
 {
 	static bool callback_registered = false;
 	Oid			relid = get_relname_relid(MTRS_REGISTRY_TABLE, schema);
 
 	if (!OidIsValid(relid))
+	{
+		if (missing_ok)
+			return false;
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation \"%s.%s\" does not exist",
 						get_namespace_name(schema), MTRS_REGISTRY_TABLE)));
+	}
 	if (relid == registry.relid)
-		return;
+		return true;
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(registry_invalidate, (Datum) 0);
@@ -236,17 +245,28 @@ locate_registry(Oid schema)
 	registry.relid = InvalidOid;
 	registry.index = get_relname_relid(REGISTRY_ACTIVE_INDEX, schema);
 	if (!OidIsValid(registry.index))
+	{
+		if (missing_ok)
+			return false;
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("index \"%s\" does not exist", REGISTRY_ACTIVE_INDEX),
 				 errhint("Reinstall the mtrs extension.")));
-	registry.att_id = registry_attnum(relid, "id");
-	registry.att_name = registry_attnum(relid, "name");
-	registry.att_version = registry_attnum(relid, "version");
-	registry.att_active = registry_attnum(relid, "active");
-	registry.att_weights = registry_attnum(relid, "weights");
-	registry.att_source = registry_attnum(relid, "source");
+	}
+	registry.att_id = registry_attnum(relid, "id", missing_ok);
+	registry.att_name = registry_attnum(relid, "name", missing_ok);
+	registry.att_version = registry_attnum(relid, "version", missing_ok);
+	registry.att_active = registry_attnum(relid, "active", missing_ok);
+	registry.att_weights = registry_attnum(relid, "weights", missing_ok);
+	registry.att_source = registry_attnum(relid, "source", missing_ok);
+	registry.att_n_users = registry_attnum(relid, "n_users", true);
+	registry.att_n_items = registry_attnum(relid, "n_items", true);
+	if (registry.att_id == InvalidAttrNumber || registry.att_name == InvalidAttrNumber ||
+		registry.att_version == InvalidAttrNumber || registry.att_active == InvalidAttrNumber ||
+		registry.att_weights == InvalidAttrNumber || registry.att_source == InvalidAttrNumber)
+		return false;			/* only with missing_ok */
 	registry.relid = relid;
+	return true;
 }
 
 /* Create the hash table of cached models on first use */
@@ -388,10 +408,11 @@ finish_load(MtrsModel *m, Relation rel, HeapTuple tuple, const char *name, int64
 
 /*
  * Choose the model to use when none is named: mtrs.default_model if set,
- * else the only model with an active version.
+ * else the only model with an active version (missing_ok: NULL when there
+ * is none or more than one, instead of an error)
  */
 static const char *
-default_model_name(void)
+default_model_name(bool missing_ok)
 {
 	Relation	rel;
 	SysScanDesc scan;
@@ -414,6 +435,8 @@ default_model_name(void)
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	if (n != 1 && missing_ok)
+		return NULL;
 	if (n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -491,7 +514,7 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 	TransactionId xmin;
 
 	free_retired_models();
-	locate_registry(MtrsExtensionSchema(fcinfo));
+	(void) locate_registry(MtrsExtensionSchema(fcinfo), false);
 	if (pg_class_aclcheck(registry.relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, MTRS_REGISTRY_TABLE);
 	if (check_enable_rls(registry.relid, InvalidOid, false) == RLS_ENABLED)
@@ -499,7 +522,7 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("row-level security on table \"%s\" is not supported", MTRS_REGISTRY_TABLE)));
 	if (name == NULL)
-		name = default_model_name();
+		name = default_model_name(false);
 	if (strlen(name) >= NAMEDATALEN || name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -552,6 +575,59 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return entry->model;
+}
+
+/*
+ * The users and items of the active version of the named model (NULL: the
+ * default model) as the registry records them, for the planner's row
+ * estimates.  Never an error: false when they cannot be read (no such
+ * model, no single active one, no SELECT privilege on the registry, row-level
+ * security on it, no active snapshot, a registry not as the extension made it).
+ */
+bool
+MtrsRegistrySizes(Oid schema, const char *name, double *n_users, double *n_items)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData skey;
+	HeapTuple	tuple;
+	bool		isnull,
+				found = false;
+
+	if (!ActiveSnapshotSet() || !locate_registry(schema, true) ||
+		registry.att_n_users == InvalidAttrNumber || registry.att_n_items == InvalidAttrNumber ||
+		pg_class_aclcheck(registry.relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		check_enable_rls(registry.relid, InvalidOid, true) == RLS_ENABLED)
+		return false;
+	if (name == NULL && (name = default_model_name(true)) == NULL)
+		return false;
+	if (strlen(name) >= NAMEDATALEN || name[0] == '\0')
+		return false;
+	rel = table_open(registry.relid, AccessShareLock);
+	ScanKeyEntryInitialize(&skey, 0, registry.att_name, BTEqualStrategyNumber, InvalidOid,
+						   DEFAULT_COLLATION_OID, F_TEXTEQ, CStringGetTextDatum(name));
+	scan = systable_beginscan(rel, registry.index, true, GetActiveSnapshot(), 1, &skey);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Datum		users,
+					items;
+		bool		users_null;
+
+		if (!DatumGetBool(heap_getattr(tuple, registry.att_active, RelationGetDescr(rel), &isnull)))
+			continue;
+		users = heap_getattr(tuple, registry.att_n_users, RelationGetDescr(rel), &users_null);
+		items = heap_getattr(tuple, registry.att_n_items, RelationGetDescr(rel), &isnull);
+		if (!users_null && !isnull)
+		{
+			*n_users = DatumGetInt32(users);
+			*n_items = DatumGetInt32(items);
+			found = true;
+		}
+		break;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
 }
 
 /*

@@ -63,6 +63,38 @@ CREATE TEMP TABLE cand (user_id bigint, item_id bigint, title text);
 SELECT pg_temp.plan_of('SELECT * FROM cand WHERE mtrs_predict(user_id, item_id) > 0.5 AND lower(title) LIKE ''%bag%''')
        ->> 'Filter' AS filter;
 
+-- with the model known at plan time (named, or the default model), the registry's counts
+-- bound the estimate: a list has at most one row per item, and a batch over every user or
+-- item (ids NULL) one group per user or item; an unknown model leaves the estimate as it was
+SELECT mtrs_register('plan', mtrs_fit(u, u % 40, 'view', timestamptz '2026-01-01', '{"dim": 4, "iterations": 1}'::jsonb)) > 0
+       AS registered
+  FROM generate_series(1, 300) u;
+SELECT n_users, n_items FROM mtrs_model WHERE name = 'plan';
+SELECT q, (pg_temp.plan_of(q) ->> 'Plan Rows')::float8 AS rows
+  FROM unnest(ARRAY[
+	'SELECT * FROM mtrs_recommend(1, 2147483647, model => ''plan'')',
+	'SELECT * FROM mtrs_recommend(1, 2147483647)',
+	'SELECT * FROM mtrs_recommend(1, 5, model => ''plan'')',
+	'SELECT * FROM mtrs_recommend_for(ARRAY[1]::bigint[], 1000, model => ''plan'')',
+	'SELECT * FROM mtrs_recommend_batch(NULL, 5, model => ''plan'')',
+	'SELECT * FROM mtrs_recommend_batch(ARRAY[1, 2]::bigint[], 100, model => ''plan'')',
+	'SELECT * FROM mtrs_similar_items(1, 100, model => ''plan'')',
+	'SELECT * FROM mtrs_similar_items_batch(NULL, 3, model => ''plan'')',
+	'SELECT * FROM mtrs_item_vectors(model => ''plan'')',
+	'SELECT * FROM mtrs_user_vectors(model => ''plan'')',
+	'SELECT * FROM mtrs_recommend(1, 2147483647, model => ''nope'')'
+  ]) AS q;
+-- "every item" (k = 2^31 - 1) no longer costs enough to be compiled with JIT
+SELECT (pg_temp.plan_of('SELECT * FROM mtrs_recommend(1, 2147483647)') ->> 'Total Cost')::float8
+       < current_setting('jit_above_cost')::float8 AS below_jit_cost;
+-- without SELECT on the registry the counts are not read (and planning does not fail)
+CREATE ROLE regress_mtrs_planner;
+SET ROLE regress_mtrs_planner;
+SELECT (pg_temp.plan_of('SELECT * FROM mtrs_recommend(1, 2147483647, model => ''plan'')') ->> 'Plan Rows')::float8
+       AS rows_without_privilege;
+RESET ROLE;
+DROP ROLE regress_mtrs_planner;
+
 -- every set-returning function whose rows follow its arguments has the support function
 SELECT p.proname, s.proname AS support
   FROM pg_proc p JOIN pg_proc s ON s.oid = p.prosupport
