@@ -17,7 +17,7 @@
  * model), the registry's user and item counts of its active version bound
  * the estimate too: a list has at most as many rows as the model has items
  * (mtrs_recommend(u, 2147483647) is "every item", which estimated at 2^31
- * rows made PostgreSQL compile the query with JIT, 60 ms for a 0.1 ms call),
+ * rows made PostgreSQL compile the query with JIT, 69 ms for a 0.1 ms call),
  * and a batch over every user or item (ids NULL) has one group per user or
  * item.  Reading the counts never fails: without them the estimate is as
  * above.
