@@ -19,8 +19,8 @@
  * (mtrs_recommend(u, 2147483647) is "every item", which estimated at 2^31
  * rows made PostgreSQL compile the query with JIT, 69 ms for a 0.1 ms call),
  * and a batch over every user or item (ids NULL) has one group per user or
- * item.  Reading the counts never fails: without them the estimate is as
- * above.
+ * item.  The counts are read only for a k above SIZED_K or ids NULL, and
+ * reading them never fails: without them the estimate is as above.
  *
  * IDENTIFICATION
  *	  src/mtrs_plan.c
@@ -40,6 +40,7 @@
 PG_FUNCTION_INFO_V1(mtrs_rows_support);
 
 #define DEFAULT_K	10			/* k's default, for a k that is not a constant */
+#define SIZED_K		1000		/* a larger k is worth a look at the model's item count */
 
 /*
  * How a function's row count follows from its arguments (-1: no such
@@ -166,7 +167,6 @@ mtrs_rows_support(PG_FUNCTION_ARGS)
 			rule = &rows_rules[i];
 	if (rule == NULL)
 		PG_RETURN_POINTER(NULL);
-	sized = model_sizes(rule, args, req->funcid, &n_users, &n_items);
 
 	/* rows per group: k (+ extra) when k is a constant */
 	if (rule->k >= 0)
@@ -183,6 +183,14 @@ mtrs_rows_support(PG_FUNCTION_ARGS)
 	}
 	else
 		rows = 1;
+
+	/*
+	 * The model's counts, read from the registry (an index probe, about 2 us
+	 * a plan) only where they can matter: a k beyond SIZED_K, or every id
+	 */
+	sized = ((rule->k_items && rows > SIZED_K) ||
+			 (rule->all_ids != 0 && null_arg(args, rule->ids))) &&
+		model_sizes(rule, args, req->funcid, &n_users, &n_items);
 	if (sized && rule->k_items && rows > n_items)
 	{
 		rows = n_items;

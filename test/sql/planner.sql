@@ -64,8 +64,9 @@ SELECT pg_temp.plan_of('SELECT * FROM cand WHERE mtrs_predict(user_id, item_id) 
        ->> 'Filter' AS filter;
 
 -- with the model known at plan time (named, or the default model), the registry's counts
--- bound the estimate: a list has at most one row per item, and a batch over every user or
--- item (ids NULL) one group per user or item; an unknown model leaves the estimate as it was
+-- bound the estimate: a list has at most one row per item (looked up for k above 1000), and
+-- a batch over every user or item (ids NULL) has one group per user or item; an unknown
+-- model leaves the estimate as it was
 SELECT mtrs_register('plan', mtrs_fit(u, u % 40, 'view', timestamptz '2026-01-01', '{"dim": 4, "iterations": 1}'::jsonb)) > 0
        AS registered
   FROM generate_series(1, 300) u;
@@ -75,10 +76,11 @@ SELECT q, (pg_temp.plan_of(q) ->> 'Plan Rows')::float8 AS rows
 	'SELECT * FROM mtrs_recommend(1, 2147483647, model => ''plan'')',
 	'SELECT * FROM mtrs_recommend(1, 2147483647)',
 	'SELECT * FROM mtrs_recommend(1, 5, model => ''plan'')',
-	'SELECT * FROM mtrs_recommend_for(ARRAY[1]::bigint[], 1000, model => ''plan'')',
+	'SELECT * FROM mtrs_recommend(1, 1000, model => ''plan'')',
+	'SELECT * FROM mtrs_recommend_for(ARRAY[1]::bigint[], 1001, model => ''plan'')',
 	'SELECT * FROM mtrs_recommend_batch(NULL, 5, model => ''plan'')',
-	'SELECT * FROM mtrs_recommend_batch(ARRAY[1, 2]::bigint[], 100, model => ''plan'')',
-	'SELECT * FROM mtrs_similar_items(1, 100, model => ''plan'')',
+	'SELECT * FROM mtrs_recommend_batch(ARRAY[1, 2]::bigint[], 5000, model => ''plan'')',
+	'SELECT * FROM mtrs_similar_items(1, 5000, model => ''plan'')',
 	'SELECT * FROM mtrs_similar_items_batch(NULL, 3, model => ''plan'')',
 	'SELECT * FROM mtrs_item_vectors(model => ''plan'')',
 	'SELECT * FROM mtrs_user_vectors(model => ''plan'')',
