@@ -104,6 +104,7 @@ static MtrsModel *cache_lookup(FunctionCallInfo fcinfo, const char *name, bool m
 /* Where the registry lives and the attribute numbers we read */
 typedef struct Registry
 {
+	bool		valid;			/* false once DDL on the table may have changed it */
 	Oid			relid;
 	Oid			index;
 	AttrNumber	att_id;
@@ -190,30 +191,19 @@ MtrsExtensionSchema(FunctionCallInfo fcinfo)
 	return nsp;
 }
 
-/* Return an attribute number of the registry table, or fail (missing_ok: InvalidAttrNumber) */
-static AttrNumber
-registry_attnum(Oid relid, const char *column, bool missing_ok)
-{
-	AttrNumber	att = get_attnum(relid, column);
-
-	if (att == InvalidAttrNumber && !missing_ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of table \"%s\" does not exist", column, MTRS_REGISTRY_TABLE),
-				 errhint("Reinstall the mtrs extension.")));
-	return att;
-}
-
 /*
- * Forget where the registry is when its table changes: DDL on it (a column
- * dropped or renamed, an index dropped or created) sends a relcache
- * invalidation for the table, and a reset (InvalidOid) covers everything
+ * Mark where the registry is as to be looked up again when its table
+ * changes: DDL on it (a column dropped or renamed, an index dropped or
+ * created) sends a relcache invalidation for the table, and a reset
+ * (InvalidOid) covers everything.  Only marked: the callback runs whenever
+ * invalidations are processed, in the middle of a call too (when it opens
+ * a relation, say), which must go on with the values it located.
  */
 static void
 registry_invalidate(Datum arg, Oid relid)
 {
 	if (!OidIsValid(relid) || relid == registry.relid)
-		registry.relid = InvalidOid;
+		registry.valid = false;
 }
 
 /*
@@ -224,7 +214,9 @@ static bool
 locate_registry(Oid schema, bool missing_ok)
 {
 	static bool callback_registered = false;
+	static const char *const columns[] = {"id", "name", "version", "active", "weights", "source"};
 	Oid			relid = get_relname_relid(MTRS_REGISTRY_TABLE, schema);
+	AttrNumber	att[lengthof(columns)];
 
 	if (!OidIsValid(relid))
 	{
@@ -235,17 +227,24 @@ locate_registry(Oid schema, bool missing_ok)
 				 errmsg("relation \"%s.%s\" does not exist",
 						get_namespace_name(schema), MTRS_REGISTRY_TABLE)));
 	}
-	if (relid == registry.relid)
+	if (registry.valid && relid == registry.relid)
 		return true;
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(registry_invalidate, (Datum) 0);
 		callback_registered = true;
 	}
-	registry.relid = InvalidOid;
+	/* valid from here: an invalidation while we look makes it false again */
+	registry.relid = relid;
+	registry.valid = true;
 	registry.index = get_relname_relid(REGISTRY_ACTIVE_INDEX, schema);
+	for (int i = 0; i < (int) lengthof(columns); i++)
+		att[i] = get_attnum(relid, columns[i]);
+	registry.att_n_users = get_attnum(relid, "n_users");	/* may be missing */
+	registry.att_n_items = get_attnum(relid, "n_items");
 	if (!OidIsValid(registry.index))
 	{
+		registry.valid = false;
 		if (missing_ok)
 			return false;
 		ereport(ERROR,
@@ -253,19 +252,23 @@ locate_registry(Oid schema, bool missing_ok)
 				 errmsg("index \"%s\" does not exist", REGISTRY_ACTIVE_INDEX),
 				 errhint("Reinstall the mtrs extension.")));
 	}
-	registry.att_id = registry_attnum(relid, "id", missing_ok);
-	registry.att_name = registry_attnum(relid, "name", missing_ok);
-	registry.att_version = registry_attnum(relid, "version", missing_ok);
-	registry.att_active = registry_attnum(relid, "active", missing_ok);
-	registry.att_weights = registry_attnum(relid, "weights", missing_ok);
-	registry.att_source = registry_attnum(relid, "source", missing_ok);
-	registry.att_n_users = registry_attnum(relid, "n_users", true);
-	registry.att_n_items = registry_attnum(relid, "n_items", true);
-	if (registry.att_id == InvalidAttrNumber || registry.att_name == InvalidAttrNumber ||
-		registry.att_version == InvalidAttrNumber || registry.att_active == InvalidAttrNumber ||
-		registry.att_weights == InvalidAttrNumber || registry.att_source == InvalidAttrNumber)
-		return false;			/* only with missing_ok */
-	registry.relid = relid;
+	for (int i = 0; i < (int) lengthof(columns); i++)
+		if (att[i] == InvalidAttrNumber)
+		{
+			registry.valid = false;
+			if (missing_ok)
+				return false;
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of table \"%s\" does not exist", columns[i], MTRS_REGISTRY_TABLE),
+					 errhint("Reinstall the mtrs extension.")));
+		}
+	registry.att_id = att[0];
+	registry.att_name = att[1];
+	registry.att_version = att[2];
+	registry.att_active = att[3];
+	registry.att_weights = att[4];
+	registry.att_source = att[5];
 	return true;
 }
 
