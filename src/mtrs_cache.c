@@ -410,6 +410,26 @@ finish_load(MtrsModel *m, Relation rel, HeapTuple tuple, const char *name, int64
 }
 
 /*
+ * Begin a scan of the registry's active-name index for name (*scan, to be
+ * ended by the caller) and return the model's active row, or NULL
+ */
+static HeapTuple
+active_row(Relation rel, const char *name, SysScanDesc *scan)
+{
+	ScanKeyData skey;
+	HeapTuple	tuple;
+	bool		isnull;
+
+	ScanKeyEntryInitialize(&skey, 0, registry.att_name, BTEqualStrategyNumber, InvalidOid,
+						   DEFAULT_COLLATION_OID, F_TEXTEQ, CStringGetTextDatum(name));
+	*scan = systable_beginscan(rel, registry.index, true, GetActiveSnapshot(), 1, &skey);
+	while (HeapTupleIsValid(tuple = systable_getnext(*scan)))
+		if (DatumGetBool(heap_getattr(tuple, registry.att_active, RelationGetDescr(rel), &isnull)))
+			return tuple;
+	return NULL;
+}
+
+/*
  * Choose the model to use when none is named: mtrs.default_model if set,
  * else the only model with an active version (missing_ok: NULL when there
  * is none or more than one, instead of an error)
@@ -509,7 +529,6 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 	CacheEntry *entry;
 	Relation	rel;
 	SysScanDesc scan;
-	ScanKeyData skey;
 	HeapTuple	tuple;
 	bool		found,
 				isnull;
@@ -532,15 +551,8 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 				 errmsg("mtrs model \"%s\" does not exist", name)));
 
 	rel = table_open(registry.relid, AccessShareLock);
-	ScanKeyEntryInitialize(&skey, 0, registry.att_name, BTEqualStrategyNumber, InvalidOid,
-						   DEFAULT_COLLATION_OID, F_TEXTEQ, CStringGetTextDatum(name));
-	scan = systable_beginscan(rel, registry.index, true, GetActiveSnapshot(), 1, &skey);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
-	{
-		if (DatumGetBool(heap_getattr(tuple, registry.att_active, RelationGetDescr(rel), &isnull)))
-			break;
-	}
-	if (!HeapTupleIsValid(tuple))
+	tuple = active_row(rel, name, &scan);
+	if (tuple == NULL)
 	{
 		systable_endscan(scan);
 		if (missing_ok)
@@ -592,7 +604,6 @@ MtrsRegistrySizes(Oid schema, const char *name, double *n_users, double *n_items
 {
 	Relation	rel;
 	SysScanDesc scan;
-	ScanKeyData skey;
 	HeapTuple	tuple;
 	bool		isnull,
 				found = false;
@@ -607,26 +618,19 @@ MtrsRegistrySizes(Oid schema, const char *name, double *n_users, double *n_items
 	if (strlen(name) >= NAMEDATALEN || name[0] == '\0')
 		return false;
 	rel = table_open(registry.relid, AccessShareLock);
-	ScanKeyEntryInitialize(&skey, 0, registry.att_name, BTEqualStrategyNumber, InvalidOid,
-						   DEFAULT_COLLATION_OID, F_TEXTEQ, CStringGetTextDatum(name));
-	scan = systable_beginscan(rel, registry.index, true, GetActiveSnapshot(), 1, &skey);
-	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	tuple = active_row(rel, name, &scan);
+	if (tuple != NULL)
 	{
-		Datum		users,
-					items;
 		bool		users_null;
+		Datum		users = heap_getattr(tuple, registry.att_n_users, RelationGetDescr(rel), &users_null);
+		Datum		items = heap_getattr(tuple, registry.att_n_items, RelationGetDescr(rel), &isnull);
 
-		if (!DatumGetBool(heap_getattr(tuple, registry.att_active, RelationGetDescr(rel), &isnull)))
-			continue;
-		users = heap_getattr(tuple, registry.att_n_users, RelationGetDescr(rel), &users_null);
-		items = heap_getattr(tuple, registry.att_n_items, RelationGetDescr(rel), &isnull);
 		if (!users_null && !isnull)
 		{
 			*n_users = DatumGetInt32(users);
 			*n_items = DatumGetInt32(items);
 			found = true;
 		}
-		break;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);

@@ -45,8 +45,9 @@ PG_FUNCTION_INFO_V1(mtrs_rows_support);
 /*
  * How a function's row count follows from its arguments (-1: no such
  * argument).  rows = (k + extra) x length(ids), at most length(cap); with
- * the model's counts, k at most its items (k_items), and ids NULL meaning
- * one group per user ('u') or item ('i') of the model (all_ids).
+ * the model's counts, k at most its items (a rule with both k and model),
+ * and ids NULL meaning one group per user ('u') or item ('i') of the model
+ * (all_ids).
  */
 typedef struct RowsRule
 {
@@ -56,21 +57,20 @@ typedef struct RowsRule
 	int			ids;			/* an array with one group of rows per element */
 	int			cap;			/* an array the rows are drawn from */
 	int			model;			/* the model's name */
-	bool		k_items;		/* at most one row per item of the model */
 	char		all_ids;		/* what ids NULL stands for: 'u', 'i' or 0 */
 } RowsRule;
 
 static const RowsRule rows_rules[] = {
-	{"mtrs_recommend", 1, 0, -1, 5, 2, true, 0},
-	{"mtrs_recommend_for", 1, 0, -1, 5, 2, true, 0},
-	{"mtrs_recommend_batch", 1, 0, 0, -1, 2, true, 'u'},
-	{"mtrs_explain", 2, 1, -1, -1, -1, false, 0},
-	{"mtrs_explain_for", 2, 1, -1, -1, -1, false, 0},
-	{"mtrs_similar_items", 1, 0, -1, -1, 2, true, 0},
-	{"mtrs_similar_items_batch", 1, 0, 0, -1, 2, true, 'i'},
-	{"mtrs_item_vectors", -1, 0, 0, -1, 1, false, 'i'},
-	{"mtrs_user_vectors", -1, 0, 0, -1, 1, false, 'u'},
-	{"mtrs_intent_explain", 2, 1, -1, -1, -1, false, 0},
+	{"mtrs_recommend", 1, 0, -1, 5, 2, 0},
+	{"mtrs_recommend_for", 1, 0, -1, 5, 2, 0},
+	{"mtrs_recommend_batch", 1, 0, 0, -1, 2, 'u'},
+	{"mtrs_explain", 2, 1, -1, -1, -1, 0},
+	{"mtrs_explain_for", 2, 1, -1, -1, -1, 0},
+	{"mtrs_similar_items", 1, 0, -1, -1, 2, 0},
+	{"mtrs_similar_items_batch", 1, 0, 0, -1, 2, 'i'},
+	{"mtrs_item_vectors", -1, 0, 0, -1, 1, 'i'},
+	{"mtrs_user_vectors", -1, 0, 0, -1, 1, 'u'},
+	{"mtrs_intent_explain", 2, 1, -1, -1, -1, 0},
 };
 
 /* The argument n of a call if it is a constant that is not NULL */
@@ -153,6 +153,7 @@ mtrs_rows_support(PG_FUNCTION_ARGS)
 	bool		sized;
 	double		n_users = 0,
 				n_items = 0;
+	bool		k_items;
 
 	if (!IsA(rawreq, SupportRequestRows))
 		PG_RETURN_POINTER(NULL);
@@ -167,6 +168,7 @@ mtrs_rows_support(PG_FUNCTION_ARGS)
 			rule = &rows_rules[i];
 	if (rule == NULL)
 		PG_RETURN_POINTER(NULL);
+	k_items = rule->k >= 0 && rule->model >= 0;	/* a list from the model's items */
 
 	/* rows per group: k (+ extra) when k is a constant */
 	if (rule->k >= 0)
@@ -188,10 +190,10 @@ mtrs_rows_support(PG_FUNCTION_ARGS)
 	 * The model's counts, read from the registry (an index probe, about 2 us
 	 * a plan) only where they can matter: a k beyond SIZED_K, or every id
 	 */
-	sized = ((rule->k_items && rows > SIZED_K) ||
+	sized = ((k_items && rows > SIZED_K) ||
 			 (rule->all_ids != 0 && null_arg(args, rule->ids))) &&
 		model_sizes(rule, args, req->funcid, &n_users, &n_items);
-	if (sized && rule->k_items && rows > n_items)
+	if (sized && k_items && rows > n_items)
 	{
 		rows = n_items;
 		known = true;
