@@ -6,7 +6,9 @@
 # the extension, runs the plain-C unit tests (also under valgrind) and the check of
 # the tokenizer's case folding against Unicode, starts a
 # throw-away PostgreSQL 15 cluster, runs pg_regress and pgTAP against it, stops
-# and removes the cluster, and ends with one line "N passed, N failed".
+# and removes the cluster, runs it all again on a build with gcc's sanitizers
+# (scripts/sanitize.sh; skip with MTRS_SKIP_SANITIZE=1), and ends with one line
+# "N passed, N failed".
 # Exits non-zero on any failure.
 set -Eeuo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -115,6 +117,20 @@ else
   echo "not ok - crafted models: psql exit $crafted_rc, served ${served:-0}, refused $refused, internal errors $internal"
   cat "$LOGS/crafted.txt"; grep 'variant' "$LOGS/crafted.err" | tail -3; tail -5 "$LOGS/crafted.err"
   count 0 1
+fi
+
+# the whole suite again on a build with the undefined-behaviour sanitizer, and the unit
+# tests with the address sanitizer (scripts/sanitize.sh, which runs this script on its
+# instrumented copy with MTRS_SKIP_SANITIZE=1); about a minute
+if [ "${MTRS_SKIP_SANITIZE:-0}" != 1 ]; then
+  mtrs_log "checks: the suite on a build with -fsanitize=undefined (scripts/sanitize.sh)"
+  mtrs_cluster_stop
+  if MTRS_SKIP_APT=1 MTRS_SANITIZE_OUT="$LOGS/sanitize" bash scripts/sanitize.sh > "$LOGS/sanitize.log" 2>&1; then
+    echo "ok - $(grep '^sanitize:' "$LOGS/sanitize.log")"; count 1 0
+  else
+    grep -A40 '^==> undefined behaviour reported' "$LOGS/sanitize.log" || tail -40 "$LOGS/sanitize.log"
+    echo "not ok - undefined behaviour or a failure under the sanitizers (log: $LOGS/sanitize.log)"; count 0 1
+  fi
 fi
 
 mtrs_log "summary"
