@@ -67,11 +67,19 @@ grep -E '^(Files=|Result:)' "$LOGS/tap.log" || tail -20 "$LOGS/tap.log"
 count "$(grep -Ec '^ok [0-9]+' "$LOGS/tap.log" || true)" "$(grep -Ec '^not ok [0-9]+' "$LOGS/tap.log" || true)"
 [ $tap_rc -eq 0 ] || [ "$(grep -Ec '^not ok [0-9]+' "$LOGS/tap.log" || true)" -gt 0 ] || count 0 1
 
-mtrs_log "checks: documentation, pg_dump and restore"
+mtrs_log "checks: documentation (every object, every example), pg_dump and restore"
 missing=$(grep -Eo '(FUNCTION|AGGREGATE|PROCEDURE|VIEW) @extschema@\.[a-z_0-9]+' sql/mtrs.sql | sed 's/.*\.//' | sort -u |
           while read -r f; do grep -q "\b$f\b" docs/sql-reference.md || echo "$f"; done)
 if [ -z "$missing" ]; then echo "ok - every SQL function, procedure and view appears in docs/sql-reference.md"; count 1 0
 else echo "not ok - undocumented: $missing"; count 0 1; fi
+# the docs' SQL examples run as written and show what they print (scripts/doc_check.py)
+set +e
+as_pg python3 scripts/doc_check.py README.md docs/sql-reference.md docs/operations.md > "$LOGS/doc_check.log" 2>&1
+set -e
+grep -E '^not ok|^    ' "$LOGS/doc_check.log" || true
+tail -1 "$LOGS/doc_check.log"
+count "$(grep -c '^ok ' "$LOGS/doc_check.log" || true)" "$(grep -c '^not ok' "$LOGS/doc_check.log" || true)"
+grep -q '^doc examples: ' "$LOGS/doc_check.log" || count 0 1
 # pg_dump and restore: the registry comes back byte for byte and serves the same
 as_pg createdb mtrs_dump_check
 psql_pg -q -d mtrs_dump_check -f test/fixtures/dump_models.sql > "$LOGS/dump_models.log"

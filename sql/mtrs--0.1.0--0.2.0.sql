@@ -175,6 +175,13 @@ BEGIN
 	IF opts->'warm_start' = 'true' THEN
 		opts := opts || jsonb_build_object('warm_start', mtrs_train.name);
 	END IF;
+	/* a warm start without "dim" takes its start's: the one dim it can start from */
+	IF interactions IS NOT NULL AND jsonb_typeof(opts->'warm_start') = 'string' AND NOT opts ? 'dim' THEN
+		opts := opts || coalesce((SELECT jsonb_build_object('dim', (x.format->'dim')::integer)
+		                            FROM @extschema@.mtrs_model x
+		                           WHERE x.name = opts->>'warm_start' AND x.active
+		                             AND x.n_users > 0 AND x.n_items > 0), '{}');
+	END IF;
 	PERFORM @extschema@.mtrs_options(opts);		/* an invalid option: the run's error, now */
 	IF interactions IS NOT NULL THEN
 		PERFORM @extschema@.mtrs_check_warm_start(mtrs_train.name, opts);

@@ -47,7 +47,8 @@ PG_FUNCTION_INFO_V1(mtrs_rows_support);
  * argument).  rows = (k + extra) x length(ids), at most length(cap); with
  * the model's counts, k at most its items (a rule with both k and model),
  * and ids NULL meaning one group per user ('u') or item ('i') of the model
- * (all_ids).
+ * (all_ids); at most max_rows per group if that is not 0 (the features of
+ * one utterance: a thousand is a long text).
  */
 typedef struct RowsRule
 {
@@ -58,19 +59,20 @@ typedef struct RowsRule
 	int			cap;			/* an array the rows are drawn from */
 	int			model;			/* the model's name */
 	char		all_ids;		/* what ids NULL stands for: 'u', 'i' or 0 */
+	int			max_rows;		/* an estimate's bound per group, or 0 */
 } RowsRule;
 
 static const RowsRule rows_rules[] = {
 	{"mtrs_recommend", 1, 0, -1, 5, 2, 0},
 	{"mtrs_recommend_for", 1, 0, -1, 5, 2, 0},
 	{"mtrs_recommend_batch", 1, 0, 0, -1, 2, 'u'},
-	{"mtrs_explain", 2, 1, -1, -1, -1, 0},
-	{"mtrs_explain_for", 2, 1, -1, -1, -1, 0},
+	{"mtrs_explain", 2, 1, -1, -1, 3, 0},
+	{"mtrs_explain_for", 2, 1, -1, -1, 3, 0},
 	{"mtrs_similar_items", 1, 0, -1, -1, 2, 0},
 	{"mtrs_similar_items_batch", 1, 0, 0, -1, 2, 'i'},
 	{"mtrs_item_vectors", -1, 0, 0, -1, 1, 'i'},
 	{"mtrs_user_vectors", -1, 0, 0, -1, 1, 'u'},
-	{"mtrs_intent_explain", 2, 1, -1, -1, -1, 0},
+	{"mtrs_intent_explain", 2, 1, -1, -1, -1, 0, SIZED_K},
 };
 
 /* The argument n of a call if it is a constant that is not NULL */
@@ -177,11 +179,13 @@ mtrs_rows_support(PG_FUNCTION_ARGS)
 
 		if (k != NULL && k->consttype == INT4OID)
 		{
-			rows = Max(DatumGetInt32(k->constvalue), 0) + rule->extra;
+			rows = (double) Max(DatumGetInt32(k->constvalue), 0) + rule->extra;
 			known = true;
 		}
 		else
 			rows = DEFAULT_K + rule->extra;
+		if (rule->max_rows > 0 && rows > rule->max_rows)
+			rows = rule->max_rows;
 	}
 	else
 		rows = 1;

@@ -206,7 +206,8 @@ static int
 foldin_weights(const MtrsModel *m, const int *items, const double *ts, int n, int *rows,
 			   float *conf)
 {
-	ItemTs	   *it = palloc(sizeof(ItemTs) * Max(n, 1));
+	/* (a history array of 2^27 ids is legal: 2 GB here) */
+	ItemTs	   *it = palloc_extended(sizeof(ItemTs) * Max(n, 1), MCXT_ALLOC_HUGE);
 	double		last = -INFINITY;
 	int			u = 0;
 
@@ -318,8 +319,8 @@ user_rows(MtrsModel *m, Datum *args, MemoryContext cxt, int **items, double **ts
 
 	if (SPI_execute_plan((SPIPlanPtr) m->src_all_plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "fold-in query failed");
-	*items = MemoryContextAlloc(cxt, sizeof(int) * Max(SPI_processed, 1));
-	*ts = MemoryContextAlloc(cxt, sizeof(double) * Max(SPI_processed, 1));
+	*items = MemoryContextAllocHuge(cxt, sizeof(int) * Max(SPI_processed, 1));
+	*ts = MemoryContextAllocHuge(cxt, sizeof(double) * Max(SPI_processed, 1));
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		bool		null_item,

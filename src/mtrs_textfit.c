@@ -338,10 +338,18 @@ static void
 held_out_logits(const MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows,
 				MtrsRuleSet *s)
 {
-	float	   *z = palloc(sizeof(float) * Max((int64) n_rows * p->n_labels, 1));
+	double		zbytes = sizeof(float) * Max((double) n_rows * p->n_labels, 1.0);
+	float	   *z;
 	float	   *h = palloc(sizeof(float) * MtrsTextWidth(p));
 	int32	   *lab_off = palloc(sizeof(int32) * (n_rows + 1));
 	int32	   *lab = palloc(sizeof(int32) * Max(c->lab_off[c->n], 1));
+
+	/* every held-out utterance's logit of every intent: past 1 GB at 2^28 */
+	MtrsCheckTrainingMemory((double) MemoryContextMemAllocated(CurrentMemoryContext, true) + zbytes,
+							psprintf("the logits of %d held-out utterances and %d intents",
+									 n_rows, p->n_labels),
+							false, "held-out utterances");
+	z = palloc_extended((Size) zbytes, MCXT_ALLOC_HUGE);
 
 	lab_off[0] = 0;
 	for (int r = 0; r < n_rows; r++)

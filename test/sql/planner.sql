@@ -84,7 +84,15 @@ SELECT q, (pg_temp.plan_of(q) ->> 'Plan Rows')::float8 AS rows
 	'SELECT * FROM mtrs_similar_items_batch(NULL, 3, model => ''plan'')',
 	'SELECT * FROM mtrs_item_vectors(model => ''plan'')',
 	'SELECT * FROM mtrs_user_vectors(model => ''plan'')',
-	'SELECT * FROM mtrs_recommend(1, 2147483647, model => ''nope'')'
+	'SELECT * FROM mtrs_recommend(1, 2147483647, model => ''nope'')',
+	-- explanations: k history items (at most the model's items), or k features of one
+	-- utterance (estimated at most 1000); with the row of the rest, k = 2^31 - 1 once
+	-- wrapped to an estimate of 1 row
+	'SELECT * FROM mtrs_explain(1, 2, 2147483647, model => ''plan'')',
+	'SELECT * FROM mtrs_explain_for(ARRAY[1]::bigint[], 2, 2147483647)',
+	'SELECT * FROM mtrs_explain(1, 2, 2147483647, model => ''nope'')',
+	'SELECT * FROM mtrs_intent_explain(''hello'', k => 2147483647)',
+	'SELECT * FROM mtrs_intent_explain(''hello'', k => 999)'
   ]) AS q;
 -- "every item" (k = 2^31 - 1) no longer costs enough to be compiled with JIT
 SELECT (pg_temp.plan_of('SELECT * FROM mtrs_recommend(1, 2147483647)') ->> 'Total Cost')::float8

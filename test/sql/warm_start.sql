@@ -61,6 +61,12 @@ SELECT source->'warm_start' AS warm_start FROM mtrs_model WHERE name = 'c';
 SELECT md5(mtrs_fit(user_id, item_id, event, ts, '{"dim": 8, "warm_start": "m", "iterations": 3}'::jsonb)) =
        (SELECT md5(weights) FROM mtrs_model WHERE name = 'a') AS same_as_train
   FROM shop;
+-- without "dim", mtrs_train's warm start takes its start's ("m" has dim 8, the default is
+-- 64), and records it; a model without a start gets the default
+SELECT mtrs_train('m8', 'shop', options => '{"warm_start": "m", "iterations": 1}') > 0 AS m8,
+       mtrs_train('d', 'shop', options => '{"warm_start": "nobody", "iterations": 1}') > 0 AS d;
+SELECT name, options->>'dim' AS dim, source->'warm_start'->>'model' AS started_from
+  FROM mtrs_model WHERE name IN ('m8', 'd') ORDER BY name;
 -- errors
 SELECT mtrs_train('x', 'shop', options => '{"dim": 4, "warm_start": "m"}');
 SELECT mtrs_fit(user_id, item_id, event, ts, '{"warm_start": true}'::jsonb) FROM shop;
