@@ -78,7 +78,9 @@ demo_sql <<'SQL'
 SELECT r.rank, c.title, c.category, round(r.score::numeric, 3) AS score
   FROM mtrs_recommend(42, 5, query => 'a good camera') r JOIN shop_items c USING (item_id)
  ORDER BY r.rank;
--- a new visitor searching in Chinese: the query alone ranks the catalog
+SQL
+mtrs_log "a new visitor types '无反相机' (mirrorless camera): the query alone ranks the catalog"
+demo_sql <<'SQL'
 SELECT r.rank, c.title_zh, c.title, round(r.score::numeric, 3) AS score
   FROM mtrs_recommend_for(ARRAY[]::bigint[], 3, query => '无反相机') r JOIN shop_items c USING (item_id)
  ORDER BY r.rank;

@@ -22,6 +22,10 @@ is not run (another server, Citus, pgvector, a table of the reader's own); one p
   <!-- doc-check: no output (why) -->
 runs, but what it shows is not compared (a running query's pid, timings).
 Prints one "ok" or "not ok" line per block and a summary; exits 1 if a block failed.
+
+  python3 scripts/doc_check.py --demo DEMO_OUTPUT README.md
+checks instead that the README's excerpt of scripts/demo.sh's output is what the demo
+printed (DEMO_OUTPUT): every line of it but "...", in order.
 """
 import os
 import re
@@ -200,5 +204,43 @@ def main(files):
     return 1 if failed else 0
 
 
+def check_demo(readme, output):
+    """The README's excerpt of the demo's output (its first ``` block that starts with
+    "==> "): each line but "..." must be a line of the output, in the same order; "..."
+    within a line stands for any text, and timings ("0.02 s") are free."""
+    excerpt, cur = None, None          # cur: the lines of the fenced block we are in
+    for line in open(readme, encoding='utf-8').read().split('\n'):
+        if not line.strip().startswith('```'):
+            if cur is not None:
+                cur.append(line)
+        elif cur is None:
+            cur = []
+        else:
+            if cur and cur[0].startswith('==> '):
+                excerpt = cur
+                break
+            cur = None
+    if excerpt is None:
+        print('not ok - %s has no excerpt of the demo\'s output' % readme)
+        return 1
+    got = [TIMING.sub('T s', l.rstrip()) for l in open(output, encoding='utf-8').read().split('\n')]
+    j = 0
+    for line in excerpt:
+        if line.strip() == '...':
+            continue
+        pattern = re.compile('.*'.join(re.escape(TIMING.sub('T s', p)) for p in line.rstrip().split('...')) + '$')
+        while j < len(got) and not pattern.match(got[j]):
+            j += 1
+        if j == len(got):
+            print('not ok - the demo\'s output in %s: "%s" is not in the output (in this order)' % (readme, line))
+            return 1
+        j += 1
+    print('ok - the demo prints the %d lines %s shows of its output' % (
+        sum(1 for l in excerpt if l.strip() != '...'), readme))
+    return 0
+
+
 if __name__ == '__main__':
+    if sys.argv[1:2] == ['--demo']:
+        sys.exit(check_demo(sys.argv[3], sys.argv[2]))
     sys.exit(main(sys.argv[1:]))

@@ -2,6 +2,7 @@
 #
 # mtrs_apt_install    apt-get update, then install the given Debian packages
 # mtrs_setup          install Debian packages (unless MTRS_SKIP_APT=1), build, install
+#                     (unless MTRS_SKIP_BUILD=1)
 # mtrs_cluster_start  make and start a throw-away PostgreSQL 15 cluster owned by
 #                     the postgres OS user (unix socket in a private directory,
 #                     OPENBLAS_NUM_THREADS=1, pg_cron preloaded); an EXIT trap
@@ -50,6 +51,8 @@ mtrs_setup() {
     # shellcheck disable=SC2086
     mtrs_apt_install $MTRS_PACKAGES
   fi
+  # (scripts/test.sh runs the demo on the build it has just installed)
+  [ "${MTRS_SKIP_BUILD:-0}" != 1 ] || return 0
   mtrs_log "building and installing mtrs"
   make -s -C "$MTRS_ROOT" clean PG_CONFIG=$PG_CONFIG >/dev/null
   make -s -C "$MTRS_ROOT" -j"$(nproc)" PG_CONFIG=$PG_CONFIG

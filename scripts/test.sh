@@ -80,6 +80,17 @@ grep -E '^not ok|^    ' "$LOGS/doc_check.log" || true
 tail -1 "$LOGS/doc_check.log"
 count "$(grep -c '^ok ' "$LOGS/doc_check.log" || true)" "$(grep -c '^not ok' "$LOGS/doc_check.log" || true)"
 grep -q '^doc examples: ' "$LOGS/doc_check.log" || count 0 1
+# the demo runs and prints what the README shows of its output
+set +e
+MTRS_SKIP_APT=1 MTRS_SKIP_BUILD=1 MTRS_REPORT="$LOGS/demo-report.svg" bash scripts/demo.sh > "$LOGS/demo.log" 2>&1
+demo_rc=$?
+set -e
+if [ $demo_rc -eq 0 ] && python3 scripts/doc_check.py --demo "$LOGS/demo.log" README.md > "$LOGS/demo_check.log" 2>&1; then
+  cat "$LOGS/demo_check.log"; count 1 0
+else
+  tail -20 "$LOGS/demo.log"; cat "$LOGS/demo_check.log" 2>/dev/null || true
+  echo "not ok - scripts/demo.sh (exit $demo_rc) or its output in README.md"; count 0 1
+fi
 # pg_dump and restore: the registry comes back byte for byte and serves the same
 as_pg createdb mtrs_dump_check
 psql_pg -q -d mtrs_dump_check -f test/fixtures/dump_models.sql > "$LOGS/dump_models.log"
