@@ -82,7 +82,7 @@ count "$(grep -c '^ok ' "$LOGS/doc_check.log" || true)" "$(grep -c '^not ok' "$L
 grep -q '^doc examples: ' "$LOGS/doc_check.log" || count 0 1
 # the demo runs and prints what the README shows of its output
 set +e
-MTRS_SKIP_APT=1 MTRS_SKIP_BUILD=1 MTRS_REPORT="$LOGS/demo-report.svg" bash scripts/demo.sh > "$LOGS/demo.log" 2>&1
+MTRS_SKIP_APT=1 MTRS_SKIP_BUILD=1 MTRS_REPORT="$LOGS/mtrs-demo-report.svg" bash scripts/demo.sh > "$LOGS/demo.log" 2>&1
 demo_rc=$?
 set -e
 if [ $demo_rc -eq 0 ] && python3 scripts/doc_check.py --demo "$LOGS/demo.log" README.md > "$LOGS/demo_check.log" 2>&1; then
