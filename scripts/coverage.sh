@@ -31,20 +31,7 @@ OUT=${MTRS_COVERAGE_OUT:-/tmp/mtrs-coverage}
 rm -rf "$OUT"
 mkdir -p "$OUT/gcov"
 BUILD=$OUT/build
-mkdir "$BUILD"
-reinstall() {
-  local rc=$?
-  mtrs_log "installing the tree's own build again"
-  make -s -C "$MTRS_ROOT" -j"$(nproc)" PG_CONFIG="$PG_CONFIG" &&
-    make -s -C "$MTRS_ROOT" install PG_CONFIG="$PG_CONFIG" >/dev/null || rc=1
-  exit $rc
-}
-trap reinstall EXIT
-
-tar -C "$MTRS_ROOT" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
-  --exclude='*.gc??' --exclude=./results --exclude=./bench/out -cf - . | tar -C "$BUILD" -xf -
-chown -R postgres:postgres "$BUILD"
-chmod 755 "$BUILD"
+mtrs_tree_copy "$BUILD"
 
 mtrs_log "the test suite on a build with --coverage"
 set +e

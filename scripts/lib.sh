@@ -7,6 +7,8 @@
 #                     the postgres OS user (unix socket in a private directory,
 #                     OPENBLAS_NUM_THREADS=1, pg_cron preloaded); an EXIT trap
 #                     stops and removes it, also on failure and Ctrl-C
+# mtrs_tree_copy DIR  copy the tree (sources only) into DIR for an instrumented build, and
+#                     install the tree's own build again when the script exits
 # as_pg / psql_pg     run a command / psql as the postgres user against it
 # mtrs_run_suites     pg_regress and pgTAP against it, counted (valgrind.sh, cassert.sh)
 #
@@ -57,6 +59,26 @@ mtrs_setup() {
   make -s -C "$MTRS_ROOT" clean PG_CONFIG=$PG_CONFIG >/dev/null
   make -s -C "$MTRS_ROOT" -j"$(nproc)" PG_CONFIG=$PG_CONFIG
   make -s -C "$MTRS_ROOT" install PG_CONFIG=$PG_CONFIG >/dev/null
+}
+
+# mtrs_tree_copy DIR: the tree without its build products, .git and test results, owned by
+# the postgres user (the backends of an instrumented build write into it); an EXIT trap
+# installs the tree's own build again (scripts/coverage.sh, scripts/sanitize.sh)
+mtrs_tree_copy() {
+  mkdir "$1"
+  tar -C "$MTRS_ROOT" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+    --exclude='*.gc??' --exclude=./results --exclude=./bench/out \
+    --exclude=./test/unit/test_kernels --exclude=./test/unit/model_mutate -cf - . | tar -C "$1" -xf -
+  chown -R postgres:postgres "$1"
+  chmod 755 "$1"
+  trap mtrs_reinstall EXIT
+}
+mtrs_reinstall() {
+  local rc=$?
+  mtrs_log "installing the tree's own build again"
+  make -s -C "$MTRS_ROOT" -j"$(nproc)" PG_CONFIG="$PG_CONFIG" &&
+    make -s -C "$MTRS_ROOT" install PG_CONFIG="$PG_CONFIG" >/dev/null || rc=1
+  exit $rc
 }
 
 as_pg() { runuser -u postgres -- env PGDATA="$PGDATA" PGHOST="$PGHOST" PGPORT="$PGPORT" "$@"; }
