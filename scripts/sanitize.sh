@@ -18,8 +18,9 @@
 #    including the unit tests' thousands of damaged models) and runs them; the first
 #    report stops them.
 # PostgreSQL itself is Debian's build, not instrumented; the address sanitizer cannot be
-# loaded into it after start-up, so memory errors of the backends are valgrind's job
-# (scripts/valgrind.sh).  The reports are printed and kept in $MTRS_SANITIZE_OUT (default
+# loaded into it after start-up, and preloading it (LD_PRELOAD=libasan.so.8) makes even
+# "postgres -V" hang in glibc's bindtextdomain, so memory errors of the backends are
+# valgrind's job (scripts/valgrind.sh).  The reports are printed and kept in $MTRS_SANITIZE_OUT (default
 # /tmp/mtrs-sanitize); the last line is
 #   sanitize: N reports (unit tests under ASan+UBSan: OK|FAILED; suite: T passed, F failed)
 # Exits 1 if anything was reported or a test failed.  MTRS_SANITIZE_PLANT=1 plants a
