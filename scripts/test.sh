@@ -72,6 +72,17 @@ missing=$(grep -Eo '(FUNCTION|AGGREGATE|PROCEDURE|VIEW) @extschema@\.[a-z_0-9]+'
           while read -r f; do grep -q "\b$f\b" docs/sql-reference.md || echo "$f"; done)
 if [ -z "$missing" ]; then echo "ok - every SQL function, procedure and view appears in docs/sql-reference.md"; count 1 0
 else echo "not ok - undocumented: $missing"; count 0 1; fi
+# every SQLSTATE mtrs raises (ERRCODE_* in src/, ERRCODE = '...' in sql/mtrs.sql) is in
+# docs/sql-reference.md, so a caller can look it up
+errcodes=$($PG_CONFIG --includedir-server)/utils/errcodes.h
+undocumented=$( { grep -oh 'ERRCODE_[A-Z_]*' src/*.c
+                  grep -oh "ERRCODE = '[a-z_0-9]*'" sql/mtrs.sql | sed -E "s/ERRCODE = '(.*)'/\1/" | tr a-z A-Z | sed 's/^/ERRCODE_/'
+                } | sort -u | while read -r name; do
+  state=$(sed -nE "s/^#define $name MAKE_SQLSTATE\('(.)','(.)','(.)','(.)','(.)'\)/\1\2\3\4\5/p" "$errcodes")
+  if [ -z "$state" ]; then echo "$name (unknown)"; elif ! grep -q "\`$state\`" docs/sql-reference.md; then echo "$state ($name)"; fi
+done)
+if [ -z "$undocumented" ]; then echo "ok - every SQLSTATE mtrs raises appears in docs/sql-reference.md"; count 1 0
+else echo "not ok - SQLSTATEs raised but not documented: $undocumented"; count 0 1; fi
 # the docs' SQL examples run as written and show what they print (scripts/doc_check.py)
 set +e
 as_pg python3 scripts/doc_check.py README.md docs/sql-reference.md docs/operations.md > "$LOGS/doc_check.log" 2>&1
