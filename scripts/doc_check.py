@@ -21,6 +21,8 @@ are not checked.  A block preceded by the line
 is not run (another server, Citus, pgvector, a table of the reader's own); one preceded by
   <!-- doc-check: no output (why) -->
 runs, but what it shows is not compared (a running query's pid, timings).
+It also checks that every training option (the keys of mtrs_options()) has a row in an
+options table of docs/sql-reference.md.
 Prints one "ok" or "not ok" line per block and a summary; exits 1 if a block failed.
 
   python3 scripts/doc_check.py --demo DEMO_OUTPUT README.md
@@ -165,6 +167,22 @@ def split(text):
     return parts
 
 
+def check_options(db):
+    """Every training option (the keys of mtrs_options()) has a row of an options table
+    in docs/sql-reference.md ("| `name` |", or several names in one row)."""
+    r = psql(db, ['-A', '-t', '-c', 'SELECT jsonb_object_keys(mtrs_options())'])
+    keys = [k for k in r.stdout.split() if k]
+    rows = [l for l in open(os.path.join(ROOT, 'docs/sql-reference.md'), encoding='utf-8')
+            if l.startswith('| `')]
+    missing = [k for k in keys if not any(re.match(r'^\| [^|]*`%s`' % re.escape(k), l) for l in rows)]
+    if r.returncode != 0 or not keys or missing:
+        print('not ok - training options without a row in docs/sql-reference.md: %s %s'
+              % (', '.join(missing), r.stderr.strip()))
+        return 1
+    print('ok - each of the %d training options has a row in docs/sql-reference.md' % len(keys))
+    return 0
+
+
 def main(files):
     failed = checked = skipped = 0
     template, db = 'mtrs_doc_template', 'mtrs_doc_example'
@@ -177,6 +195,7 @@ def main(files):
     if setup.returncode != 0:
         print('not ok - setting up the examples\' database failed\n' + setup.stderr)
         return 1
+    failed += check_options(template)
     for path in files:
         for start, directive, lines in blocks(path):
             where = '%s:%d' % (os.path.relpath(path, ROOT), start)
