@@ -195,7 +195,7 @@ def main(files):
     if setup.returncode != 0:
         print('not ok - setting up the examples\' database failed\n' + setup.stderr)
         return 1
-    failed += check_options(template)
+    options_failed = check_options(template)
     for path in files:
         for start, directive, lines in blocks(path):
             where = '%s:%d' % (os.path.relpath(path, ROOT), start)
