@@ -220,7 +220,7 @@ def main(files):
     psql('postgres', ['-c', 'DROP DATABASE ' + template])
     subprocess.run(['rm', '-rf', WORKDIR])
     print('doc examples: %d blocks run, %d failed, %d skipped' % (checked, failed, skipped))
-    return 1 if failed else 0
+    return 1 if failed or options_failed else 0
 
 
 def check_demo(readme, output):
