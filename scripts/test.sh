@@ -4,9 +4,11 @@
 # On a fresh Debian 12 machine, as root:   bash scripts/test.sh
 # Installs the Debian packages (skip with MTRS_SKIP_APT=1), builds and installs
 # the extension, runs the plain-C unit tests (also under valgrind) and the check of
-# the tokenizer's case folding against Unicode, starts a
-# throw-away PostgreSQL 15 cluster, runs pg_regress and pgTAP against it, stops
-# and removes the cluster, runs it all again on a build with gcc's sanitizers
+# the tokenizer's case folding against Unicode, starts a throw-away PostgreSQL 15
+# cluster, runs pg_regress and pgTAP against it and the checks (the docs: objects,
+# SQLSTATEs, options and every SQL example; the demo's output; pg_dump and restore;
+# crafted models), stops and removes the cluster, runs it all again on a build with
+# gcc's sanitizers
 # (scripts/sanitize.sh; skip with MTRS_SKIP_SANITIZE=1), and ends with one line
 # "N passed, N failed".
 # Exits non-zero on any failure.
