@@ -31,6 +31,7 @@ printed (DEMO_OUTPUT): every line of it but "...", in order.
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -218,7 +219,6 @@ def main(files):
             else:
                 print('ok - %s' % where)
     psql('postgres', ['-c', 'DROP DATABASE ' + template])
-    subprocess.run(['rm', '-rf', WORKDIR])
     print('doc examples: %d blocks run, %d failed, %d skipped' % (checked, failed, skipped))
     return 1 if failed or options_failed else 0
 
@@ -260,6 +260,11 @@ def check_demo(readme, output):
 
 
 if __name__ == '__main__':
-    if sys.argv[1:2] == ['--demo']:
-        sys.exit(check_demo(sys.argv[3], sys.argv[2]))
-    sys.exit(main(sys.argv[1:]))
+    try:
+        if sys.argv[1:2] == ['--demo']:
+            rc = check_demo(sys.argv[3], sys.argv[2])
+        else:
+            rc = main(sys.argv[1:])
+    finally:
+        shutil.rmtree(WORKDIR, ignore_errors=True)
+    sys.exit(rc)
