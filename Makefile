@@ -14,6 +14,10 @@ SHLIB_LINK  = -lopenblas -lm
 
 REGRESS      = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test
+# isolation tests (sessions whose steps interleave): test/isolation/specs/*.spec, their
+# expected outputs in test/isolation/expected (pg_isolation_regress reads them from its inputdir)
+ISOLATION      = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation
 EXTRA_CLEAN  = test/unit/test_kernels test/unit/model_mutate test/unit/*.o
 
 PG_CONFIG ?= pg_config

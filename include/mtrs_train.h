@@ -148,5 +148,7 @@ extern bytea *MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, const MtrsModel *init
 					   StringInfo log, double *memory, MtrsWarmStart *warm);
 extern void MtrsCheckTrainingMemory(double bytes, const char *what, bool known,
 									const char *fewer);
+extern void MtrsShowActivity(const char *activity);
+extern void MtrsRestoreActivity(void);
 
 #endif							/* MTRS_TRAIN_H */

@@ -10,7 +10,7 @@
 # mtrs_tree_copy DIR  copy the tree (sources only) into DIR for an instrumented build, and
 #                     install the tree's own build again when the script exits
 # as_pg / psql_pg     run a command / psql as the postgres user against it
-# mtrs_run_suites     pg_regress and pgTAP against it, counted (valgrind.sh, cassert.sh)
+# mtrs_run_suites     pg_regress, isolation tests and pgTAP against it, counted (valgrind.sh, cassert.sh)
 #
 # Must run as root on Debian 12.
 
@@ -67,7 +67,7 @@ mtrs_setup() {
 mtrs_tree_copy() {
   mkdir "$1"
   tar -C "$MTRS_ROOT" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
-    --exclude='*.gc??' --exclude=./results --exclude=./bench/out \
+    --exclude='*.gc??' --exclude=./results --exclude=./output_iso --exclude=./bench/out \
     --exclude=./test/unit/test_kernels --exclude=./test/unit/model_mutate -cf - . | tar -C "$1" -xf -
   chown -R postgres:postgres "$1"
   chmod 755 "$1"
@@ -132,20 +132,27 @@ mtrs_cluster_on_exit() {
   exit "$rc"
 }
 
-# mtrs_run_suites DIR OUT [TEST...]: run pg_regress from the tree DIR against the cluster
-# (the named tests; else every test, then the pgTAP files), logs in OUT; sets n_tests
-# and n_failed.  Failures are counted, not fatal.
+# mtrs_run_suites DIR OUT [TEST...]: run pg_regress and the isolation tests from the tree
+# DIR against the cluster (the named tests; else every test, then the pgTAP files), logs
+# in OUT; sets n_tests and n_failed.  Failures are counted, not fatal.
 mtrs_run_suites() {
-  local dir=$1 out=$2 regress=() tap_rc=0
+  local dir=$1 out=$2 regress=() tap_rc=0 t reg=() iso=()
   shift 2
-  [ $# -eq 0 ] || regress=(REGRESS="$*")
+  if [ $# -gt 0 ]; then
+    for t in "$@"; do
+      if [ -f "$dir/test/isolation/specs/$t.spec" ]; then iso+=("$t"); else reg+=("$t"); fi
+    done
+    regress=(REGRESS="${reg[*]}" ISOLATION="${iso[*]}")
+  fi
   mtrs_log "pg_regress"
   make -s -C "$dir" installcheck PG_CONFIG="$PG_CONFIG" "${regress[@]}" > "$out/regress.log" 2>&1 || true
   grep -E '^test ' "$out/regress.log" || cat "$out/regress.log"
-  if [ -f "$dir/regression.diffs" ]; then
-    cp "$dir/regression.diffs" "$out/"
-    head -100 "$out/regression.diffs"
-  fi
+  for t in regression.diffs output_iso/regression.diffs; do
+    if [ -f "$dir/$t" ]; then
+      cat "$dir/$t" >> "$out/regression.diffs"
+      head -100 "$dir/$t"
+    fi
+  done
   n_tests=$(grep -Ec '^test ' "$out/regress.log" || true)
   n_failed=$(grep -Ec '^test .*FAILED' "$out/regress.log" || true)
   [ $# -eq 0 ] || return 0

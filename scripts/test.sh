@@ -48,13 +48,15 @@ fi
 mtrs_log "starting a throw-away PostgreSQL $PGV cluster"
 mtrs_cluster_start contrib_regression
 
-mtrs_log "pg_regress"
+mtrs_log "pg_regress and isolation tests"
 set +e
 make -s installcheck PG_CONFIG=$PG_CONFIG > "$LOGS/regress.log" 2>&1
 reg_rc=$?
 set -e
 grep -E '^test |^ok |^not ok ' "$LOGS/regress.log" || cat "$LOGS/regress.log"
-if [ $reg_rc -ne 0 ] && [ -f regression.diffs ]; then head -200 regression.diffs; fi
+if [ $reg_rc -ne 0 ]; then
+  for f in regression.diffs output_iso/regression.diffs; do [ ! -f $f ] || head -200 $f; done
+fi
 count "$(grep -Ec '^test .*\.\.\. ok' "$LOGS/regress.log" || true)" \
       "$(grep -Ec '^test .*\.\.\. FAILED' "$LOGS/regress.log" || true)"
 [ $reg_rc -eq 0 ] || count 0 "$([ "$(grep -c 'FAILED' "$LOGS/regress.log" || true)" -eq 0 ] && echo 1 || echo 0)"

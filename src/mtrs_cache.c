@@ -5,10 +5,14 @@
  *	  decoded form in a per-backend cache.
  *
  * Every call probes the registry's partial unique index on (name) WHERE
- * active under the active snapshot and compares the row's (id, xmin) with
- * the cached entry.  The probe reads only the small columns, so a hit
+ * active under the active snapshot and compares the row's (id, xmin, ctid)
+ * with the cached entry.  The probe reads only the small columns, so a hit
  * never detoasts the weights; any new version, activation change, UPDATE
- * or rollback changes (id, xmin), so the next call sees it.  Relcache
+ * or rollback changes (id, xmin, ctid), so the next call sees it (xmin
+ * alone would not: the versions of a row that one transaction updates
+ * twice share it, but an UPDATE always writes a new tuple).  A name that
+ * has no active version any more leaves the cache, and so does every model
+ * of a registry that is gone (DROP EXTENSION).  Relcache
  * callbacks would not help: they do not fire on DML.  One does keep the
  * registry's location (its OID, index and column numbers) current across
  * DDL on the table.
@@ -24,8 +28,14 @@
  * Within one snapshot the registry cannot change, so each call site also
  * remembers (in fn_extra) the model it got and the snapshot it got it
  * under: the next call of that site under the same snapshot (the next row
- * of the same query) skips the registry probe.  Any replacement in the
- * backend cache bumps a generation counter that invalidates those.
+ * of the same query) skips the registry probe.  "The same" compares the
+ * snapshot's whole content, its running transactions too: a PL/pgSQL
+ * simple expression keeps its call site from statement to statement, and
+ * two snapshots with equal xmin, xmax and command id can still disagree
+ * on a transaction that committed in between.  (A savepoint rolled back
+ * after writing does change the snapshot: ending its xid moves xmax.)  Any
+ * change in the backend cache bumps a generation counter that invalidates
+ * those.
  *
  * A serving call keeps using its model after the cache has moved on: while
  * it folds a user in it runs the source table's SQL, and a view there may
@@ -75,7 +85,8 @@ typedef struct CacheEntry
 {
 	CacheKey	key;
 	int64		id;				/* mtrs_model.id of the cached row */
-	TransactionId xmin;			/* its xmin: changes with every UPDATE */
+	TransactionId xmin;			/* its xmin */
+	ItemPointerData tid;		/* its ctid: changes with every UPDATE */
 	MtrsModel  *model;			/* NULL while empty */
 } CacheEntry;
 
@@ -85,9 +96,15 @@ typedef struct CallMemo
 	bool		valid;
 	char		name[NAMEDATALEN];	/* as given, "" = the default model */
 	char		default_name[NAMEDATALEN];	/* mtrs.default_model at the time */
+	/* the snapshot: xmin, xmax, command id, running (sub)transactions */
 	TransactionId snap_xmin;
 	TransactionId snap_xmax;
 	CommandId	snap_curcid;
+	uint32		snap_xcnt;
+	int32		snap_subxcnt;
+	bool		snap_suboverflowed;
+	TransactionId *snap_xids;	/* xip then subxip, in fn_mcxt */
+	int			snap_xids_size;	/* allocated */
 	uint64		generation;
 	Oid			user;
 	MtrsModel  *model;
@@ -178,6 +195,49 @@ free_retired_models(void)
 	list_free(models);
 }
 
+/* Drop a cache entry, and its model (retired if a serving call may still use it) */
+static void
+drop_entry(CacheEntry *entry)
+{
+	if (entry->model != NULL)
+		retire_model(entry->model);
+	cache_generation++;
+	hash_search(model_cache, &entry->key, HASH_REMOVE, NULL);
+}
+
+/* Drop the cached model of a name that has no active version in the registry relid */
+static void
+forget_model(Oid relid, const char *name)
+{
+	CacheKey	key;
+	CacheEntry *entry;
+
+	if (model_cache == NULL)
+		return;
+	memset(&key, 0, sizeof(key));
+	key.registry = relid;
+	strlcpy(key.name, name, NAMEDATALEN);
+	entry = hash_search(model_cache, &key, HASH_FIND, NULL);
+	if (entry != NULL)
+		drop_entry(entry);
+}
+
+/* Drop the cached models of every registry but relid (an extension dropped and created again) */
+static void
+forget_other_registries(Oid relid)
+{
+	HASH_SEQ_STATUS seq;
+	CacheEntry *entry;
+
+	if (model_cache == NULL)
+		return;
+	/* dynahash allows removing the entry just returned during a sequential scan */
+	hash_seq_init(&seq, model_cache);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+		if (entry->key.registry != relid)
+			drop_entry(entry);
+}
+
 /* Return the schema of the extension: the one the calling function lives in */
 Oid
 MtrsExtensionSchema(FunctionCallInfo fcinfo)
@@ -229,6 +289,7 @@ locate_registry(Oid schema, bool missing_ok)
 	}
 	if (registry.valid && relid == registry.relid)
 		return true;
+	forget_other_registries(relid);
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(registry_invalidate, (Datum) 0);
@@ -473,6 +534,51 @@ default_model_name(bool missing_ok)
 	return found;
 }
 
+/* Remember the content of an MVCC snapshot in a call site's memo */
+static void
+memo_snapshot_save(CallMemo *memo, Snapshot snap, MemoryContext cxt)
+{
+	int			n = (int) snap->xcnt + Max(snap->subxcnt, 0);
+
+	if (n > memo->snap_xids_size)
+	{
+		if (memo->snap_xids != NULL)
+			pfree(memo->snap_xids);
+		memo->snap_xids = MemoryContextAlloc(cxt, sizeof(TransactionId) * n);
+		memo->snap_xids_size = n;
+	}
+	memo->snap_xmin = snap->xmin;
+	memo->snap_xmax = snap->xmax;
+	memo->snap_curcid = snap->curcid;
+	memo->snap_xcnt = snap->xcnt;
+	memo->snap_subxcnt = Max(snap->subxcnt, 0);
+	memo->snap_suboverflowed = snap->suboverflowed;
+	if (snap->xcnt > 0)
+		memcpy(memo->snap_xids, snap->xip, sizeof(TransactionId) * snap->xcnt);
+	if (snap->subxcnt > 0)
+		memcpy(memo->snap_xids + snap->xcnt, snap->subxip, sizeof(TransactionId) * snap->subxcnt);
+}
+
+/*
+ * Whether snap sees what the snapshot remembered in memo saw: the same
+ * bounds, command id and running transactions
+ * (listed in the same order: another order only costs a registry probe)
+ */
+static bool
+memo_snapshot_matches(const CallMemo *memo, Snapshot snap)
+{
+	return snap->snapshot_type == SNAPSHOT_MVCC &&
+		memo->snap_xmin == snap->xmin && memo->snap_xmax == snap->xmax &&
+		memo->snap_curcid == snap->curcid && memo->snap_xcnt == snap->xcnt &&
+		memo->snap_subxcnt == Max(snap->subxcnt, 0) &&
+		memo->snap_suboverflowed == snap->suboverflowed &&
+		(snap->xcnt == 0 ||
+		 memcmp(memo->snap_xids, snap->xip, sizeof(TransactionId) * snap->xcnt) == 0) &&
+		(snap->subxcnt <= 0 ||
+		 memcmp(memo->snap_xids + snap->xcnt, snap->subxip,
+				sizeof(TransactionId) * snap->subxcnt) == 0);
+}
+
 /*
  * Return the active version of the named model (NULL: the default model),
  * decoded.  The result stays valid until the next call of this function
@@ -488,20 +594,19 @@ MtrsCacheGetModel(FunctionCallInfo fcinfo, const char *name)
 	MtrsModel  *m;
 
 	if (memo != NULL && memo->valid && memo->generation == cache_generation &&
-		memo->snap_xmin == snap->xmin && memo->snap_xmax == snap->xmax &&
-		memo->snap_curcid == snap->curcid && memo->user == GetUserId() &&
+		memo_snapshot_matches(memo, snap) && memo->user == GetUserId() &&
 		strcmp(memo->name, given) == 0 && strcmp(memo->default_name, dflt) == 0)
 		return memo->model;
 	m = cache_lookup(fcinfo, name, false);
 	if (memo == NULL)
 		fcinfo->flinfo->fn_extra = memo =
 			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallMemo));
-	memo->valid = strlen(given) < NAMEDATALEN && strlen(dflt) < NAMEDATALEN;
+	memo->valid = strlen(given) < NAMEDATALEN && strlen(dflt) < NAMEDATALEN &&
+		snap->snapshot_type == SNAPSHOT_MVCC;
 	strlcpy(memo->name, given, NAMEDATALEN);
 	strlcpy(memo->default_name, dflt, NAMEDATALEN);
-	memo->snap_xmin = snap->xmin;
-	memo->snap_xmax = snap->xmax;
-	memo->snap_curcid = snap->curcid;
+	if (memo->valid)
+		memo_snapshot_save(memo, snap, fcinfo->flinfo->fn_mcxt);
 	memo->generation = cache_generation;
 	memo->user = GetUserId();
 	memo->model = m;
@@ -534,6 +639,7 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 				isnull;
 	int64		id;
 	TransactionId xmin;
+	ItemPointerData tid;
 
 	free_retired_models();
 	(void) locate_registry(MtrsExtensionSchema(fcinfo), false);
@@ -555,6 +661,7 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 	if (tuple == NULL)
 	{
 		systable_endscan(scan);
+		forget_model(registry.relid, name);
 		if (missing_ok)
 		{
 			table_close(rel, AccessShareLock);
@@ -564,6 +671,7 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 	}
 	id = DatumGetInt64(heap_getattr(tuple, registry.att_id, RelationGetDescr(rel), &isnull));
 	xmin = HeapTupleHeaderGetXmin(tuple->t_data);
+	tid = tuple->t_self;
 
 	if (model_cache == NULL)
 		init_cache();
@@ -573,7 +681,8 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 	entry = hash_search(model_cache, &key, HASH_ENTER, &found);
 	if (!found)
 		entry->model = NULL;
-	if (entry->model != NULL && entry->id == id && TransactionIdEquals(entry->xmin, xmin))
+	if (entry->model != NULL && entry->id == id && TransactionIdEquals(entry->xmin, xmin) &&
+		ItemPointerEquals(&entry->tid, &tid))
 		stat_hits++;
 	else
 	{
@@ -586,6 +695,7 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 		entry->model = m;
 		entry->id = id;
 		entry->xmin = xmin;
+		entry->tid = tid;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);

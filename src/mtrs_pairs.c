@@ -22,7 +22,7 @@
 #include "mtrs_nn.h"
 #include "mtrs_pairs.h"
 
-/* Order rows by user, item, time, event, rating */
+/* Order rows by user, item, time, event, rating (none first) */
 static int
 cmp_rows(const void *a, const void *b)
 {
@@ -37,6 +37,9 @@ cmp_rows(const void *a, const void *b)
 		return x->ts < y->ts ? -1 : 1;
 	if (x->event != y->event)
 		return x->event < y->event ? -1 : 1;
+	/* no rating (NaN) first: NaN compares unequal to itself and unordered to the rest */
+	if (isnan(x->rating) || isnan(y->rating))
+		return (int) !isnan(x->rating) - (int) !isnan(y->rating);
 	if (x->rating != y->rating)
 		return x->rating < y->rating ? -1 : 1;
 	return 0;

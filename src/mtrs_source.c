@@ -41,6 +41,7 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/timestamp.h"
+#include "utils/varlena.h"
 
 #include "mtrs.h"
 #include "mtrs_nn.h"
@@ -67,6 +68,30 @@ json_string(Jsonb *jb, const char *key, MemoryContext cxt)
 }
 
 /*
+ * Parse a source's table name ("t" or "schema.t", quoted as SQL quotes
+ * identifiers) into a name list in cxt, or return NIL: a name that does
+ * not parse, or names another database, is no source (a model registered
+ * with such a source is served as trained, never fails to load)
+ */
+static List *
+source_names(const char *table, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	char	   *raw = pstrdup(table);
+	List	   *parts;
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (SplitIdentifierString(raw, '.', &parts) && parts != NIL && list_length(parts) <= 2)
+		foreach(lc, parts)
+			names = lappend(names, makeString(pstrdup((char *) lfirst(lc))));
+	list_free(parts);
+	pfree(raw);
+	MemoryContextSwitchTo(old);
+	return names;
+}
+
+/*
  * Record the source described by a registry row's source jsonb (a model
  * registered without mtrs_train has none and is served as trained).
  */
@@ -82,12 +107,7 @@ MtrsSourceSet(MtrsModel *m, Datum source_jsonb)
 	if (m->src_user_col == NULL || m->src_item_col == NULL)
 		m->src_table = NULL;
 	if (m->src_table != NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(m->context);
-
-		m->src_names = stringToQualifiedNameList(m->src_table);
-		MemoryContextSwitchTo(old);
-	}
+		m->src_names = source_names(m->src_table, m->context);
 }
 
 /* Free the prepared plans of a model that is leaving the cache */
@@ -111,9 +131,19 @@ readable_source(const MtrsModel *m)
 {
 	Oid			relid;
 
-	if (m->src_names == NULL)
+	if (m->src_names == NIL)
 		return InvalidOid;
-	relid = RangeVarGetRelid(makeRangeVarFromNameList(m->src_names), NoLock, true);
+	if (list_length(m->src_names) == 2)
+	{
+		/* no error for a schema the caller may not use (RangeVarGetRelid raises one) */
+		Oid			nsp = get_namespace_oid(strVal(linitial(m->src_names)), true);
+
+		if (!OidIsValid(nsp) || pg_namespace_aclcheck(nsp, GetUserId(), ACL_USAGE) != ACLCHECK_OK)
+			return InvalidOid;
+		relid = get_relname_relid(strVal(lsecond(m->src_names)), nsp);
+	}
+	else
+		relid = RelnameGetRelid(strVal(linitial(m->src_names)));
 	if (!OidIsValid(relid) ||
 		get_attnum(relid, m->src_user_col) == InvalidAttrNumber ||
 		get_attnum(relid, m->src_item_col) == InvalidAttrNumber ||
@@ -123,15 +153,14 @@ readable_source(const MtrsModel *m)
 	return relid;
 }
 
-/* Prepare a query and keep its plan beyond this SPI connection */
-static void *
-kept_plan(const char *sql, int nargs, Oid *types)
+/* Prepare a query (in the SPI connection's memory until SPI_keepplan) */
+static SPIPlanPtr
+prepared_plan(const char *sql, int nargs, Oid *types)
 {
 	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
 
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the fold-in query: %s", SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
 	return plan;
 }
 
@@ -163,18 +192,26 @@ prepare_plans(MtrsModel *m, Oid relid)
 	const char *t = m->src_time_col != NULL ? quote_identifier(m->src_time_col) : NULL;
 	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
 
+	SPIPlanPtr	recent,
+				all;
+
 	if (m->src_recent_plan != NULL)
 		return;
+	/* both or neither: a failure (a column's type changed, say) keeps none */
 	if (t != NULL)
-		m->src_recent_plan = kept_plan(psprintf("SELECT 1 FROM %s WHERE %s = $1 AND %s > $2 LIMIT 1",
-												rel, u, t), 2, types);
+		recent = prepared_plan(psprintf("SELECT 1 FROM %s WHERE %s = $1 AND %s > $2 LIMIT 1",
+										rel, u, t), 2, types);
 	else
-		m->src_recent_plan = kept_plan(psprintf("SELECT 1 FROM %s WHERE %s = $1 LIMIT 1", rel, u),
-									   1, types);
-	m->src_all_plan = kept_plan(psprintf("SELECT %s::bigint, %s::timestamptz FROM %s "
-										 "WHERE %s = $1 AND %s IS NOT NULL",
-										 i, t != NULL ? t : "NULL", rel, u, i),
-								1, types);
+		recent = prepared_plan(psprintf("SELECT 1 FROM %s WHERE %s = $1 LIMIT 1", rel, u),
+							   1, types);
+	all = prepared_plan(psprintf("SELECT %s::bigint, %s::timestamptz FROM %s "
+								 "WHERE %s = $1 AND %s IS NOT NULL",
+								 i, t != NULL ? t : "NULL", rel, u, i),
+						1, types);
+	SPI_keepplan(recent);
+	SPI_keepplan(all);
+	m->src_recent_plan = recent;
+	m->src_all_plan = all;
 }
 
 /* Compare item indices, for sorting (item, ts) pairs */

@@ -39,9 +39,7 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "pgstat.h"
 #include "portability/instr_time.h"
-#include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -156,8 +154,8 @@ auto_epochs(int n)
  * the number of epochs.
  */
 static int
-train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const Items *it,
-	  const float *item_emb, const MtrsFitOptions *o, const char *phase, StringInfo log)
+train_epochs(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const Items *it,
+			 const float *item_emb, const MtrsFitOptions *o, const char *phase, StringInfo log)
 {
 	MtrsTextSet set = {c->n, c->tok_off, c->tok, c->lab_off, c->lab};
 	int			n_items = 0;
@@ -246,12 +244,31 @@ train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const I
 		/* visible from other sessions in pg_stat_activity.query, as the iterations are */
 		snprintf(activity, sizeof(activity), "mtrs training: text %s epoch %d of %d, %.1f s: %s",
 				 phase, e, epochs, INSTR_TIME_GET_DOUBLE(now), losses);
-		pgstat_report_activity(STATE_RUNNING, activity);
+		MtrsShowActivity(activity);
 	}
-	if (debug_query_string != NULL)
-		pgstat_report_activity(STATE_RUNNING, debug_query_string);
 	pfree(order);
 	pfree(scratch);
+	return epochs;
+}
+
+/* train_epochs, showing the statement in pg_stat_activity again afterwards, on error too */
+static int
+train(MtrsTextParams *p, const Corpus *c, const int32 *rows, int n_rows, const Items *it,
+	  const float *item_emb, const MtrsFitOptions *o, const char *phase, StringInfo log)
+{
+	volatile int epochs = 0;
+
+	PG_TRY();
+	{
+		epochs = train_epochs(p, c, rows, n_rows, it, item_emb, o, phase, log);
+	}
+	PG_CATCH();
+	{
+		MtrsRestoreActivity();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MtrsRestoreActivity();
 	return epochs;
 }
 

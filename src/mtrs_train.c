@@ -392,9 +392,8 @@ report_iteration(Trainer *tr, StringInfo log, int iter, double rank_total, doubl
 	ereport(tr->o->progress ? NOTICE : DEBUG1,
 			(errmsg("iteration %d of %d: %s; %.2f s", iter, tr->o->iterations, line.data, secs)));
 	/* visible from other sessions in pg_stat_activity.query */
-	pgstat_report_activity(STATE_RUNNING,
-						   psprintf("mtrs training: iteration %d of %d, %.1f s: %s",
-									iter, tr->o->iterations, secs, line.data));
+	MtrsShowActivity(psprintf("mtrs training: iteration %d of %d, %.1f s: %s",
+							  iter, tr->o->iterations, secs, line.data));
 	if (log == NULL)
 		return;
 	appendStringInfo(log, "%s{\"iteration\": %d, \"seconds\": %.3f, \"loss\": {\"ranking\": %.6g",
@@ -676,6 +675,55 @@ linearize_heads(Trainer *tr, bool with_loss)
 }
 
 /*
+ * Show what training does in pg_stat_activity.query, for other sessions.
+ * A report of a running activity resets the statement's query_id: keep it.
+ */
+void
+MtrsShowActivity(const char *activity)
+{
+	uint64		query_id = pgstat_get_my_query_id();
+
+	pgstat_report_activity(STATE_RUNNING, activity);
+	pgstat_report_query_id(query_id, true);
+}
+
+/* Show the statement again in pg_stat_activity.query (on error too) */
+void
+MtrsRestoreActivity(void)
+{
+	if (debug_query_string != NULL)
+		MtrsShowActivity(debug_query_string);
+}
+
+/* Run the iterations of training, reporting each */
+static void
+iterate(Trainer *tr, StringInfo log, instr_time start)
+{
+	instr_time	now;
+
+	for (int it = 1; it <= tr->o->iterations; it++)
+	{
+		double		rank_total;
+
+		/* later iterations start from the previous one's last linearization */
+		if (it == 1)
+			linearize_heads(tr, false);
+		half_step(tr, true);
+		linearize_heads(tr, false);
+		half_step(tr, false);
+		linearize_heads(tr, false);
+		for (int h = 0; h < tr->n_heads; h++)
+			MtrsHeadFit(&tr->heads[h], &tr->p, &tr->v, tr->o, tr->n_threads);
+		linearize_heads(tr, true);
+		rank_total = ranking_loss(tr);
+		update_weights(tr, rank_total);
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, start);
+		report_iteration(tr, log, it, rank_total, INSTR_TIME_GET_DOUBLE(now));
+	}
+}
+
+/*
  * Train a model on the collected rows (n > 0) and return it as bytea,
  * starting from model init if not NULL (what they share: *warm).
  * Appends the body of a JSON array of per-iteration records to log, if given.
@@ -695,8 +743,7 @@ MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, const MtrsModel *init, StringInfo l
 	char	   *buf;
 	bytea	   *out;
 	bool		rating;
-	instr_time	start,
-				now;
+	instr_time	start;
 
 	INSTR_TIME_SET_CURRENT(start);
 	tr->o = o;
@@ -726,29 +773,18 @@ MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, const MtrsModel *init, StringInfo l
 	if (init != NULL)
 		warm_start(tr, init, warm);
 
-	for (int it = 1; it <= o->iterations; it++)
+	PG_TRY();
 	{
-		double		rank_total;
-
-		/* later iterations start from the previous one's last linearization */
-		if (it == 1)
-			linearize_heads(tr, false);
-		half_step(tr, true);
-		linearize_heads(tr, false);
-		half_step(tr, false);
-		linearize_heads(tr, false);
-		for (int h = 0; h < tr->n_heads; h++)
-			MtrsHeadFit(&tr->heads[h], &tr->p, &tr->v, o, tr->n_threads);
-		linearize_heads(tr, true);
-		rank_total = ranking_loss(tr);
-		update_weights(tr, rank_total);
-		INSTR_TIME_SET_CURRENT(now);
-		INSTR_TIME_SUBTRACT(now, start);
-		report_iteration(tr, log, it, rank_total, INSTR_TIME_GET_DOUBLE(now));
+		iterate(tr, log, start);
 	}
+	PG_CATCH();
+	{
+		MtrsRestoreActivity();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MtrsRestoreActivity();
 	finish_model(tr);
-	if (debug_query_string != NULL)
-		pgstat_report_activity(STATE_RUNNING, debug_query_string);
 
 	MemoryContextSwitchTo(old);
 	out = palloc_extended(VARHDRSZ + size, MCXT_ALLOC_HUGE);

@@ -7,7 +7,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
 DROP EXTENSION IF EXISTS mtrs;
 CREATE EXTENSION mtrs;
-SELECT plan(27);
+SELECT plan(29);
 
 CREATE TEMP TABLE sess_events AS
 SELECT u AS user_id, g AS item_id, 'view'::text AS event,
@@ -80,6 +80,11 @@ SELECT u AS user_id, (u * 31 + g * 17) % 2000 AS item_id, 'view'::text AS event,
        timestamptz '2026-01-01' + g * interval '1 minute' AS ts
   FROM generate_series(1, 2000) u, generate_series(1, 20) g;
 SELECT dblink_exec('c', 'SET mtrs.training_threads = 2');
+CREATE TEMP TABLE sess_c AS SELECT x AS pid FROM dblink('c', 'SELECT pg_backend_pid()') AS t(x int);
+-- what session c's pg_stat_activity.query is once its statement has ended
+CREATE FUNCTION pg_temp.query_of_c() RETURNS text LANGUAGE sql AS $$
+	SELECT pg_stat_clear_snapshot();
+	SELECT a.query FROM pg_stat_activity a WHERE a.pid = (SELECT pid FROM sess_c) $$;
 SELECT dblink_send_query('c', $q$SELECT mtrs_train('sess_big', 'sess_big', options => '{"dim": 64, "iterations": 1000}')$q$);
 CREATE FUNCTION pg_temp.progress_seen(pattern text DEFAULT 'mtrs training: iteration %')
 RETURNS text LANGUAGE plpgsql AS $$
@@ -102,6 +107,8 @@ SELECT is((SELECT count(*) FROM mtrs_model WHERE name = 'sess_big'), 0::bigint, 
 SELECT is((SELECT count(*) FROM dblink_get_result('c', false) AS t(id bigint)), 0::bigint,
           'the cancelled call returned no row');
 SELECT count(*) FROM dblink_get_result('c', false) AS t(id bigint);
+SELECT matches(pg_temp.query_of_c(), '^SELECT mtrs_train\(''sess_big''',
+               'after the cancel, session c shows its statement again, not the last iteration');
 SELECT is((SELECT x FROM dblink('c', 'SELECT 1') AS t(x int)), 1, 'session c goes on working');
 -- and so does a long text training (20,000 utterances, 1,000 epochs), epoch by epoch
 CREATE TABLE sess_utt AS
@@ -115,6 +122,8 @@ SELECT ok(dblink_cancel_query('c') = 'OK', 'the text training is cancelled');
 SELECT is((SELECT count(*) FROM dblink_get_result('c', false) AS t(id bigint)), 0::bigint,
           'the cancelled text training returned no row');
 SELECT count(*) FROM dblink_get_result('c', false) AS t(id bigint);
+SELECT matches(pg_temp.query_of_c(), '^SELECT mtrs_train\(''sess_text''',
+               'after the cancel, session c shows its statement again, not the last text epoch');
 SELECT is((SELECT count(*) FROM mtrs_model WHERE name = 'sess_text'), 0::bigint, 'no text model was registered');
 
 -- terminating a backend while its training threads run ends only that backend

@@ -1,0 +1,90 @@
+-- The source table a model folds fresh rows in from (its recorded source):
+-- a source that cannot be read serves the model as trained, a source whose
+-- fold-in query fails gives that query's error each time and works again once
+-- the table is fixed, and no recorded source, however odd, stops a model
+-- from serving.
+CREATE EXTENSION mtrs;
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE TABLE src_rows AS
+SELECT u AS user_id, (u % 3) * 10 + (u + g) % 7 AS item_id, 'view'::text AS event,
+       timestamptz '2026-01-01' + (u * 10 + g) * interval '1 hour' AS ts
+  FROM generate_series(1, 30) u, generate_series(1, 6) g;
+CREATE VIEW src AS SELECT * FROM src_rows;
+SELECT mtrs_train('s', 'src', options => '{"dim": 8, "iterations": 5}') > 0 AS trained;
+-- user 7 and the new user 900 get rows newer than the model
+INSERT INTO src_rows VALUES (7, 25, 'view', now() + interval '1 minute'),
+                            (900, 12, 'view', now() + interval '1 minute');
+CREATE TABLE folded AS
+SELECT user_id, array_agg(item_id ORDER BY rank) AS items
+  FROM (VALUES (7), (900)) u(user_id), mtrs_recommend(user_id, 5, model => 's') r GROUP BY user_id;
+SET mtrs.fold_in = off;
+CREATE TABLE as_trained AS
+SELECT user_id, array_agg(item_id ORDER BY rank) AS items
+  FROM (VALUES (7), (900)) u(user_id), mtrs_recommend(user_id, 5, model => 's') r GROUP BY user_id;
+RESET mtrs.fold_in;
+SELECT f.items <> t.items AS fold_in_changes_user_7 FROM folded f JOIN as_trained t USING (user_id)
+ WHERE user_id = 7;
+
+-- the source's item column turns into uuid: in a new session (the model is
+-- loaded again, its fold-in queries prepared again) each call gives the
+-- query's error, not an internal one ...
+CREATE OR REPLACE FUNCTION item_uuid(i int) RETURNS uuid LANGUAGE sql IMMUTABLE AS
+$$ SELECT lpad(i::text, 32, '0')::uuid $$;
+DROP VIEW src;
+CREATE VIEW src AS SELECT user_id, item_uuid(item_id) AS item_id, event, ts FROM src_rows;
+\c
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+SELECT * FROM mtrs_recommend(7, 5, model => 's');
+SELECT * FROM mtrs_recommend(7, 5, model => 's');
+-- ... and once it is bigint again, fold-in works in the same session
+DROP VIEW src;
+CREATE VIEW src AS SELECT * FROM src_rows;
+SELECT array_agg(item_id ORDER BY rank) = (SELECT items FROM folded WHERE user_id = 7) AS folded_in_again
+  FROM mtrs_recommend(7, 5, model => 's');
+
+-- a source in a schema the caller may not use: served as trained, no error
+CREATE SCHEMA src_hidden;
+CREATE TABLE src_hidden.ev AS SELECT * FROM src_rows WHERE ts < now();
+SELECT mtrs_train('h', 'src_hidden.ev', options => '{"dim": 8, "iterations": 5}') > 0 AS trained;
+SELECT source->>'table' AS recorded FROM mtrs_model WHERE name = 'h';
+INSERT INTO src_hidden.ev SELECT * FROM src_rows WHERE ts > now();
+CREATE ROLE regress_mtrs_src_reader;
+GRANT SELECT ON mtrs_model TO regress_mtrs_src_reader;
+GRANT SELECT ON src_hidden.ev TO regress_mtrs_src_reader;
+SET mtrs.fold_in = off;
+CREATE TABLE h_as_trained AS SELECT array_agg(item_id ORDER BY rank) AS items FROM mtrs_recommend(7, 5, model => 'h');
+RESET mtrs.fold_in;
+GRANT SELECT ON h_as_trained TO regress_mtrs_src_reader;
+SET ROLE regress_mtrs_src_reader;
+SELECT array_agg(item_id ORDER BY rank) = (SELECT items FROM h_as_trained) AS served_as_trained
+  FROM mtrs_recommend(7, 5, model => 'h');
+RESET ROLE;
+-- with USAGE on the schema, the same role folds the fresh row in
+GRANT USAGE ON SCHEMA src_hidden TO regress_mtrs_src_reader;
+SET ROLE regress_mtrs_src_reader;
+SELECT array_agg(item_id ORDER BY rank) <> (SELECT items FROM h_as_trained) AS folded_in
+  FROM mtrs_recommend(7, 5, model => 'h');
+RESET ROLE;
+
+-- recorded sources that name no table of this database (mtrs_register takes
+-- any jsonb): the model is served as trained
+SELECT mtrs_register(n, (SELECT weights FROM mtrs_model WHERE name = 's'),
+                     source => jsonb_build_object('table', t, 'user_col', 'user_id', 'item_col', 'item_id')) > 0 AS registered
+  FROM (VALUES ('bad_syntax', 'a b'), ('other_db', 'otherdb.public.src'), ('four_parts', 'a.b.c.d'),
+               ('empty_name', '""'), ('missing', 'no_such_table')) v(n, t);
+SET mtrs.fold_in = off;
+CREATE TABLE s_as_trained AS SELECT array_agg(item_id ORDER BY rank) AS items FROM mtrs_recommend(7, 5, model => 's');
+RESET mtrs.fold_in;
+SELECT n, array_agg(item_id ORDER BY rank) = (SELECT items FROM s_as_trained) AS served_as_trained
+  FROM (VALUES ('bad_syntax'), ('other_db'), ('four_parts'), ('empty_name'), ('missing')) v(n),
+       mtrs_recommend(7, 5, model => n) GROUP BY n ORDER BY n;
+
+DROP EXTENSION mtrs;
+DROP VIEW src;
+DROP TABLE src_rows, folded, as_trained, h_as_trained, s_as_trained, src_hidden.ev;
+DROP SCHEMA src_hidden;
+DROP FUNCTION item_uuid(int);
+REVOKE ALL ON SCHEMA public FROM regress_mtrs_src_reader;
+DROP ROLE regress_mtrs_src_reader;
