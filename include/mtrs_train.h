@@ -139,6 +139,7 @@ extern MtrsFitData *MtrsFitDataCreate(MemoryContext context);
 extern void MtrsFitDataAdd(MtrsFitData *d, int64 user, int64 item, const char *event,
 						   double ts, float rating);
 extern void MtrsFitDataMerge(MtrsFitData *into, const MtrsFitData *from);
+extern void MtrsFitDataSetOptions(MtrsFitData *d, const char *options);
 extern Size MtrsFitDataFlatSize(const MtrsFitData *d);
 extern void MtrsFitDataFlatten(const MtrsFitData *d, bytea *out, Size size);
 extern void MtrsFitDataAppendFlat(MtrsFitData *into, const char *p, Size len);

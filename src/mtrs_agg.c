@@ -68,6 +68,7 @@ typedef struct FitState
 {
 	ExpandedObjectHeader hdr;
 	MtrsFitData *d;				/* lives in hdr.eoh_context */
+	struct varlena *options;	/* the options jsonb rows gave, as given, or NULL */
 } FitState;
 
 static Size
@@ -110,6 +111,7 @@ new_state(MemoryContext aggctx)
 
 	EOH_init_header(&s->hdr, &fit_state_methods, ctx);
 	s->d = MtrsFitDataCreate(ctx);
+	s->options = NULL;
 	return s;
 }
 
@@ -150,10 +152,17 @@ writable_state(FunctionCallInfo fcinfo, MemoryContext aggctx)
 	return s;
 }
 
-/* Read the optional rating and options arguments (positions 5 and 6) */
+/*
+ * Read the optional rating and options arguments (positions 5 and 6).  Every
+ * row that gives options must give the same (a row without them follows
+ * the others): the bytes are compared with the last ones seen, and options
+ * in other bytes are compared as text.
+ */
 static void
-optional_args(FunctionCallInfo fcinfo, MtrsFitData *d, float *rating)
+optional_args(FunctionCallInfo fcinfo, FitState *s, float *rating)
 {
+	MtrsFitData *d = s->d;
+
 	*rating = NAN;
 	for (int i = 5; i < PG_NARGS(); i++)
 	{
@@ -170,14 +179,27 @@ optional_args(FunctionCallInfo fcinfo, MtrsFitData *d, float *rating)
 						 errmsg("rating must be a finite number"),
 						 errdetail("A rating is NaN; use NULL for a row without a rating.")));
 		}
-		else if (type == JSONBOID && d->options == NULL)
+		else if (type == JSONBOID)
 		{
 			Jsonb	   *jb = PG_GETARG_JSONB_P(i);
-			MtrsFitOptions o;
-			char	   *text = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+			char	   *text;
 
-			MtrsFitOptionsParse(&o, text);	/* fail on the first row, not after the scan */
-			d->options = MemoryContextStrdup(d->context, text);
+			if (s->options != NULL && VARSIZE(s->options) == VARSIZE(jb) &&
+				memcmp(s->options, jb, VARSIZE(jb)) == 0)
+				continue;
+			text = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+			if (d->options == NULL)
+			{
+				MtrsFitOptions o;
+
+				MtrsFitOptionsParse(&o, text);	/* fail on the first row, not after the scan */
+			}
+			MtrsFitDataSetOptions(d, text);
+			if (s->options != NULL)
+				pfree(s->options);
+			s->options = MemoryContextAlloc(d->context, VARSIZE(jb));
+			memcpy(s->options, jb, VARSIZE(jb));
+			pfree(text);
 		}
 	}
 }
@@ -189,8 +211,9 @@ mtrs_fit_transfn(PG_FUNCTION_ARGS)
 	FitState   *s = writable_state(fcinfo, agg_context(fcinfo, "mtrs_fit_transfn"));
 	MtrsFitData *d = s->d;
 	float		rating;
+	double		days;
 
-	optional_args(fcinfo, d, &rating);
+	optional_args(fcinfo, s, &rating);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
 		PG_RETURN_DATUM(EOHPGetRWDatum(&s->hdr));
 	if (TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(4)))
@@ -199,9 +222,16 @@ mtrs_fit_transfn(PG_FUNCTION_ARGS)
 				 errmsg("interaction time must be finite"),
 				 errdetail("User " INT64_FORMAT ", item " INT64_FORMAT " has an infinite time.",
 						   PG_GETARG_INT64(1), PG_GETARG_INT64(2))));
+	days = (double) PG_GETARG_TIMESTAMPTZ(4) / (double) USECS_PER_DAY;
+	/* a model records its newest time, within these bounds (mtrs_format.c) */
+	if (fabs(days) > MTRS_MAX_DAYS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("interaction time is out of range"),
+				 errdetail("User " INT64_FORMAT ", item " INT64_FORMAT " has a time more than %.0f days from 2000-01-01.",
+						   PG_GETARG_INT64(1), PG_GETARG_INT64(2), MTRS_MAX_DAYS)));
 	MtrsFitDataAdd(d, PG_GETARG_INT64(1), PG_GETARG_INT64(2),
-				   text_to_cstring(PG_GETARG_TEXT_PP(3)),
-				   (double) PG_GETARG_TIMESTAMPTZ(4) / (double) USECS_PER_DAY, rating);
+				   text_to_cstring(PG_GETARG_TEXT_PP(3)), days, rating);
 	PG_RETURN_DATUM(EOHPGetRWDatum(&s->hdr));
 }
 

@@ -651,10 +651,12 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 				 errmsg("row-level security on table \"%s\" is not supported", MTRS_REGISTRY_TABLE)));
 	if (name == NULL)
 		name = default_model_name(false);
+	/* no model has such a name (mtrs_check_name): 1 to 63 bytes */
 	if (strlen(name) >= NAMEDATALEN || name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("mtrs model \"%s\" does not exist", name)));
+				 errmsg("mtrs model \"%s\" does not exist", name),
+				 errdetail("A model name has 1 to %d bytes.", NAMEDATALEN - 1)));
 
 	rel = table_open(registry.relid, AccessShareLock);
 	tuple = active_row(rel, name, &scan);

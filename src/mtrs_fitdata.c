@@ -194,8 +194,26 @@ MtrsFitDataMerge(MtrsFitData *into, const MtrsFitData *from)
 		*r = from->rows[i];
 		r->event = map[r->event];
 	}
-	if (into->options == NULL && from->options != NULL)
-		into->options = MemoryContextStrdup(into->context, from->options);
+	if (from->options != NULL)
+		MtrsFitDataSetOptions(into, from->options);
+}
+
+/*
+ * Record the options (jsonb text) the rows of d were given; options other
+ * than those already recorded are an error, so that the model cannot depend
+ * on which row or partial state came first
+ */
+void
+MtrsFitDataSetOptions(MtrsFitData *d, const char *options)
+{
+	if (d->options == NULL)
+		d->options = MemoryContextStrdup(d->context, options);
+	else if (strcmp(d->options, options) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("mtrs_fit was given different options in different rows"),
+				 errdetail("Some rows give %s, others %s.", d->options, options),
+				 errhint("Give every row the same options, e.g. a constant or a query parameter.")));
 }
 
 /*
@@ -290,14 +308,13 @@ MtrsFitDataAppendFlat(MtrsFitData *into, const char *p, Size len)
 	}
 	if (h.options_len >= 0)
 	{
+		char	   *options;
+
 		if (memchr(p, '\0', h.options_len) != NULL)
 			invalid_state("Its options contain a zero byte.");
-		if (into->options == NULL)
-		{
-			into->options = MemoryContextAlloc(into->context, h.options_len + 1);
-			memcpy(into->options, p, h.options_len);
-			into->options[h.options_len] = '\0';
-		}
+		options = pnstrdup(p, h.options_len);
+		MtrsFitDataSetOptions(into, options);
+		pfree(options);
 		p += h.options_len;
 	}
 	rows = p;

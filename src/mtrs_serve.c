@@ -560,22 +560,26 @@ mtrs_predict(PG_FUNCTION_ARGS)
 
 /*
  * Push every item but i with its cosine similarity to item i, given the dot
- * products of item i with every item (dots [n_items])
+ * products of item i with every item (dots [n_items]).  A zero vector (an
+ * item known only by a text none of whose features the model knows) has no
+ * cosine: it is neither similar nor has similar items.
  */
 static void
 push_cosines(NnTopK *topk, const MtrsModel *m, const float *dots, int i)
 {
+	if (!(m->item_norm[i] > 0))
+		return;
 	for (int j = 0; j < m->v.hdr->n_items; j++)
-		if (j != i)
-			NnTopKPush(topk, j, m->item_norm[i] * m->item_norm[j] > 0 ?
-					   dots[j] / (m->item_norm[i] * m->item_norm[j]) : 0.0f);
+		if (j != i && m->item_norm[j] > 0)
+			NnTopKPush(topk, j, dots[j] / (m->item_norm[i] * m->item_norm[j]));
 }
 
 /*
  * mtrs_similar_items(item_id bigint, k int, model text)
  *	 -> TABLE(item_id bigint, score real, rank int)
  * The k items whose embeddings have the highest cosine similarity with the
- * given item's (the item itself excluded); no rows for an unknown item.
+ * given item's (the item itself excluded); no rows for an unknown item or a
+ * zero vector.
  */
 Datum
 mtrs_similar_items(PG_FUNCTION_ARGS)

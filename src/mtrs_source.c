@@ -122,9 +122,27 @@ MtrsSourceRelease(MtrsModel *m)
 }
 
 /*
+ * Whether relid has column col of a type mtrs_train reads (or a domain over
+ * one): an integer id, or with is_time a time
+ */
+static bool
+column_is(Oid relid, const char *col, bool is_time)
+{
+	AttrNumber	att = get_attnum(relid, col);
+	Oid			type;
+
+	if (att == InvalidAttrNumber)
+		return false;
+	type = getBaseType(get_atttype(relid, att));
+	if (is_time)
+		return type == TIMESTAMPTZOID || type == TIMESTAMPOID || type == DATEOID;
+	return type == INT8OID || type == INT4OID || type == INT2OID;
+}
+
+/*
  * Return the source table's oid if it exists, still has the recorded
- * columns and the current user may read it, else InvalidOid (the model is
- * then served as trained).
+ * columns with types mtrs_train reads and the current user may read it,
+ * else InvalidOid (the model is then served as trained).
  */
 static Oid
 readable_source(const MtrsModel *m)
@@ -145,9 +163,8 @@ readable_source(const MtrsModel *m)
 	else
 		relid = RelnameGetRelid(strVal(linitial(m->src_names)));
 	if (!OidIsValid(relid) ||
-		get_attnum(relid, m->src_user_col) == InvalidAttrNumber ||
-		get_attnum(relid, m->src_item_col) == InvalidAttrNumber ||
-		(m->src_time_col != NULL && get_attnum(relid, m->src_time_col) == InvalidAttrNumber) ||
+		!column_is(relid, m->src_user_col, false) || !column_is(relid, m->src_item_col, false) ||
+		(m->src_time_col != NULL && !column_is(relid, m->src_time_col, true)) ||
 		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		return InvalidOid;
 	return relid;

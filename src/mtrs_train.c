@@ -335,6 +335,32 @@ ranking_loss(Trainer *tr)
 	return loss;
 }
 
+/* Refuse task_weights that name no task head of these rows (a typo would go unnoticed) */
+static void
+check_task_weights(const Trainer *tr)
+{
+	for (int i = 0; i < tr->o->n_weights; i++)
+	{
+		bool		found = false;
+		StringInfoData heads;
+
+		for (int h = 0; h < tr->n_heads && !found; h++)
+			found = strcmp(tr->heads[h].name, tr->o->weight_task[i]) == 0;
+		if (found)
+			continue;
+		initStringInfo(&heads);
+		for (int h = 0; h < tr->n_heads; h++)
+			appendStringInfo(&heads, "%s%s", h > 0 ? ", " : "", tr->heads[h].name);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"task_weights\" names task \"%s\", which these rows do not have",
+						tr->o->weight_task[i]),
+				 tr->n_heads > 0 ?
+				 errhint("The tasks with a weight are: %s (ranking's weight is 1).", heads.data) :
+				 errhint("These rows have only the ranking task, whose weight is 1.")));
+	}
+}
+
 /* Return the user-set weight of a task, or -1 */
 static double
 fixed_weight(const MtrsFitOptions *o, const char *task)
@@ -758,6 +784,7 @@ MtrsTrain(MtrsFitData *d, MtrsFitOptions *o, const MtrsModel *init, StringInfo l
 	resolve_reg(o, &tr->p);
 	buf = begin_model(tr, d, rating, &header, &size);
 	tr->n_heads = MtrsHeadsPlan(tr->heads, &tr->p, d, rating);
+	check_task_weights(tr);
 	for (int h = 0; h < tr->n_heads; h++)
 		MtrsHeadInit(&tr->heads[h], &tr->p, &tr->v, &rng);
 	tr->gram = palloc(sizeof(float) * tr->dim * tr->dim);

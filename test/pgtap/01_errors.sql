@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(160);
+SELECT plan(164);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -114,6 +114,17 @@ SELECT throws_ok($$SELECT * FROM mtrs_recommend(1, 5)$$, '42P08', 'more than one
 SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), 'NaN'::real)$$, '22000', 'rating must be a finite number', 'NaN rating');
 SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), 'Infinity'::real)$$, '22000', 'rating must be a finite number', 'infinite rating');
 SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', 'infinity'::timestamptz)$$, '22008', 'interaction time must be finite', 'infinite time');
+SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', timestamptz '2026-01-01' + interval '292000 years')$$, '22008',
+                 'interaction time is out of range', 'a time past what a model records, while the rows are read');
+SELECT throws_ok($$SELECT mtrs_fit(user_id, item_id, event, ts,
+                                   CASE WHEN user_id < 3 THEN '{"dim": 4}' ELSE '{"dim": 8}' END::jsonb) FROM ev$$,
+                 '22023', 'mtrs_fit was given different options in different rows', 'options that differ between rows');
+SELECT lives_ok($$SELECT mtrs_fit(user_id, item_id, event, ts,
+                                  CASE WHEN user_id < 3 THEN '{"dim": 4, "iterations": 1}' ELSE NULL END::jsonb) FROM ev$$,
+                'rows without options follow the rows that have them');
+SELECT throws_ok($$SELECT mtrs_fit(user_id, item_id, event, ts, '{"dim": 4, "task_weights": {"clik": 2}}'::jsonb) FROM ev$$,
+                 '22023', 'option "task_weights" names task "clik", which these rows do not have',
+                 'task_weights naming a task the rows do not have');
 SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'ranking', now())$$, '22023', 'event name "ranking" is reserved', 'reserved event name');
 SELECT throws_ok($$SELECT mtrs_fit(1, 2, '', now())$$, '22023', 'invalid event name ""', 'empty event name');
 SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), '{"dimm": 4}'::jsonb)$$, '22023',

@@ -1,8 +1,7 @@
 -- The source table a model folds fresh rows in from (its recorded source):
--- a source that cannot be read serves the model as trained, a source whose
--- fold-in query fails gives that query's error each time and works again once
--- the table is fixed, and no recorded source, however odd, stops a model
--- from serving.
+-- a source that cannot be read, or whose columns are no longer of the types
+-- training reads, serves the model as trained, and no recorded source,
+-- however odd, stops a model from serving.
 CREATE EXTENSION mtrs;
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
@@ -26,9 +25,9 @@ RESET mtrs.fold_in;
 SELECT f.items <> t.items AS fold_in_changes_user_7 FROM folded f JOIN as_trained t USING (user_id)
  WHERE user_id = 7;
 
--- the source's item column turns into uuid: in a new session (the model is
--- loaded again, its fold-in queries prepared again) each call gives the
--- query's error, not an internal one ...
+-- the source's columns change type (the item column to uuid, the user column to
+-- text): served as trained, in a new session too (the model is loaded again and
+-- its fold-in queries prepared again), and folded in again once they are fixed
 CREATE OR REPLACE FUNCTION item_uuid(i int) RETURNS uuid LANGUAGE sql IMMUTABLE AS
 $$ SELECT lpad(i::text, 32, '0')::uuid $$;
 DROP VIEW src;
@@ -36,9 +35,17 @@ CREATE VIEW src AS SELECT user_id, item_uuid(item_id) AS item_id, event, ts FROM
 \c
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
-SELECT * FROM mtrs_recommend(7, 5, model => 's');
-SELECT * FROM mtrs_recommend(7, 5, model => 's');
--- ... and once it is bigint again, fold-in works in the same session
+SELECT array_agg(item_id ORDER BY rank) = (SELECT items FROM as_trained WHERE user_id = 7) AS item_uuid_as_trained
+  FROM mtrs_recommend(7, 5, model => 's');
+DROP VIEW src;
+CREATE VIEW src AS SELECT user_id::text AS user_id, item_id, event, ts FROM src_rows;
+SELECT array_agg(item_id ORDER BY rank) = (SELECT items FROM as_trained WHERE user_id = 7) AS user_text_as_trained
+  FROM mtrs_recommend(7, 5, model => 's');
+DROP VIEW src;
+CREATE DOMAIN src_id AS bigint;
+CREATE VIEW src AS SELECT user_id::src_id AS user_id, item_id, event, ts::date AS ts FROM src_rows;
+SELECT array_agg(item_id ORDER BY rank) <> (SELECT items FROM as_trained WHERE user_id = 7) AS domain_and_date_fold_in
+  FROM mtrs_recommend(7, 5, model => 's');
 DROP VIEW src;
 CREATE VIEW src AS SELECT * FROM src_rows;
 SELECT array_agg(item_id ORDER BY rank) = (SELECT items FROM folded WHERE user_id = 7) AS folded_in_again
@@ -86,5 +93,6 @@ DROP VIEW src;
 DROP TABLE src_rows, folded, as_trained, h_as_trained, s_as_trained, src_hidden.ev;
 DROP SCHEMA src_hidden;
 DROP FUNCTION item_uuid(int);
+DROP DOMAIN src_id;
 REVOKE ALL ON SCHEMA public FROM regress_mtrs_src_reader;
 DROP ROLE regress_mtrs_src_reader;
