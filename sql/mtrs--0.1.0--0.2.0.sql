@@ -61,16 +61,17 @@ LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF char_length(mtrs_check_name.name) NOT BETWEEN 1 AND 63
+	/* bytes, as PostgreSQL counts names: serving looks a model up by a name of 63 at most */
+	IF octet_length(mtrs_check_name.name) NOT BETWEEN 1 AND 63
 	   OR mtrs_check_name.name ~ '[[:space:][:cntrl:]]' THEN
 		RAISE EXCEPTION 'invalid mtrs model name "%"', mtrs_check_name.name
 			USING ERRCODE = 'invalid_parameter_value',
-			      DETAIL = 'A model name has 1 to 63 characters and no white space.';
+			      DETAIL = 'A model name has 1 to 63 bytes and no white space.';
 	END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.mtrs_check_name(text) IS
-	'raise 22023 unless name can name an mtrs model (1 to 63 characters, no white space); mtrs_train checks before it reads a row';
+	'raise 22023 unless name can name an mtrs model (1 to 63 bytes, no white space); mtrs_train checks before it reads a row';
 
 CREATE OR REPLACE FUNCTION @extschema@.mtrs_register(
 	name text,
@@ -102,20 +103,31 @@ BEGIN
 		UPDATE @extschema@.mtrs_model m SET active = false
 		 WHERE m.name = mtrs_register.name AND m.active;
 	END IF;
-	INSERT INTO @extschema@.mtrs_model AS m
-		(name, version, active, options, source, metrics, training_log, format,
-		 tasks, intents, n_users, n_items, n_params, size_bytes, weights)
-	VALUES (mtrs_register.name, new_ver, mtrs_register.activate,
-		coalesce(mtrs_register.options, '{}'), coalesce(mtrs_register.source, '{}'),
-		coalesce(mtrs_register.metrics, '{}'), coalesce(mtrs_register.training_log, '[]'), d,
-		ARRAY(SELECT jsonb_array_elements_text(d->'tasks')),
-		ARRAY(SELECT jsonb_array_elements_text(d->'intents')),
-		(d->>'n_users')::integer, (d->>'n_items')::integer,
-		(d->>'n_params')::bigint, (d->>'size_bytes')::bigint, mtrs_register.weights)
-	RETURNING m.id INTO new_id;
+	BEGIN
+		INSERT INTO @extschema@.mtrs_model AS m
+			(name, version, active, options, source, metrics, training_log, format,
+			 tasks, intents, n_users, n_items, n_params, size_bytes, weights)
+		VALUES (mtrs_register.name, new_ver, mtrs_register.activate,
+			coalesce(mtrs_register.options, '{}'), coalesce(mtrs_register.source, '{}'),
+			coalesce(mtrs_register.metrics, '{}'), coalesce(mtrs_register.training_log, '[]'), d,
+			ARRAY(SELECT jsonb_array_elements_text(d->'tasks')),
+			ARRAY(SELECT jsonb_array_elements_text(d->'intents')),
+			(d->>'n_users')::integer, (d->>'n_items')::integer,
+			(d->>'n_params')::bigint, (d->>'size_bytes')::bigint, mtrs_register.weights)
+		RETURNING m.id INTO new_id;
+	EXCEPTION WHEN unique_violation THEN
+		/* the lock orders registrations, but a snapshot older than the other one's commit
+		   (REPEATABLE READ, SERIALIZABLE) cannot see its version */
+		RAISE EXCEPTION 'could not register mtrs model "%": another transaction registered a version of it concurrently',
+			mtrs_register.name
+			USING ERRCODE = 'serialization_failure',
+			      HINT = 'Retry the transaction.';
+	END;
 	RETURN new_id;
 END
 $$;
+COMMENT ON FUNCTION @extschema@.mtrs_register(text, bytea, boolean, jsonb, jsonb, jsonb, jsonb) IS
+	'validate model bytes and store them as the next version of a named model (activated by default); returns the new id';
 
 /* mtrs_train checks its warm start before it reads the interactions, and its name and
    item_text_cols before it reads a row */
@@ -155,12 +167,22 @@ DECLARE
 	vlabels text[];
 	ids     bigint[];
 	itexts  text[];
+	tables  text[];		/* interactions, intents, intents_validation, items as recorded */
+	any_row boolean;
 BEGIN
 	IF mtrs_train.name IS NULL OR activate IS NULL THEN
 		RAISE EXCEPTION 'name and activate must not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
 	PERFORM @extschema@.mtrs_check_name(mtrs_train.name);
+	/* registering is the last step: a role that may not, learns it now */
+	IF NOT (has_table_privilege('@extschema@.mtrs_model', 'INSERT')
+	        AND (NOT activate OR has_table_privilege('@extschema@.mtrs_model', 'UPDATE'))
+	        AND has_sequence_privilege('@extschema@.mtrs_model_id_seq', 'USAGE')) THEN
+		RAISE EXCEPTION 'permission denied for table mtrs_model'
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'mtrs_train registers what it trains: it needs INSERT (to activate, also UPDATE) on mtrs_model and USAGE on mtrs_model_id_seq.';
+	END IF;
 	IF items IS NOT NULL AND interactions IS NULL THEN
 		RAISE EXCEPTION 'items need interactions'
 			USING ERRCODE = 'invalid_parameter_value',
@@ -264,6 +286,14 @@ BEGIN
 				      DETAIL = 'Every row has a null id or only null or empty text columns.';
 		END IF;
 	END IF;
+	/* the tables as every session resolves them alike: schema-qualified (the search_path
+	   here is pg_catalog, pg_temp), a temporary one as pg_temp.name, its own session's
+	   (which serving does not fold in from: the name may be another table there) */
+	SELECT array_agg(CASE WHEN c.relpersistence = 't' THEN 'pg_temp.' || quote_ident(c.relname)
+	                      ELSE t.r::text END ORDER BY t.o)
+	  INTO tables
+	  FROM unnest(ARRAY[interactions, intents, intents_validation, items]) WITH ORDINALITY AS t(r, o)
+	  LEFT JOIN pg_class c ON c.oid = t.r;
 	IF interactions IS NOT NULL THEN
 		fit_sql := format('SELECT @extschema@.mtrs_fit(%I::bigint, %I::bigint, %s, %s%s, $1) FROM %s',
 			user_col, item_col,
@@ -274,12 +304,14 @@ BEGIN
 			interactions);
 		EXECUTE fit_sql INTO model USING opts;
 		IF model IS NULL THEN
+			EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', interactions) INTO any_row;
 			RAISE EXCEPTION 'no interactions to train on in %', interactions
 				USING ERRCODE = 'data_exception',
-				      DETAIL = 'Every row has a null user, item, event or time.';
+				      DETAIL = CASE WHEN any_row THEN 'Every row has a null user, item, event or time.'
+				                    ELSE 'It has no rows.' END;
 		END IF;
 		fit := @extschema@.mtrs_last_fit();
-		src := jsonb_build_object('table', interactions::text, 'user_col', user_col,
+		src := jsonb_build_object('table', tables[1], 'user_col', user_col,
 			'item_col', item_col, 'event_col', event_col, 'time_col', time_col,
 			'rating_col', rating_col, 'rows', fit->'rows', 'memory_bytes', fit->'memory_bytes',
 			'training_threads', fit->'threads', 'reg', fit->'reg',
@@ -295,8 +327,8 @@ BEGIN
 	END IF;
 	IF intents IS NOT NULL THEN
 		src := src || jsonb_build_object('intents', jsonb_build_object(
-			'table', intents::text, 'text_col', text_col, 'label_col', label_col,
-			'validation_table', intents_validation::text,
+			'table', tables[2], 'text_col', text_col, 'label_col', label_col,
+			'validation_table', tables[3],
 			'utterances', tfit->'utterances', 'intents', tfit->'intents',
 			'threshold', tfit->'threshold', 'always_best_intent', tfit->'always_best_intent',
 			'validation_utterances', tfit->'validation_utterances',
@@ -304,7 +336,7 @@ BEGIN
 	END IF;
 	IF items IS NOT NULL THEN
 		src := src || jsonb_build_object('items', jsonb_build_object(
-			'table', items::text, 'item_id_col', item_id_col, 'item_text_cols', to_jsonb(item_text_cols),
+			'table', tables[4], 'item_id_col', item_id_col, 'item_text_cols', to_jsonb(item_text_cols),
 			'item_texts', tfit->'item_texts', 'text_only_items', tfit->'text_only_items'));
 	END IF;
 	IF tfit IS NOT NULL THEN
@@ -315,6 +347,8 @@ BEGIN
 		options => fit->'options', source => src, training_log => fit->'training_log');
 END
 $$;
+COMMENT ON FUNCTION @extschema@.mtrs_train(text, regclass, text, text, text, text, text, jsonb, boolean, regclass, text, text, regclass, text, text[], regclass) IS
+	'train a multi-task model on an interaction table, labelled utterances and/or item texts, record options, source and training log, and activate it; returns the new id';
 
 /* mtrs_retrain: the given options change the active version's key by key (0.1.0: they
    replaced them); the final run's warm start is checked before the guard's runs; the
@@ -342,9 +376,12 @@ DECLARE
 	rule    text;
 	n_held  bigint;
 	/* the scratch models' names: "name~candidate" and "name~incumbent", with a long name
-	   cut and told apart by its hash so that they are valid names too */
-	stem    text := CASE WHEN char_length(mtrs_retrain.name) <= 53 THEN mtrs_retrain.name
-	                     ELSE left(mtrs_retrain.name, 44) || '~' || left(md5(mtrs_retrain.name), 8) END;
+	   cut (to whole characters of at most 44 bytes) and told apart by its hash so that
+	   they are valid names too */
+	stem    text := CASE WHEN octet_length(mtrs_retrain.name) <= 53 THEN mtrs_retrain.name
+	                     ELSE (SELECT left(mtrs_retrain.name, max(n)) FROM generate_series(0, 44) n
+	                            WHERE octet_length(left(mtrs_retrain.name, n)) <= 44)
+	                          || '~' || left(md5(mtrs_retrain.name), 8) END;
 	cand    text := stem || '~candidate';
 	inc     text := stem || '~incumbent';
 	taken   text;
@@ -473,6 +510,16 @@ BEGIN
 			               tbl, src->>'user_col', src->>'item_col', round(holdout_fraction * 1024));
 		END IF;
 		SELECT count(*) INTO n_held FROM pg_temp.mtrs_retrain_holdout;
+		/* ties at the cut-off (every row at one time, or one row) can leave no rows to train on */
+		IF NOT EXISTS (SELECT 1 FROM pg_temp.mtrs_retrain_train) THEN
+			RAISE EXCEPTION 'mtrs_retrain cannot hold out % of the rows of % and train on the rest',
+				holdout_fraction, tbl
+				USING ERRCODE = 'data_exception',
+				      DETAIL = CASE WHEN src->>'time_col' IS NOT NULL
+				                    THEN format('Every row is at or after the cut-off time %s (it holds out %s rows).', cutoff, n_held)
+				                    ELSE format('Every (user, item) pair falls in the holdout (%s rows).', n_held) END,
+				      HINT = 'Retrain on a table with rows at more than one time, or train it with mtrs_train().';
+		END IF;
 
 		/* the candidate recipe and the incumbent's recipe, trained on the same rows, from
 		   scratch: the active model, a warm start's usual source, has seen the held-out rows */
@@ -550,7 +597,6 @@ BEGIN
 		cur.version, dropped;
 END
 $$;
-
 COMMENT ON PROCEDURE @extschema@.mtrs_retrain(text, jsonb, real, real, jsonb, integer, integer) IS
 	'retrain a model from its recorded source with the active version''s options changed by options (key by key; null: the default); activate the new version only if no task''s primary metric on the most recent rows is worse than the current recipe''s beyond its tolerance; prune old versions';
 
@@ -564,3 +610,81 @@ AS 'MODULE_PATHNAME', 'mtrs_cache_stats'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.mtrs_cache_stats() IS
 	'this backend''s model cache: models loaded, cache hits, models held, loads that mapped a model file another backend shared, bytes of the held models mapped from shared files, bytes the cache holds in this backend''s own memory';
+
+/* mtrs_column_type: a domain counts as its base type */
+CREATE OR REPLACE FUNCTION @extschema@.mtrs_column_type(rel regclass, col text, missing_ok boolean DEFAULT false)
+RETURNS regtype
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	typ     regtype;
+	base    regtype;
+BEGIN
+	IF rel IS NULL THEN
+		RAISE EXCEPTION 'rel must not be null' USING ERRCODE = 'null_value_not_allowed';
+	ELSIF col IS NULL THEN
+		RETURN NULL;			-- an optional column not given
+	END IF;
+	SELECT a.atttypid::regtype INTO typ FROM pg_attribute a
+	 WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND AND NOT missing_ok THEN
+		RAISE EXCEPTION 'column "%" does not exist in %', col, rel
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	/* a domain counts as its base type */
+	WHILE typ IS NOT NULL LOOP
+		SELECT t.typbasetype INTO base FROM pg_type t WHERE t.oid = typ AND t.typtype = 'd';
+		EXIT WHEN NOT FOUND;
+		typ := base;
+	END LOOP;
+	RETURN typ;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_column_type(regclass, text, boolean) IS
+	'the type of a column of a table or view, a domain''s base type (error 42703 if there is none, unless missing_ok; NULL for a NULL column name); used to check the columns given to mtrs_train and mtrs_evaluate';
+
+/* mtrs_intent_predictions: an extension schema whose name needs quotes */
+CREATE OR REPLACE FUNCTION @extschema@.mtrs_intent_predictions(
+	model text, holdout regclass, text_col text DEFAULT 'text', label_col text DEFAULT 'label')
+RETURNS TABLE(utterance text, gold text[], pred text[])
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF model IS NULL OR holdout IS NULL OR text_col IS NULL OR label_col IS NULL THEN
+		RAISE EXCEPTION 'model, holdout, text_col and label_col must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM @extschema@.mtrs_column_type(holdout, text_col);
+	PERFORM @extschema@.mtrs_column_type(holdout, label_col);
+	RETURN QUERY EXECUTE format(
+		'SELECT t, ARRAY(SELECT btrim(x) FROM unnest(string_to_array(l, %L)) x WHERE btrim(x) <> %L ORDER BY 1), '
+		'       ARRAY(SELECT i.intent FROM %s.mtrs_intent(t, $1) i ORDER BY 1) '
+		'  FROM (SELECT %I::text AS t, array_to_string(ARRAY[%I]::text[], %L) AS l FROM %s '
+		'         WHERE %I IS NOT NULL AND %I IS NOT NULL) s',
+		/* @extschema@ is replaced by the schema's name already quoted as an identifier */
+		'#', '', '@extschema@', text_col, label_col, '#', holdout, text_col, label_col)
+		USING model;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_intent_predictions(text, regclass, text, text) IS
+	'the gold and predicted intents (sorted arrays) of every labelled utterance of a table, as mtrs_evaluate and mtrs_intent_report score them';
+
+/* mtrs_models: a metric that is not a number is left out, not an error */
+CREATE OR REPLACE VIEW @extschema@.mtrs_models AS
+SELECT m.name, m.version, m.active, m.created_at, pg_size_pretty(m.size_bytes) AS size,
+       m.tasks, m.intents, m.n_users, m.n_items,
+       (SELECT string_agg(format('%s %s %s', t.key, p.metric, round((t.value->>p.metric)::numeric, 4)),
+                          ', ' ORDER BY t.key = 'ranking' DESC, t.key)
+          FROM jsonb_each(m.metrics) t,
+               LATERAL (SELECT CASE
+                   WHEN t.key = 'ranking' THEN (SELECT min(x) FROM jsonb_object_keys(t.value) x WHERE x LIKE 'ndcg@%')
+                   WHEN t.key = 'rating' THEN 'rmse'
+                   WHEN t.key = 'intent' THEN 'accuracy'
+                   ELSE 'auc' END AS metric) p
+         WHERE jsonb_typeof(t.value) = 'object' AND jsonb_typeof(t.value -> p.metric) = 'number') AS headline_metrics,
+       m.metrics->>'holdout' AS evaluated_on
+  FROM @extschema@.mtrs_model m;
+COMMENT ON VIEW @extschema@.mtrs_models IS
+	'one row per model version for humans: name, version, active, created_at, size, tasks, intents, users, items, the holdout it was evaluated on and its headline metrics';

@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -29,12 +30,22 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+/* Return s, cut to whole characters of at most 80 bytes with "..." if longer (for messages) */
+static const char *
+clipped(const char *s)
+{
+	int			len = strlen(s);
+	int			keep = pg_mbcliplen(s, len, 80);
+
+	return keep < len ? psprintf("%.*s...", keep, s) : s;
+}
+
 /*
  * Split a label value into its intents: parts between '#', trimmed of
  * white space.  Returns them in a new list of palloc'd strings.
  */
 static List *
-split_label(const char *value, int row)
+split_label(const char *value, Datum utterance)
 {
 	List	   *parts = NIL;
 	const char *p = value;
@@ -56,14 +67,14 @@ split_label(const char *value, int row)
 		if (a == b)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("utterance %d has an empty intent label", row),
-					 errdetail("The label value is \"%s\".", value),
+					 errmsg("an utterance has an empty intent in its label"),
+					 errdetail("The label of \"%s\" is \"%s\".", clipped(TextDatumGetCString(utterance)), value),
 					 errhint("Join several intents with '#', e.g. 'PlayMusic#AddToPlaylist'.")));
 		if (b - a > MTRS_MAX_NAME_LEN)
 			ereport(ERROR,
 					(errcode(ERRCODE_NAME_TOO_LONG),
-					 errmsg("intent label of utterance %d is longer than %d bytes", row,
-							MTRS_MAX_NAME_LEN)));
+					 errmsg("an intent label is longer than %d bytes", MTRS_MAX_NAME_LEN),
+					 errdetail("The label of \"%s\" is \"%s\".", clipped(TextDatumGetCString(utterance)), clipped(value))));
 		parts = lappend(parts, pnstrdup(a, b - a));
 		if (end == NULL)
 			break;
@@ -186,7 +197,7 @@ MtrsBuildCorpus(ArrayType *texts, ArrayType *labels, const MtrsTokenizer *t, con
 	for (int i = 0; i < nt; i++)
 		if (!tn[i] && !ln[i])
 		{
-			parts[i] = split_label(TextDatumGetCString(lv[i]), i + 1);
+			parts[i] = split_label(TextDatumGetCString(lv[i]), tv[i]);
 			n_all += list_length(parts[i]);
 			c->n++;
 		}

@@ -167,7 +167,7 @@ SELECT is(mtrs_model_describe(mtrs_fit_text(NULL, NULL, NULL, ARRAY['a b', 'c d'
                                              '{"text_epochs": 1}'))->'intents',
           '["x", "y"]'::jsonb, 'fit text: white space around intents and # is trimmed');
 SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, ARRAY['a'], ARRAY[repeat('x', 64)])$$, '42622',
-                 'intent label of utterance 1 is longer than 63 bytes', 'fit text: a 64-byte label');
+                 'an intent label is longer than 63 bytes', 'fit text: a 64-byte label');
 SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, array_agg('u' || g), array_agg('i' || g))
                      FROM generate_series(1, 4097) g$$, '54000', 'too many distinct intents: 4097',
                  'fit text: 4097 intents');
@@ -333,7 +333,7 @@ SELECT throws_ok($$SELECT * FROM mtrs_intent('hello', model => 'm')$$, '55000',
 SELECT throws_ok($$SELECT mtrs_train('i', intents => 'tr_utt', options => '{"char_min": 5, "char_max": 3}')$$,
                  '22023', 'option "char_min" must not exceed "char_max"', 'intent: bad n-gram range');
 SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, ARRAY['a'], ARRAY['x#'])$$, '22023',
-                 'utterance 1 has an empty intent label', 'intent: empty intent in a label');
+                 'an utterance has an empty intent in its label', 'intent: empty intent in a label');
 SELECT throws_ok($$SELECT mtrs_fit_text(NULL, NULL, NULL, ARRAY['a'], ARRAY['   '])$$, '22000',
                  'no intents to learn', 'intent: only out-of-scope utterances');
 SELECT throws_ok($$SELECT mtrs_train('i')$$, '22004', 'nothing to train on', 'train: neither interactions nor intents');

@@ -74,7 +74,8 @@ SELECT (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(500, 5, mode
        (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(424242, 5, model => 'sec'))
        AS none_gets_popular,
        (SELECT count(*) FROM mtrs_explain(500, 5, model => 'sec')) AS none_explains_rest_only;
--- ... and cannot train on it or evaluate with it (42501, then the message)
+-- ... and cannot train (it may not register a model: said before a row is read) or
+-- evaluate with it (42501, then the message)
 \set VERBOSITY sqlstate
 SELECT mtrs_train('sec_none', 'sec_events');
 SELECT * FROM mtrs_evaluate('sec', 'sec_events');

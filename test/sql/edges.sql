@@ -1,0 +1,89 @@
+-- Edges a new user found: the extension in a schema whose name needs quotes,
+-- model names counted in bytes, a temporary source table, domains, a retrain
+-- with nothing before its cut-off, a metric that is not a number, an item
+-- whose text the model does not know.
+CREATE SCHEMA "ML Tools";
+CREATE EXTENSION mtrs SCHEMA "ML Tools";
+SET search_path = public, "ML Tools";
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE TABLE edge_events AS
+SELECT u AS user_id, (u % 3) * 10 + (u + g) % 7 AS item_id, 'view'::text AS event,
+       timestamptz '2026-01-01' + (u * 10 + g) * interval '1 hour' AS ts
+  FROM generate_series(1, 30) u, generate_series(1, 6) g;
+CREATE TABLE edge_utt (text text, label text);
+INSERT INTO edge_utt
+SELECT format('%s %s please', v, w), l
+  FROM (VALUES ('buy', 'buy'), ('purchase', 'buy'), ('return', 'return'), ('refund', 'return')) x(v, l),
+       unnest(ARRAY['a phone', 'shoes', 'a camera', 'the bag', 'headphones']) w;
+
+-- intents evaluated in that schema (its name was quoted twice in a built query)
+SELECT mtrs_train('talk', intents => 'edge_utt', options => '{"text_epochs": 30}') > 0 AS trained;
+SELECT task, metric, round(value::numeric, 2) AS value
+  FROM mtrs_evaluate('talk', 'edge_utt') WHERE metric IN ('accuracy', 'utterances') ORDER BY metric;
+SELECT count(*) AS utterances FROM mtrs_intent_predictions('talk', 'edge_utt');
+
+-- a model name has at most 63 bytes: 21 three-byte characters train and serve, 22 are refused
+SELECT mtrs_train(repeat('表', 21), 'edge_events', options => '{"dim": 4, "iterations": 2}') > 0 AS trained;
+SELECT count(*) AS recommended FROM mtrs_recommend(7, 3, model => repeat('表', 21));
+SELECT mtrs_train(repeat('表', 22), 'edge_events', options => '{"dim": 4, "iterations": 2}');
+SELECT * FROM mtrs_recommend(7, 3, model => repeat('表', 22));
+SELECT * FROM mtrs_recommend(7, 3, model => '');
+-- ... and so do the scratch models of mtrs_retrain for a name of 54 to 63 bytes
+CALL mtrs_retrain(repeat('表', 21), options => '{"iterations": 3}');
+SELECT version, active FROM mtrs_model WHERE name = repeat('表', 21) ORDER BY version;
+SELECT count(*) AS scratch_left FROM mtrs_model WHERE name LIKE '%~%';
+
+-- a temporary source is recorded as pg_temp.name: another session, whose name
+-- resolves to another table, serves the model as trained
+CREATE TEMP TABLE tev AS SELECT * FROM edge_events;
+SELECT mtrs_train('tempsrc', 'tev', options => '{"dim": 4, "iterations": 2}') > 0 AS trained;
+SELECT source->>'table' AS recorded FROM mtrs_model WHERE name = 'tempsrc';
+SET mtrs.fold_in = off;
+CREATE TABLE tempsrc_as_trained AS
+SELECT array_agg(item_id ORDER BY rank) AS items FROM mtrs_recommend(7, 5, model => 'tempsrc');
+RESET mtrs.fold_in;
+\c
+SET search_path = public, "ML Tools";
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE TABLE public.tev AS
+SELECT 7 AS user_id, item_id, 'view'::text AS event, now() AS ts FROM generate_series(20, 26) item_id;
+SELECT array_agg(item_id ORDER BY rank) = (SELECT items FROM tempsrc_as_trained) AS served_as_trained
+  FROM mtrs_recommend(7, 5, model => 'tempsrc');
+CALL mtrs_retrain('tempsrc');
+DROP TABLE public.tev, tempsrc_as_trained;
+
+-- domains count as their base types
+CREATE DOMAIN edge_id AS bigint;
+CREATE DOMAIN edge_text AS text;
+CREATE TABLE edge_dom AS SELECT user_id::edge_id AS user_id, item_id::edge_id AS item_id, event, ts FROM edge_events;
+CREATE TABLE edge_utt_dom AS SELECT text::edge_text AS text, label::edge_text AS label FROM edge_utt;
+SELECT mtrs_train('dom', 'edge_dom', intents => 'edge_utt_dom',
+                  options => '{"dim": 4, "iterations": 2, "text_epochs": 5}') > 0 AS trained;
+
+-- a retrain of rows that all have one time: nothing is left before the cut-off
+CREATE TABLE edge_sameday AS SELECT user_id, item_id, event, timestamptz '2026-10-01' AS ts FROM edge_events;
+SELECT mtrs_train('sameday', 'edge_sameday', options => '{"dim": 4, "iterations": 2}') > 0 AS trained;
+CALL mtrs_retrain('sameday');
+
+-- a metric that is not a number is left out of mtrs_models, not an error
+SELECT mtrs_register('badmetric', (SELECT weights FROM mtrs_model WHERE name = 'sameday'),
+                     metrics => '{"ranking": {"ndcg@20": "abc"}, "view": {"auc": 0.75}}') > 0 AS registered;
+SELECT name, headline_metrics FROM mtrs_models WHERE name = 'badmetric';
+
+-- an item known only by a text none of whose features the model knows has a
+-- zero vector: it has no similar items and is no one's
+CREATE TABLE edge_items (item_id bigint, title text);
+INSERT INTO edge_items
+SELECT DISTINCT item_id, format('item %s', item_id) FROM edge_events
+UNION ALL SELECT 999, '😀';
+SELECT mtrs_train('cold', 'edge_events', items => 'edge_items',
+                  options => '{"dim": 4, "iterations": 2, "text_epochs": 5}') > 0 AS trained;
+SELECT count(*) AS similar_to_emoji FROM mtrs_similar_items(999, 5, 'cold');
+SELECT count(*) AS emoji_among_similar FROM mtrs_similar_items_batch(NULL, 50, 'cold') WHERE similar_item_id = 999;
+
+DROP EXTENSION mtrs;
+DROP SCHEMA "ML Tools";
+DROP TABLE edge_events, edge_utt, edge_dom, edge_utt_dom, edge_sameday, edge_items;
+DROP DOMAIN edge_id, edge_text;
