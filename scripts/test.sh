@@ -82,7 +82,9 @@ errcodes=$($PG_CONFIG --includedir-server)/utils/errcodes.h
 undocumented=$( { grep -oh 'ERRCODE_[A-Z_]*' src/*.c
                   grep -oh "ERRCODE = '[a-z_0-9]*'" sql/mtrs.sql | sed -E "s/ERRCODE = '(.*)'/\1/" | tr a-z A-Z | sed 's/^/ERRCODE_/'
                 } | sort -u | while read -r name; do
-  state=$(sed -nE "s/^#define $name MAKE_SQLSTATE\('(.)','(.)','(.)','(.)','(.)'\)/\1\2\3\4\5/p" "$errcodes")
+  # (a PL/pgSQL condition name may be a macro with a class prefix: serialization_failure is
+  # ERRCODE_T_R_SERIALIZATION_FAILURE)
+  state=$(sed -nE "s/^#define ${name/ERRCODE_/ERRCODE_([A-Z]_)*} MAKE_SQLSTATE\('(.)','(.)','(.)','(.)','(.)'\)/\2\3\4\5\6/p" "$errcodes" | head -1)
   if [ -z "$state" ]; then echo "$name (unknown)"; elif ! grep -q "\`$state\`" docs/sql-reference.md; then echo "$state ($name)"; fi
 done)
 if [ -z "$undocumented" ]; then echo "ok - every SQLSTATE mtrs raises appears in docs/sql-reference.md"; count 1 0
