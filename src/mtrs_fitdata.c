@@ -21,6 +21,7 @@
 
 #include <math.h>
 
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -173,7 +174,8 @@ MtrsFitDataAdd(MtrsFitData *d, int64 user, int64 item, const char *event,
 	r->user = user;
 	r->item = item;
 	r->ts = ts;
-	r->rating = rating;
+	/* -0 and 0 are one rating: rows must sort the same whichever comes first */
+	r->rating = rating == 0.0f ? 0.0f : rating;
 	r->event = (int16) event_index(d, event);
 	r->pad = 0;
 }
@@ -304,6 +306,8 @@ MtrsFitDataAppendFlat(MtrsFitData *into, const char *p, Size len)
 	{
 		if (memchr(p, '\0', NAMEDATALEN) == NULL)
 			invalid_state("An event name is not terminated.");
+		if (!pg_verifymbstr(p, strlen(p), true))
+			invalid_state("An event name is not valid text in the database's encoding.");
 		map[e] = (int16) event_index(into, p);
 	}
 	if (h.options_len >= 0)
@@ -312,6 +316,8 @@ MtrsFitDataAppendFlat(MtrsFitData *into, const char *p, Size len)
 
 		if (memchr(p, '\0', h.options_len) != NULL)
 			invalid_state("Its options contain a zero byte.");
+		if (!pg_verifymbstr(p, h.options_len, true))
+			invalid_state("Its options are not valid text in the database's encoding.");
 		options = pnstrdup(p, h.options_len);
 		MtrsFitDataSetOptions(into, options);
 		pfree(options);
@@ -329,6 +335,11 @@ MtrsFitDataAppendFlat(MtrsFitData *into, const char *p, Size len)
 								   i, r->event, h.n_events));
 		if (!isfinite(r->ts) || isinf(r->rating))
 			invalid_state(psprintf("Row " INT64_FORMAT " has a time or a rating that is not finite.", i));
+		if (fabs(r->ts) > MTRS_MAX_DAYS)
+			invalid_state(psprintf("Row " INT64_FORMAT " has a time more than %.0f days from 2000-01-01.",
+								   i, MTRS_MAX_DAYS));
+		if (r->rating == 0.0f)
+			r->rating = 0.0f;	/* -0 is 0 (see MtrsFitDataAdd) */
 		r->event = map[r->event];
 		r->pad = 0;
 		into->n++;

@@ -464,7 +464,8 @@ bias_rows(void *arg, int64 task, int thread)
 					num += h->s[k] * (hs->r[k] - ib[p->pi[k]] - c);
 					den += h->s[k];
 				}
-			ub[row] = (float) (num / (den + hs->reg));
+			/* a row without members of this head (possible with bias_reg 0) keeps 0 */
+			ub[row] = den + hs->reg > 0.0 ? (float) (num / (den + hs->reg)) : 0.0f;
 		}
 		else
 		{
@@ -478,7 +479,7 @@ bias_rows(void *arg, int64 task, int thread)
 					den += h->s[k];
 				}
 			}
-			ib[row] = (float) (num / (den + hs->reg));
+			ib[row] = den + hs->reg > 0.0 ? (float) (num / (den + hs->reg)) : 0.0f;
 		}
 	}
 }

@@ -646,6 +646,8 @@ tokenize(const MtrsTokenizer *tok, const char *text, size_t len, uint32_t *out,
 	sp.out = spans;
 	if (char_max > 0 && tok->ngrams_by_script && mostly_unspaced(s, len))
 		char_max = 0;
+	if (char_size == 0)
+		char_max = 0;			/* fewer than 2 buckets: none for n-grams (MtrsCharBucketsFrom) */
 	if (tok->text_marks && ngrams > 1)
 	{
 		sp.hist_start[n_hist] = sp.hist_end[n_hist] = -1;

@@ -30,6 +30,7 @@
 #include "pgstat.h"
 #include "tcop/tcopprot.h"
 #include "portability/instr_time.h"
+#include "utils/json.h"
 #include "utils/memutils.h"
 
 #include "mtrs_heads.h"
@@ -424,12 +425,28 @@ report_iteration(Trainer *tr, StringInfo log, int iter, double rank_total, doubl
 		return;
 	appendStringInfo(log, "%s{\"iteration\": %d, \"seconds\": %.3f, \"loss\": {\"ranking\": %.6g",
 					 iter > 1 ? ", " : "", iter, secs, rank_mean);
+	/* event names are any text: escaped as JSON strings */
 	for (int h = 0; h < tr->n_heads; h++)
-		appendStringInfo(log, ", \"%s\": %.6g", tr->heads[h].name, tr->heads[h].loss);
+	{
+		appendStringInfoString(log, ", ");
+		escape_json(log, tr->heads[h].name);
+		appendStringInfo(log, ": %.6g", tr->heads[h].loss);
+	}
 	appendStringInfoString(log, "}, \"weight\": {\"ranking\": 1");
 	for (int h = 0; h < tr->n_heads; h++)
-		appendStringInfo(log, ", \"%s\": %.6g", tr->heads[h].name, tr->heads[h].weight);
+	{
+		appendStringInfoString(log, ", ");
+		escape_json(log, tr->heads[h].name);
+		appendStringInfo(log, ": %.6g", tr->heads[h].weight);
+	}
 	appendStringInfoString(log, "}}");
+}
+
+/* Check for interrupts (the spectral norm's callback between its iterations) */
+static void
+check_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
 }
 
 /*
@@ -440,12 +457,6 @@ report_iteration(Trainer *tr, StringInfo log, int iter, double rank_total, doubl
  * default (20) did to small tables.  Auto keeps 20 when sigma is large
  * (it is over 133 on MovieLens-100K) and otherwise takes REG_AUTO_SCALE * sigma.
  */
-static void
-check_interrupts(void)
-{
-	CHECK_FOR_INTERRUPTS();
-}
-
 static void
 resolve_reg(MtrsFitOptions *o, const MtrsPairs *p)
 {

@@ -83,7 +83,25 @@ SELECT mtrs_train('cold', 'edge_events', items => 'edge_items',
 SELECT count(*) AS similar_to_emoji FROM mtrs_similar_items(999, 5, 'cold');
 SELECT count(*) AS emoji_among_similar FROM mtrs_similar_items_batch(NULL, 50, 'cold') WHERE similar_item_id = 999;
 
+-- a code review's edges: one bucket (no room for character n-grams: the tokenizer wrote far
+-- past the vocabulary), an event name that needs escaping in the training log, bias_reg 0
+-- with ratings on some rows only (0/0 for the rows without), and -0 next to 0 as a rating
+SELECT mtrs_train('onebucket', intents => 'edge_utt', options => '{"buckets": 1, "text_epochs": 3}') > 0 AS trained;
+SELECT count(*) <= 1 AS at_most_one_intent FROM mtrs_intent('buy a phone please', 'onebucket');
+CREATE TABLE edge_quoted AS
+SELECT user_id, item_id, CASE WHEN item_id % 2 = 0 THEN 'say "hi" \ now' ELSE 'view' END AS event, ts
+  FROM edge_events;
+SELECT mtrs_train('quoted', 'edge_quoted', options => '{"dim": 4, "iterations": 2}') > 0 AS trained;
+SELECT training_log->0->'loss' ? 'say "hi" \ now' AS logged FROM mtrs_model WHERE name = 'quoted';
+SELECT mtrs_fit(user_id, item_id, event, ts, CASE WHEN user_id % 2 = 0 THEN 4 END::real,
+                '{"dim": 4, "iterations": 2, "bias_reg": 0}'::jsonb) IS NOT NULL AS bias_reg_0
+  FROM edge_events;
+SELECT md5(mtrs_fit(user_id, item_id, event, ts, r, '{"dim": 4, "iterations": 1}'::jsonb ORDER BY r::text))
+     = md5(mtrs_fit(user_id, item_id, event, ts, r, '{"dim": 4, "iterations": 1}'::jsonb ORDER BY r::text DESC))
+       AS signed_zero_order_free
+  FROM edge_events, (VALUES ('-0'::real), ('0'::real)) v(r) WHERE user_id <= 8;
+
 DROP EXTENSION mtrs;
 DROP SCHEMA "ML Tools";
-DROP TABLE edge_events, edge_utt, edge_dom, edge_utt_dom, edge_sameday, edge_items;
+DROP TABLE edge_events, edge_utt, edge_dom, edge_utt_dom, edge_sameday, edge_items, edge_quoted;
 DROP DOMAIN edge_id, edge_text;

@@ -776,6 +776,19 @@ test_tokenizer(void)
 		check(na == 2 + 2 && same_tokens(a, na, b, nb),
 			  "ngrams_by_script: as many spaced words as other characters keeps the n-grams (<hi, hi>)");
 	}
+
+	/* fewer than 2 buckets leave none for character n-grams: every token is in range (a
+	 * model trained or crafted with "buckets": 1 wrote and read far past its tables) */
+	{
+		MtrsTokenizer one = {1, 2, 3, 5, 1, 1, 0, 0};
+		int			in_range = 1;
+
+		na = tokens(&one, "hello wonderful world, 你好", a, 64);
+		for (int j = 0; j < na; j++)
+			in_range &= (a[j] < 1);
+		check(na > 0 && in_range && MtrsCharBucketsFrom(&one) == 1,
+			  "one bucket: words and runs in bucket 0, no character n-grams");
+	}
 }
 
 /* Return whether span j is bytes [start, end) of kind with marks */
