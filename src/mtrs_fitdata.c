@@ -567,11 +567,15 @@ set_task_weights(MtrsFitOptions *o, JsonbValue *v)
 	{
 		if (tok == WJB_KEY)
 		{
-			if (o->n_weights >= MTRS_MAX_TASKS || kv.val.string.len == 0 ||
-				kv.val.string.len > MTRS_MAX_NAME_LEN)
+			if (o->n_weights >= MTRS_MAX_TASKS)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("option \"task_weights\" has an invalid task name")));
+						 errmsg("option \"task_weights\" names more than %d tasks", MTRS_MAX_TASKS)));
+			if (kv.val.string.len == 0 || kv.val.string.len > MTRS_MAX_NAME_LEN)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"task_weights\" has an invalid task name"),
+						 errdetail("A task name has 1 to %d bytes.", MTRS_MAX_NAME_LEN)));
 			memcpy(o->weight_task[o->n_weights], kv.val.string.val, kv.val.string.len);
 			o->weight_task[o->n_weights][kv.val.string.len] = '\0';
 		}
