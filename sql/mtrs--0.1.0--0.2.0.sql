@@ -405,7 +405,9 @@ BEGIN
 		RAISE EXCEPTION 'name, holdout_fraction, tolerance, k and keep_versions must not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF NOT (holdout_fraction > 0 AND holdout_fraction < 1) OR tolerance < 0 OR k < 1 OR keep_versions < 1 THEN
+	/* (NaN sorts above every number in PostgreSQL: tolerance >= 0 holds for it) */
+	IF NOT (holdout_fraction > 0 AND holdout_fraction < 1) OR tolerance < 0 OR tolerance = 'NaN'
+	   OR k < 1 OR keep_versions < 1 THEN
 		RAISE EXCEPTION 'holdout_fraction must be in (0, 1), tolerance >= 0, k >= 1 and keep_versions >= 1'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -436,6 +438,17 @@ BEGIN
 			      DETAIL = format('mtrs_retrain of "%s" trains scratch models named "%s" and "%s" and drops them afterwards.',
 			                      mtrs_retrain.name, cand, inc),
 			      HINT = 'Rename that model, or drop it with mtrs_drop_model().';
+	END IF;
+	IF jsonb_typeof(coalesce(task_tolerance, '{}')) <> 'object' THEN
+		RAISE EXCEPTION 'task_tolerance must be a jsonb object of task names and tolerances'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT string_agg(e.key, ', ') INTO unknown
+	  FROM jsonb_each(coalesce(task_tolerance, '{}')) e
+	 WHERE jsonb_typeof(e.value) <> 'number' OR (e.value)::text::float8 < 0;
+	IF unknown IS NOT NULL THEN
+		RAISE EXCEPTION 'task_tolerance must give each task a number >= 0, not so for: %', unknown
+			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	SELECT string_agg(key, ', ') INTO unknown
 	  FROM jsonb_object_keys(coalesce(task_tolerance, '{}')) key
@@ -495,10 +508,12 @@ BEGIN
 			EXECUTE format('SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY %I::timestamptz) FROM %s',
 			               1 - holdout_fraction, src->>'time_col', tbl)
 				INTO cutoff;
-			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s WHERE %I::timestamptz < %L',
-			               tbl, src->>'time_col', cutoff);
-			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s WHERE %I::timestamptz >= %L',
-			               tbl, src->>'time_col', cutoff);
+			/* the cut-off as ISO 8601 in UTC: read back the same under any DateStyle and
+			   TimeZone (a zone abbreviation such as IST is ambiguous) */
+			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s WHERE %I::timestamptz < %L::timestamptz',
+			               tbl, src->>'time_col', to_char(cutoff AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
+			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s WHERE %I::timestamptz >= %L::timestamptz',
+			               tbl, src->>'time_col', to_char(cutoff AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
 			rule := 'the newest rows';
 		ELSE
 			rule := 'the (user, item) pairs whose hash falls in the holdout_fraction';
@@ -510,6 +525,12 @@ BEGIN
 			               tbl, src->>'user_col', src->>'item_col', round(holdout_fraction * 1024));
 		END IF;
 		SELECT count(*) INTO n_held FROM pg_temp.mtrs_retrain_holdout;
+		IF n_held = 0 THEN
+			RAISE EXCEPTION 'mtrs_retrain holds out no rows of % with holdout_fraction %', tbl, holdout_fraction
+				USING ERRCODE = 'data_exception',
+				      DETAIL = 'Without a time column it holds out the (user, item) pairs whose hash falls in the holdout_fraction, in steps of 1/1024.',
+				      HINT = 'Give a larger holdout_fraction.';
+		END IF;
 		/* ties at the cut-off (every row at one time, or one row) can leave no rows to train on */
 		IF NOT EXISTS (SELECT 1 FROM pg_temp.mtrs_retrain_train) THEN
 			RAISE EXCEPTION 'mtrs_retrain cannot hold out % of the rows of % and train on the rest',
@@ -572,6 +593,23 @@ BEGIN
 		RETURN;
 	END IF;
 
+	/* an mtrs_activate (a rollback) committed while this ran wins: activations of this
+	   model wait from here until the final run commits */
+	PERFORM pg_advisory_xact_lock(hashtext('mtrs_model'), hashtext(mtrs_retrain.name));
+	SELECT m.version INTO taken FROM @extschema@.mtrs_model m WHERE m.name = mtrs_retrain.name AND m.active;
+	IF taken IS DISTINCT FROM cur.version::text THEN
+		UPDATE @extschema@.mtrs_model m
+		   SET metrics = m.metrics || jsonb_build_object('last_retrain', jsonb_build_object(
+		           'at', now(), 'decision', 'kept',
+		           'reason', format('the active version changed from %s to %s while it ran', cur.version, taken),
+		           'options', opts, 'holdout', rule, 'holdout_rows', n_held, 'holdout_from', cutoff,
+		           'guard', report))
+		 WHERE m.name = mtrs_retrain.name AND m.active;
+		RAISE NOTICE 'mtrs_retrain did not activate a new version of "%": the active version changed from % to % while it ran',
+			mtrs_retrain.name, cur.version, coalesce(taken, 'none');
+		RETURN;
+	END IF;
+
 	/* the candidate recipe passed: train it on every row and activate it (texts alone:
 	   the candidate is that run already) */
 	IF tbl IS NULL THEN
@@ -581,7 +619,14 @@ BEGIN
 		new_id := @extschema@.mtrs_train_like(mtrs_retrain.name, src, tbl, opts);
 	END IF;
 	UPDATE @extschema@.mtrs_model m
-	   SET metrics = cand_m - 'intent_validation' || jsonb_build_object('last_retrain', jsonb_build_object(
+	   SET metrics = CASE WHEN tbl IS NULL
+	                      THEN jsonb_strip_nulls(jsonb_build_object('intent', jsonb_build_object(
+	                               'accuracy', cand_m->'intent_validation')))
+	                      ELSE cand_m - 'intent_validation' END
+	                 || jsonb_build_object('holdout', CASE WHEN tbl IS NULL
+	                                                       THEN 'the utterances training held out (mtrs_retrain)'
+	                                                       ELSE format('%s, %s (mtrs_retrain)', tbl, rule) END)
+	                 || jsonb_build_object('last_retrain', jsonb_build_object(
 	           'at', now(), 'decision', 'activated', 'replaced_version', cur.version, 'options', opts,
 	           'holdout', rule, 'holdout_rows', n_held, 'holdout_from', cutoff, 'guard', report,
 	           'note', CASE WHEN tbl IS NOT NULL
@@ -688,3 +733,324 @@ SELECT m.name, m.version, m.active, m.created_at, pg_size_pretty(m.size_bytes) A
   FROM @extschema@.mtrs_model m;
 COMMENT ON VIEW @extschema@.mtrs_models IS
 	'one row per model version for humans: name, version, active, created_at, size, tasks, intents, users, items, the holdout it was evaluated on and its headline metrics';
+
+/* mtrs_evaluate: rows without an event are left out of the event heads' AUC; storing keeps last_retrain */
+CREATE OR REPLACE FUNCTION @extschema@.mtrs_evaluate(
+	model text,
+	holdout regclass,
+	k integer DEFAULT 20,
+	user_col text DEFAULT 'user_id',
+	item_col text DEFAULT 'item_id',
+	event_col text DEFAULT NULL,
+	rating_col text DEFAULT NULL,
+	text_col text DEFAULT NULL,
+	label_col text DEFAULT NULL,
+	store boolean DEFAULT true)
+RETURNS TABLE(task text, metric text, value float8)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET mtrs.fold_in = off
+AS $$
+DECLARE
+	info    jsonb;
+	tasks   text[];
+	t       text;
+	col     text;
+	rec     record;
+	res     jsonb := '{}';
+	n_items integer;
+	has_ui  boolean := user_col IS NOT NULL AND item_col IS NOT NULL;
+BEGIN
+	IF model IS NULL OR holdout IS NULL OR k IS NULL OR store IS NULL THEN
+		RAISE EXCEPTION 'model, holdout, k and store must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF k <= 0 THEN
+		RAISE EXCEPTION 'k must be greater than zero' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	info := @extschema@.mtrs_model_info(model);
+	IF NOT (info->>'active')::boolean THEN
+		RAISE EXCEPTION 'mtrs model "%" has no active version', model
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Activate a version with mtrs_activate().';
+	END IF;
+	tasks := ARRAY(SELECT jsonb_array_elements_text(info->'tasks'));
+	n_items := (info->>'n_items')::integer;
+	/* utterances in the columns mtrs_train reads by default, for a model with intents */
+	IF text_col IS NULL AND label_col IS NULL AND coalesce(jsonb_array_length(info->'intents'), 0) > 0
+	   AND @extschema@.mtrs_column_type(holdout, 'text', missing_ok => true) IS NOT NULL
+	   AND @extschema@.mtrs_column_type(holdout, 'label', missing_ok => true) IS NOT NULL THEN
+		text_col := 'text';
+		label_col := 'label';
+	END IF;
+	FOREACH col IN ARRAY ARRAY[user_col, item_col, event_col, rating_col, text_col, label_col] LOOP
+		CONTINUE WHEN col IS NULL;
+		IF @extschema@.mtrs_column_type(holdout, col, missing_ok => true) IS NULL THEN
+			/* an utterance table needs no user and item columns */
+			IF col IN (user_col, item_col) AND text_col IS NOT NULL THEN
+				has_ui := false;
+				CONTINUE;
+			END IF;
+			RAISE EXCEPTION 'column "%" does not exist in %', col, holdout
+				USING ERRCODE = 'undefined_column';
+		END IF;
+	END LOOP;
+
+	/* interactions held out: one row per row of the holdout with a user and an item */
+	IF to_regclass('pg_temp.mtrs_eval_rows') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_rows; END IF;
+	IF to_regclass('pg_temp.mtrs_eval_recs') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_recs; END IF;
+	IF to_regclass('pg_temp.mtrs_eval_utt') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_utt; END IF;
+	IF cardinality(tasks) > 0 AND has_ui THEN
+		EXECUTE format('CREATE TEMP TABLE mtrs_eval_rows AS SELECT %I::bigint AS u, %I::bigint AS i, %s AS ev, %s AS r '
+		               'FROM %s WHERE %I IS NOT NULL AND %I IS NOT NULL',
+			user_col, item_col,
+			CASE WHEN event_col IS NULL THEN 'NULL::text' ELSE format('%I::text', event_col) END,
+			CASE WHEN rating_col IS NULL THEN 'NULL::float8' ELSE format('%I::float8', rating_col) END,
+			holdout, user_col, item_col);
+		ANALYZE pg_temp.mtrs_eval_rows;
+
+		/* ranking: Recall@k, NDCG@k over users with held-out items, coverage of the catalog */
+		CREATE TEMP TABLE mtrs_eval_recs AS
+		SELECT r.user_id AS u, r.item_id, r.rank
+		  FROM @extschema@.mtrs_recommend_batch(ARRAY(SELECT DISTINCT e.u FROM pg_temp.mtrs_eval_rows e),
+		                                        mtrs_evaluate.k, model => mtrs_evaluate.model) r;
+		/* joins and aggregates, not a subquery per user: linear in users and k */
+		WITH held AS (SELECT DISTINCT e.u, e.i FROM pg_temp.mtrs_eval_rows e),
+		     per_user AS (SELECT h.u, count(*) AS n FROM held h GROUP BY h.u),
+		     found AS (SELECT c.u, count(*) AS hits, sum(1.0 / log(2, c.rank + 1)) AS dcg
+		                 FROM pg_temp.mtrs_eval_recs c JOIN held h ON h.u = c.u AND h.i = c.item_id
+		                GROUP BY c.u),
+		     ideal AS (SELECT j AS n, sum(1.0 / log(2, j + 1)) OVER (ORDER BY j) AS dcg
+		                 FROM generate_series(1, mtrs_evaluate.k) j)
+		SELECT avg(coalesce(f.hits, 0)::float8 / g.n) AS recall,
+		       avg(coalesce(f.dcg, 0) / i.dcg) AS ndcg,
+		       (SELECT count(DISTINCT c.item_id) FROM pg_temp.mtrs_eval_recs c)::float8 / greatest(n_items, 1) AS coverage,
+		       count(*) AS users
+		  INTO rec
+		  FROM per_user g
+		  LEFT JOIN found f ON f.u = g.u
+		  JOIN ideal i ON i.n = least(mtrs_evaluate.k, g.n);
+		IF rec.users > 0 THEN
+			res := res || jsonb_build_object('ranking', jsonb_build_object(
+				format('recall@%s', k), rec.recall, format('ndcg@%s', k), rec.ndcg,
+				format('coverage@%s', k), rec.coverage, 'users', rec.users));
+		END IF;
+
+		/* event heads: AUC (ties averaged) and log-loss over the held-out (user, item) pairs */
+		IF event_col IS NOT NULL THEN
+			FOREACH t IN ARRAY tasks LOOP
+				CONTINUE WHEN t IN ('ranking', 'rating');
+				/* rows without an event are no evidence either way (training skips them too) */
+				WITH pairs AS (
+					SELECT e.u, e.i, bool_or(e.ev = t) AS y FROM pg_temp.mtrs_eval_rows e
+					 WHERE e.ev IS NOT NULL GROUP BY e.u, e.i),
+				scored AS (
+					SELECT p.y, @extschema@.mtrs_predict(p.u, p.i, t, mtrs_evaluate.model)::float8 AS s FROM pairs p),
+				ranked AS (
+					SELECT s.y, s.s, rank() OVER (ORDER BY s.s) + (count(*) OVER (PARTITION BY s.s) - 1) / 2.0 AS rk
+					  FROM scored s)
+				SELECT count(*) FILTER (WHERE y) AS n1, count(*) FILTER (WHERE NOT y) AS n0,
+				       sum(rk) FILTER (WHERE y) AS rsum,
+				       -avg(CASE WHEN y THEN ln(greatest(s, 1e-7)) ELSE ln(greatest(1 - s, 1e-7)) END) AS logloss
+				  INTO rec FROM ranked;
+				IF rec.n1 > 0 AND rec.n0 > 0 THEN
+					res := res || jsonb_build_object(t, jsonb_build_object(
+						'auc', (rec.rsum - rec.n1 * (rec.n1 + 1) / 2.0) / (rec.n1::float8 * rec.n0),
+						'logloss', rec.logloss, 'pairs', rec.n1 + rec.n0));
+				END IF;
+			END LOOP;
+		END IF;
+
+		/* rating head: RMSE over the held-out rows with a rating */
+		IF rating_col IS NOT NULL AND 'rating' = ANY (tasks) THEN
+			SELECT sqrt(avg((@extschema@.mtrs_predict(e.u, e.i, 'rating', mtrs_evaluate.model) - e.r) ^ 2)) AS rmse,
+			       count(*) AS n
+			  INTO rec FROM pg_temp.mtrs_eval_rows e WHERE e.r IS NOT NULL;
+			IF rec.n > 0 THEN
+				res := res || jsonb_build_object('rating', jsonb_build_object('rmse', rec.rmse, 'rows', rec.n));
+			END IF;
+		END IF;
+	END IF;
+
+	/* intents: exact-match accuracy, macro-F1 over intents, out-of-scope recall */
+	IF text_col IS NOT NULL AND label_col IS NOT NULL THEN
+		CREATE TEMP TABLE mtrs_eval_utt AS
+			SELECT * FROM @extschema@.mtrs_intent_predictions(model, holdout, text_col, label_col);
+		SELECT (SELECT avg((gold = pred)::int) FROM pg_temp.mtrs_eval_utt) AS accuracy,
+		       (SELECT avg(coalesce(f1, 0)) FROM @extschema@.mtrs_intent_f1('pg_temp.mtrs_eval_utt')) AS macro_f1,
+		       (SELECT avg((cardinality(pred) = 0)::int) FROM pg_temp.mtrs_eval_utt WHERE cardinality(gold) = 0) AS oos_recall,
+		       (SELECT count(*) FROM pg_temp.mtrs_eval_utt) AS n
+		  INTO rec;
+		IF rec.n > 0 THEN
+			res := res || jsonb_build_object('intent', jsonb_strip_nulls(jsonb_build_object(
+				'accuracy', rec.accuracy, 'macro_f1', rec.macro_f1, 'oos_recall', rec.oos_recall,
+				'utterances', rec.n)));
+		END IF;
+		DROP TABLE pg_temp.mtrs_eval_utt;
+	END IF;
+	IF to_regclass('pg_temp.mtrs_eval_rows') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_rows; END IF;
+	IF to_regclass('pg_temp.mtrs_eval_recs') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_recs; END IF;
+
+	IF res = '{}' THEN
+		RAISE EXCEPTION 'nothing to evaluate in %', holdout
+			USING ERRCODE = 'data_exception',
+			      DETAIL = 'No held-out interaction of a user and an item, and no labelled utterance, could be scored.',
+			      HINT = 'Interactions need user_col and item_col (and event_col, rating_col for those heads); utterances need text_col and label_col.';
+	END IF;
+	IF store THEN
+		UPDATE @extschema@.mtrs_model m
+		   SET metrics = jsonb_build_object('holdout', holdout::text, 'k', k, 'evaluated_at', now()) || res
+		                 || jsonb_strip_nulls(jsonb_build_object('last_retrain', m.metrics->'last_retrain'))
+		 WHERE m.name = mtrs_evaluate.model AND m.active;
+	END IF;
+	RETURN QUERY
+	SELECT e.key, m.key, (m.value #>> '{}')::float8
+	  FROM jsonb_each(res) e, jsonb_each(e.value) m
+	 ORDER BY e.key = 'ranking' DESC, e.key, m.key;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_evaluate(text, regclass, integer, text, text, text, text, text, text, boolean) IS
+	'evaluate the active version of a model on held-out rows: Recall/NDCG/coverage@k (ranking), AUC and log-loss (events), RMSE (rating), accuracy, macro-F1 and out-of-scope recall (intents); stores them in metrics';
+
+/* mtrs_report: '>' escaped in the legend too */
+CREATE OR REPLACE FUNCTION @extschema@.mtrs_report(name text, versions integer DEFAULT 2)
+RETURNS text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	palette  text[] := ARRAY['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+	pw       constant integer := 360;	/* panel width and height */
+	ph       constant integer := 220;
+	ml       constant integer := 58;	/* plot margins inside a panel */
+	mr       constant integer := 14;
+	mt       constant integer := 30;
+	mb       constant integer := 38;
+	cols     constant integer := 3;
+	vers     integer[];
+	tasks    text[];
+	n_panels integer;
+	top      integer;
+	height   integer;
+	width    integer;
+	svg      text;
+	p        integer := 0;
+	t        text;
+	x0       integer;
+	y0       integer;
+	x_max     float8;
+	y_min     float8;
+	y_max     float8;
+	v        integer;
+	path     text;
+	r        record;
+	line_y   integer;
+BEGIN
+	IF mtrs_report.name IS NULL OR versions IS NULL THEN
+		RAISE EXCEPTION 'name and versions must not be null'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF versions < 1 THEN
+		RAISE EXCEPTION 'versions must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT array_agg(m.version ORDER BY m.version) INTO vers
+	  FROM (SELECT o.version FROM @extschema@.mtrs_model o WHERE o.name = mtrs_report.name
+	         ORDER BY o.version DESC LIMIT versions) m;
+	IF vers IS NULL THEN
+		PERFORM @extschema@.mtrs_model_info(mtrs_report.name);	/* its error */
+	END IF;
+
+	/* one point per (version, task, step): interaction iterations, then text epochs */
+	IF to_regclass('pg_temp.mtrs_report_points') IS NULL THEN
+		CREATE TEMP TABLE mtrs_report_points (version integer, task text, step float8, loss float8, weight float8);
+	END IF;
+	TRUNCATE mtrs_report_points;
+	INSERT INTO mtrs_report_points
+	SELECT m.version, l.key, coalesce(e->>'iteration', e->>'text_epoch')::float8, l.value::text::float8,
+	       (e->'weight'->>l.key)::float8
+	  FROM @extschema@.mtrs_model m, jsonb_array_elements(m.training_log) e, jsonb_each(e->'loss') l
+	 WHERE m.name = mtrs_report.name AND m.version = ANY (vers) AND jsonb_typeof(l.value) = 'number';
+	SELECT array_agg(x.task ORDER BY x.first, x.task) INTO tasks
+	  FROM (SELECT pt.task, min(pt.step + CASE WHEN pt.task = 'ranking' THEN -1e9 ELSE 0 END) AS first
+	          FROM mtrs_report_points pt GROUP BY pt.task) x;
+	n_panels := coalesce(cardinality(tasks), 0);
+	top := 70 + 22 * cardinality(vers);
+	width := cols * pw + 20;
+	height := top + greatest(1, (n_panels + cols - 1) / cols) * (ph + 16) + 10;
+
+	svg := format('<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" '
+	              'font-family="Helvetica, Arial, sans-serif" font-size="12">', width, height, width, height)
+	    || '<rect width="100%" height="100%" fill="white"/>'
+	    || format('<text x="10" y="24" font-size="18" font-weight="bold">mtrs model %s: training curves</text>',
+	              replace(replace(replace(mtrs_report.name, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'))
+	    || '<text x="10" y="44" fill="#555">loss per iteration (text tasks: per epoch), one line per version; '
+	    || 'task weight of the last iteration in the panel title</text>';
+	/* legend: one line per version with its headline metrics */
+	line_y := 66;
+	FOR r IN SELECT mm.version, mm.active, mm.created_at, mm.size, mm.headline_metrics
+	           FROM @extschema@.mtrs_models mm WHERE mm.name = mtrs_report.name AND mm.version = ANY (vers)
+	          ORDER BY mm.version LOOP
+		v := array_position(vers, r.version);
+		svg := svg || format('<rect x="10" y="%s" width="14" height="4" fill="%s"/>', line_y - 6,
+		                     palette[1 + (v - 1) % cardinality(palette)])
+		    || format('<text x="30" y="%s">version %s%s, %s, %s%s</text>', line_y, r.version,
+		              CASE WHEN r.active THEN ' (active)' ELSE '' END,
+		              to_char(r.created_at, 'YYYY-MM-DD HH24:MI'), r.size,
+		              coalesce(': ' || replace(replace(replace(r.headline_metrics, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), ''));
+		line_y := line_y + 22;
+	END LOOP;
+
+	FOREACH t IN ARRAY coalesce(tasks, '{}') LOOP
+		x0 := 10 + (p % cols) * pw;
+		y0 := top + (p / cols) * (ph + 16);
+		SELECT max(pt.step), min(pt.loss), max(pt.loss) INTO x_max, y_min, y_max
+		  FROM mtrs_report_points pt WHERE pt.task = t;
+		IF y_max - y_min < 1e-12 THEN
+			y_min := y_min - 0.5 * greatest(abs(y_min), 1e-6);
+			y_max := y_max + 0.5 * greatest(abs(y_max), 1e-6);
+		END IF;
+		x_max := greatest(x_max, 2);
+		svg := svg || format('<g transform="translate(%s,%s)">', x0, y0)
+		    || format('<rect x="0" y="0" width="%s" height="%s" fill="#fafafa" stroke="#ddd"/>', pw - 10, ph)
+		    || format('<text x="%s" y="18" font-weight="bold">%s</text>', ml,
+		              replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;') ||
+		              coalesce((SELECT format(' (weight %s)', round(pt.weight::numeric, 4))
+		                          FROM mtrs_report_points pt
+		                         WHERE pt.task = t AND pt.weight IS NOT NULL
+		                         ORDER BY pt.version DESC, pt.step DESC LIMIT 1), ''))
+		    /* axes with end labels */
+		    || format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/>', ml, ph - mb, pw - 10 - mr, ph - mb)
+		    || format('<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#333"/>', ml, mt, ml, ph - mb)
+		    || format('<text x="%s" y="%s" text-anchor="end">%s</text>', ml - 4, mt + 4, round(y_max::numeric, 4))
+		    || format('<text x="%s" y="%s" text-anchor="end">%s</text>', ml - 4, ph - mb + 4, round(y_min::numeric, 4))
+		    || format('<text x="%s" y="%s" text-anchor="middle">1</text>', ml, ph - mb + 16)
+		    || format('<text x="%s" y="%s" text-anchor="middle">%s</text>', pw - 10 - mr, ph - mb + 16, x_max)
+		    || format('<text x="%s" y="%s" text-anchor="middle" fill="#555">%s</text>', (ml + pw - 10 - mr) / 2,
+		              ph - 6, CASE WHEN t IN ('intent', 'item_text') THEN 'epoch' ELSE 'iteration' END)
+		    || format('<text x="12" y="%s" fill="#555" transform="rotate(-90 12 %s)" text-anchor="middle">loss</text>',
+		              (mt + ph - mb) / 2, (mt + ph - mb) / 2);
+		FOREACH v IN ARRAY vers LOOP
+			SELECT 'M' || substr(string_agg(format('L%s %s',
+			                         round((ml + (pt.step - 1) / (x_max - 1) * (pw - 10 - mr - ml))::numeric, 1),
+			                         round((ph - mb - (pt.loss - y_min) / (y_max - y_min) * (ph - mb - mt))::numeric, 1)),
+			                  ' ' ORDER BY pt.step), 2)
+			  INTO path
+			  FROM mtrs_report_points pt WHERE pt.task = t AND pt.version = v;
+			IF path IS NOT NULL THEN
+				svg := svg || format('<path d="%s" fill="none" stroke="%s" stroke-width="2"/>', path,
+				                     palette[1 + (array_position(vers, v) - 1) % cardinality(palette)]);
+			END IF;
+		END LOOP;
+		svg := svg || '</g>';
+		p := p + 1;
+	END LOOP;
+	IF n_panels = 0 THEN
+		svg := svg || format('<text x="10" y="%s">no training log recorded (models registered with mtrs_register have none)</text>', top + 20);
+	END IF;
+	TRUNCATE mtrs_report_points;
+	RETURN svg || '</svg>';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_report(text, integer) IS
+	'an SVG page with one panel per task: training loss per iteration of the newest versions side by side, with their headline metrics';

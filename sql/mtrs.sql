@@ -1014,8 +1014,10 @@ BEGIN
 		IF event_col IS NOT NULL THEN
 			FOREACH t IN ARRAY tasks LOOP
 				CONTINUE WHEN t IN ('ranking', 'rating');
+				/* rows without an event are no evidence either way (training skips them too) */
 				WITH pairs AS (
-					SELECT e.u, e.i, bool_or(e.ev = t) AS y FROM pg_temp.mtrs_eval_rows e GROUP BY e.u, e.i),
+					SELECT e.u, e.i, bool_or(e.ev = t) AS y FROM pg_temp.mtrs_eval_rows e
+					 WHERE e.ev IS NOT NULL GROUP BY e.u, e.i),
 				scored AS (
 					SELECT p.y, @extschema@.mtrs_predict(p.u, p.i, t, mtrs_evaluate.model)::float8 AS s FROM pairs p),
 				ranked AS (
@@ -1072,6 +1074,7 @@ BEGIN
 	IF store THEN
 		UPDATE @extschema@.mtrs_model m
 		   SET metrics = jsonb_build_object('holdout', holdout::text, 'k', k, 'evaluated_at', now()) || res
+		                 || jsonb_strip_nulls(jsonb_build_object('last_retrain', m.metrics->'last_retrain'))
 		 WHERE m.name = mtrs_evaluate.model AND m.active;
 	END IF;
 	RETURN QUERY
@@ -1187,7 +1190,9 @@ BEGIN
 		RAISE EXCEPTION 'name, holdout_fraction, tolerance, k and keep_versions must not be null'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF NOT (holdout_fraction > 0 AND holdout_fraction < 1) OR tolerance < 0 OR k < 1 OR keep_versions < 1 THEN
+	/* (NaN sorts above every number in PostgreSQL: tolerance >= 0 holds for it) */
+	IF NOT (holdout_fraction > 0 AND holdout_fraction < 1) OR tolerance < 0 OR tolerance = 'NaN'
+	   OR k < 1 OR keep_versions < 1 THEN
 		RAISE EXCEPTION 'holdout_fraction must be in (0, 1), tolerance >= 0, k >= 1 and keep_versions >= 1'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -1218,6 +1223,17 @@ BEGIN
 			      DETAIL = format('mtrs_retrain of "%s" trains scratch models named "%s" and "%s" and drops them afterwards.',
 			                      mtrs_retrain.name, cand, inc),
 			      HINT = 'Rename that model, or drop it with mtrs_drop_model().';
+	END IF;
+	IF jsonb_typeof(coalesce(task_tolerance, '{}')) <> 'object' THEN
+		RAISE EXCEPTION 'task_tolerance must be a jsonb object of task names and tolerances'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT string_agg(e.key, ', ') INTO unknown
+	  FROM jsonb_each(coalesce(task_tolerance, '{}')) e
+	 WHERE jsonb_typeof(e.value) <> 'number' OR (e.value)::text::float8 < 0;
+	IF unknown IS NOT NULL THEN
+		RAISE EXCEPTION 'task_tolerance must give each task a number >= 0, not so for: %', unknown
+			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	SELECT string_agg(key, ', ') INTO unknown
 	  FROM jsonb_object_keys(coalesce(task_tolerance, '{}')) key
@@ -1277,10 +1293,12 @@ BEGIN
 			EXECUTE format('SELECT percentile_disc(%s) WITHIN GROUP (ORDER BY %I::timestamptz) FROM %s',
 			               1 - holdout_fraction, src->>'time_col', tbl)
 				INTO cutoff;
-			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s WHERE %I::timestamptz < %L',
-			               tbl, src->>'time_col', cutoff);
-			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s WHERE %I::timestamptz >= %L',
-			               tbl, src->>'time_col', cutoff);
+			/* the cut-off as ISO 8601 in UTC: read back the same under any DateStyle and
+			   TimeZone (a zone abbreviation such as IST is ambiguous) */
+			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s WHERE %I::timestamptz < %L::timestamptz',
+			               tbl, src->>'time_col', to_char(cutoff AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
+			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s WHERE %I::timestamptz >= %L::timestamptz',
+			               tbl, src->>'time_col', to_char(cutoff AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
 			rule := 'the newest rows';
 		ELSE
 			rule := 'the (user, item) pairs whose hash falls in the holdout_fraction';
@@ -1292,6 +1310,12 @@ BEGIN
 			               tbl, src->>'user_col', src->>'item_col', round(holdout_fraction * 1024));
 		END IF;
 		SELECT count(*) INTO n_held FROM pg_temp.mtrs_retrain_holdout;
+		IF n_held = 0 THEN
+			RAISE EXCEPTION 'mtrs_retrain holds out no rows of % with holdout_fraction %', tbl, holdout_fraction
+				USING ERRCODE = 'data_exception',
+				      DETAIL = 'Without a time column it holds out the (user, item) pairs whose hash falls in the holdout_fraction, in steps of 1/1024.',
+				      HINT = 'Give a larger holdout_fraction.';
+		END IF;
 		/* ties at the cut-off (every row at one time, or one row) can leave no rows to train on */
 		IF NOT EXISTS (SELECT 1 FROM pg_temp.mtrs_retrain_train) THEN
 			RAISE EXCEPTION 'mtrs_retrain cannot hold out % of the rows of % and train on the rest',
@@ -1354,6 +1378,23 @@ BEGIN
 		RETURN;
 	END IF;
 
+	/* an mtrs_activate (a rollback) committed while this ran wins: activations of this
+	   model wait from here until the final run commits */
+	PERFORM pg_advisory_xact_lock(hashtext('mtrs_model'), hashtext(mtrs_retrain.name));
+	SELECT m.version INTO taken FROM @extschema@.mtrs_model m WHERE m.name = mtrs_retrain.name AND m.active;
+	IF taken IS DISTINCT FROM cur.version::text THEN
+		UPDATE @extschema@.mtrs_model m
+		   SET metrics = m.metrics || jsonb_build_object('last_retrain', jsonb_build_object(
+		           'at', now(), 'decision', 'kept',
+		           'reason', format('the active version changed from %s to %s while it ran', cur.version, taken),
+		           'options', opts, 'holdout', rule, 'holdout_rows', n_held, 'holdout_from', cutoff,
+		           'guard', report))
+		 WHERE m.name = mtrs_retrain.name AND m.active;
+		RAISE NOTICE 'mtrs_retrain did not activate a new version of "%": the active version changed from % to % while it ran',
+			mtrs_retrain.name, cur.version, coalesce(taken, 'none');
+		RETURN;
+	END IF;
+
 	/* the candidate recipe passed: train it on every row and activate it (texts alone:
 	   the candidate is that run already) */
 	IF tbl IS NULL THEN
@@ -1363,7 +1404,14 @@ BEGIN
 		new_id := @extschema@.mtrs_train_like(mtrs_retrain.name, src, tbl, opts);
 	END IF;
 	UPDATE @extschema@.mtrs_model m
-	   SET metrics = cand_m - 'intent_validation' || jsonb_build_object('last_retrain', jsonb_build_object(
+	   SET metrics = CASE WHEN tbl IS NULL
+	                      THEN jsonb_strip_nulls(jsonb_build_object('intent', jsonb_build_object(
+	                               'accuracy', cand_m->'intent_validation')))
+	                      ELSE cand_m - 'intent_validation' END
+	                 || jsonb_build_object('holdout', CASE WHEN tbl IS NULL
+	                                                       THEN 'the utterances training held out (mtrs_retrain)'
+	                                                       ELSE format('%s, %s (mtrs_retrain)', tbl, rule) END)
+	                 || jsonb_build_object('last_retrain', jsonb_build_object(
 	           'at', now(), 'decision', 'activated', 'replaced_version', cur.version, 'options', opts,
 	           'holdout', rule, 'holdout_rows', n_held, 'holdout_from', cutoff, 'guard', report,
 	           'note', CASE WHEN tbl IS NOT NULL
@@ -1466,7 +1514,7 @@ BEGIN
 		    || format('<text x="30" y="%s">version %s%s, %s, %s%s</text>', line_y, r.version,
 		              CASE WHEN r.active THEN ' (active)' ELSE '' END,
 		              to_char(r.created_at, 'YYYY-MM-DD HH24:MI'), r.size,
-		              coalesce(': ' || replace(replace(r.headline_metrics, '&', '&amp;'), '<', '&lt;'), ''));
+		              coalesce(': ' || replace(replace(replace(r.headline_metrics, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), ''));
 		line_y := line_y + 22;
 	END LOOP;
 

@@ -15,7 +15,9 @@ CREATE TABLE edge_utt (text text, label text);
 INSERT INTO edge_utt
 SELECT format('%s %s please', v, w), l
   FROM (VALUES ('buy', 'buy'), ('purchase', 'buy'), ('return', 'return'), ('refund', 'return')) x(v, l),
-       unnest(ARRAY['a phone', 'shoes', 'a camera', 'the bag', 'headphones']) w;
+       unnest(ARRAY['a phone', 'shoes', 'a camera', 'the bag', 'headphones', 'a laptop', 'a watch',
+                    'the charger', 'a lens', 'boots', 'a tripod', 'the cable', 'a tablet', 'a mouse',
+                    'a keyboard']) w;
 
 -- intents evaluated in that schema (its name was quoted twice in a built query)
 SELECT mtrs_train('talk', intents => 'edge_utt', options => '{"text_epochs": 30}') > 0 AS trained;
@@ -101,7 +103,43 @@ SELECT md5(mtrs_fit(user_id, item_id, event, ts, r, '{"dim": 4, "iterations": 1}
        AS signed_zero_order_free
   FROM edge_events, (VALUES ('-0'::real), ('0'::real)) v(r) WHERE user_id <= 8;
 
+-- lifecycle edges an operator found: held-out rows without an event are no evidence for
+-- an event head (they made AUC exceed 1)
+CREATE TABLE edge_quoted_null AS
+SELECT user_id, item_id, CASE WHEN user_id % 3 = 0 THEN NULL ELSE event END AS event, ts FROM edge_quoted;
+CREATE VIEW edge_quoted_known AS SELECT * FROM edge_quoted WHERE user_id % 3 <> 0;
+SELECT a.task, round(a.value::numeric, 6) = round(b.value::numeric, 6) AND a.value BETWEEN 0 AND 1 AS same_auc_in_range
+  FROM mtrs_evaluate('quoted', 'edge_quoted_null', event_col => 'event', store => false) a
+  JOIN mtrs_evaluate('quoted', 'edge_quoted_known', event_col => 'event', store => false) b USING (task, metric)
+ WHERE a.metric = 'auc' ORDER BY a.task;
+-- mtrs_retrain's arguments are checked before anything is trained
+CALL mtrs_retrain('quoted', tolerance => 'NaN');
+CALL mtrs_retrain('quoted', task_tolerance => '{"ranking": -5}');
+CALL mtrs_retrain('quoted', task_tolerance => '{"ranking": "abc"}');
+CALL mtrs_retrain('quoted', task_tolerance => '[1]');
+-- a source without times and a holdout_fraction below 1/1024 holds out nothing
+SELECT mtrs_train('ui', 'edge_events', time_col => NULL, options => '{"dim": 4, "iterations": 2}') > 0 AS trained;
+CALL mtrs_retrain('ui', holdout_fraction => 0.0001);
+-- the cut-off is read back as written under any DateStyle and TimeZone (IST was read as
+-- Israel's zone), and an evaluation stored later keeps the record of the retrain
+SET DateStyle = 'Postgres, MDY';
+SET TimeZone = 'Asia/Kolkata';
+CALL mtrs_retrain(repeat('表', 21), options => '{"iterations": 3}', tolerance => 1);
+SELECT (metrics->'last_retrain'->>'holdout_rows')::bigint
+       = (SELECT count(*) FROM edge_events WHERE ts >= (m.metrics->'last_retrain'->>'holdout_from')::timestamptz)
+       AS holdout_as_recorded,
+       metrics->>'holdout' AS evaluated_on
+  FROM mtrs_model m WHERE name = repeat('表', 21) AND active;
+RESET DateStyle;
+RESET TimeZone;
+SELECT count(*) > 0 AS evaluated FROM mtrs_evaluate(repeat('表', 21), 'edge_events');
+SELECT metrics ? 'last_retrain' AS keeps_last_retrain FROM mtrs_model WHERE name = repeat('表', 21) AND active;
+-- a retrain of a model of texts alone records the held-out accuracy as its intent metric
+CALL mtrs_retrain('talk', tolerance => 1);
+SELECT headline_metrics LIKE 'intent accuracy %' AS headline, evaluated_on FROM mtrs_models WHERE name = 'talk' AND active;
+
 DROP EXTENSION mtrs;
 DROP SCHEMA "ML Tools";
-DROP TABLE edge_events, edge_utt, edge_dom, edge_utt_dom, edge_sameday, edge_items, edge_quoted;
+DROP VIEW edge_quoted_known;
+DROP TABLE edge_events, edge_utt, edge_dom, edge_utt_dom, edge_sameday, edge_items, edge_quoted, edge_quoted_null;
 DROP DOMAIN edge_id, edge_text;
