@@ -473,6 +473,17 @@ BEGIN
 			RAISE EXCEPTION 'the source table % of mtrs model "%" no longer exists', t, mtrs_retrain.name
 				USING ERRCODE = 'undefined_table';
 		END IF;
+		/* the tables are whatever a writer of mtrs_model recorded: one whose reading runs
+		   code as the caller (a view's functions, row-level security policies, a foreign
+		   table's wrapper) is read only if its owner has the caller's privileges */
+		IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = to_regclass(t)
+		             AND NOT (c.relkind IN ('r', 'p') AND NOT c.relrowsecurity)
+		             AND NOT pg_has_role(c.relowner, current_user, 'USAGE')) THEN
+			RAISE EXCEPTION 'mtrs_retrain does not read % as role "%"', t, current_user
+				USING ERRCODE = 'insufficient_privilege',
+				      DETAIL = 'It is a view, a table with row-level security or a foreign table, and its owner does not have the privileges of that role: code its owner wrote would run with them.',
+				      HINT = 'Run the retrain as a role whose privileges the owner has, such as the owner itself (SET ROLE).';
+		END IF;
 	END LOOP;
 	tbl := to_regclass(src->>'table');	/* NULL: a model of texts alone */
 	/* the given options change the active version's recipe key by key; null: the default */

@@ -17,7 +17,8 @@
  *
  * Reads run with the caller's privileges and row-level security policies;
  * a caller who cannot read the source table is served the trained model as
- * it is.  Each lookup is one indexed query on the user column (see docs:
+ * it is, and so is one for whom reading it would run another role's code
+ * (runs_no_code_of_others).  Each lookup is one indexed query on the user column (see docs:
  * CREATE INDEX ON t (user_col, time_col) makes the newer-than-training check
  * index-only).  mtrs_explain reads a user's rows the same way.
  *
@@ -31,6 +32,7 @@
 #include <math.h>
 
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -40,6 +42,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
@@ -140,6 +143,32 @@ column_is(Oid relid, const char *col, bool is_time)
 }
 
 /*
+ * Whether reading relid runs no code that another role could have written
+ * to run with the caller's privileges.  The source is whatever a writer of
+ * mtrs_model recorded, and a view's functions, row-level security policies
+ * and a foreign table's wrapper run as the caller: such a relation is read
+ * only if its owner has the caller's privileges (is the caller, a member of
+ * the caller's role, or a superuser).  A plain or partitioned table without
+ * row-level security runs no such code.
+ */
+static bool
+runs_no_code_of_others(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class rel;
+	bool		ok;
+
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	rel = (Form_pg_class) GETSTRUCT(tuple);
+	ok = ((rel->relkind == RELKIND_RELATION || rel->relkind == RELKIND_PARTITIONED_TABLE) &&
+		  !rel->relrowsecurity) ||
+		has_privs_of_role(rel->relowner, GetUserId());
+	ReleaseSysCache(tuple);
+	return ok;
+}
+
+/*
  * Return the source table's oid if it exists, still has the recorded
  * columns with types mtrs_train reads and the current user may read it,
  * else InvalidOid (the model is then served as trained).
@@ -162,7 +191,7 @@ readable_source(const MtrsModel *m)
 	}
 	else
 		relid = RelnameGetRelid(strVal(linitial(m->src_names)));
-	if (!OidIsValid(relid) ||
+	if (!OidIsValid(relid) || !runs_no_code_of_others(relid) ||
 		!column_is(relid, m->src_user_col, false) || !column_is(relid, m->src_item_col, false) ||
 		(m->src_time_col != NULL && !column_is(relid, m->src_time_col, true)) ||
 		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
@@ -214,15 +243,22 @@ prepare_plans(MtrsModel *m, Oid relid)
 
 	if (m->src_recent_plan != NULL)
 		return;
-	/* both or neither: a failure (a column's type changed, say) keeps none */
+	/*
+	 * Both or neither: a failure keeps none.  The operators are named in
+	 * pg_catalog: with a domain column, = and > found through the caller's
+	 * search_path could be another role's (the built-in ones keep the
+	 * column's index usable).
+	 */
 	if (t != NULL)
-		recent = prepared_plan(psprintf("SELECT 1 FROM %s WHERE %s = $1 AND %s > $2 LIMIT 1",
+		recent = prepared_plan(psprintf("SELECT 1 FROM %s WHERE %s OPERATOR(pg_catalog.=) $1 "
+										"AND %s OPERATOR(pg_catalog.>) $2 LIMIT 1",
 										rel, u, t), 2, types);
 	else
-		recent = prepared_plan(psprintf("SELECT 1 FROM %s WHERE %s = $1 LIMIT 1", rel, u),
+		recent = prepared_plan(psprintf("SELECT 1 FROM %s WHERE %s OPERATOR(pg_catalog.=) $1 LIMIT 1",
+										rel, u),
 							   1, types);
-	all = prepared_plan(psprintf("SELECT %s::bigint, %s::timestamptz FROM %s "
-								 "WHERE %s = $1 AND %s IS NOT NULL",
+	all = prepared_plan(psprintf("SELECT %s::pg_catalog.int8, %s::pg_catalog.timestamptz FROM %s "
+								 "WHERE %s OPERATOR(pg_catalog.=) $1 AND %s IS NOT NULL",
 								 i, t != NULL ? t : "NULL", rel, u, i),
 						1, types);
 	SPI_keepplan(recent);
@@ -494,11 +530,12 @@ MtrsSourceFreshUsers(MtrsModel *m, const int64 *ids, int n, int64 **fresh, int *
 		elems[j] = Int64GetDatum(ids[j]);
 	args[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[1] = TimestampTzGetDatum(trained_until(m));
-	sql = psprintf("SELECT DISTINCT %s::bigint FROM %s WHERE %s = ANY ($1)%s%s",
+	/* operators named in pg_catalog, as in prepare_plans */
+	sql = psprintf("SELECT DISTINCT %s::pg_catalog.int8 FROM %s WHERE %s OPERATOR(pg_catalog.=) ANY ($1)%s%s",
 				   quote_identifier(m->src_user_col), source_name(relid),
 				   quote_identifier(m->src_user_col), m->src_time_col != NULL ? " AND " : "",
 				   m->src_time_col != NULL ?
-				   psprintf("%s > $2", quote_identifier(m->src_time_col)) : "");
+				   psprintf("%s OPERATOR(pg_catalog.>) $2", quote_identifier(m->src_time_col)) : "");
 	MtrsCacheUserSqlBegin();
 	PG_TRY();
 	{

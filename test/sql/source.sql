@@ -88,9 +88,60 @@ SELECT n, array_agg(item_id ORDER BY rank) = (SELECT items FROM s_as_trained) AS
   FROM (VALUES ('bad_syntax'), ('other_db'), ('four_parts'), ('empty_name'), ('missing')) v(n),
        mtrs_recommend(7, 5, model => n) GROUP BY n ORDER BY n;
 
+-- the recorded source is whatever a writer of mtrs_model put there: a view of another
+-- role runs its functions as the caller, so it is read only if its owner has the
+-- caller's privileges.  A role that may register models records a view that logs who
+-- reads it; a superuser's serving call and retrain must not run it.
+CREATE TABLE src_log (reader text);
+GRANT INSERT ON src_log TO regress_mtrs_src_reader;
+GRANT INSERT, UPDATE ON mtrs_model TO regress_mtrs_src_reader;
+GRANT USAGE ON SEQUENCE mtrs_model_id_seq TO regress_mtrs_src_reader;
+GRANT SELECT ON src_rows, s_as_trained TO regress_mtrs_src_reader;
+GRANT CREATE ON SCHEMA public TO regress_mtrs_src_reader;
+SET ROLE regress_mtrs_src_reader;
+CREATE FUNCTION src_spy(u int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO src_log VALUES (current_user);
+	RETURN u;
+END $$;
+CREATE VIEW src_trap AS SELECT src_spy(user_id) AS user_id, item_id, event, ts FROM src_rows;
+SELECT mtrs_register('trap', (SELECT weights FROM mtrs_model WHERE name = 's'),
+                     source => '{"table": "public.src_trap", "user_col": "user_id", "item_col": "item_id", "time_col": "ts"}') > 0
+       AS registered;
+RESET ROLE;
+SELECT array_agg(item_id ORDER BY rank) = (SELECT items FROM s_as_trained) AS trap_served_as_trained
+  FROM mtrs_recommend(7, 5, model => 'trap');
+CALL mtrs_retrain('trap');
+SELECT count(*) AS spied FROM src_log;
+-- its owner reading it runs only its own code: fold-in works
+SET ROLE regress_mtrs_src_reader;
+SELECT array_agg(item_id ORDER BY rank) <> (SELECT items FROM s_as_trained) AS owner_folds_in
+  FROM mtrs_recommend(7, 5, model => 'trap');
+RESET ROLE;
+SELECT count(*) > 0 AS owner_ran_own_view, bool_and(reader = 'regress_mtrs_src_reader') AS only_as_owner FROM src_log;
+
+-- fold-in's queries resolve operators in pg_catalog: an operator another role put in the
+-- caller's search_path for a domain column is not called
+CREATE TABLE src_dom AS SELECT user_id::src_id AS user_id, item_id, event, ts FROM src_rows;
+SELECT mtrs_train('dom', 'src_dom', options => '{"dim": 8, "iterations": 5}') > 0 AS trained;
+INSERT INTO src_dom VALUES (7, 25, 'view', now() + interval '1 minute');
+TRUNCATE src_log;
+CREATE FUNCTION src_eq(a src_id, b bigint) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO src_log VALUES (current_user);
+	RETURN a::bigint = b;
+END $$;
+CREATE OPERATOR public.= (LEFTARG = src_id, RIGHTARG = bigint, FUNCTION = src_eq);
+SELECT count(*) AS recommended FROM mtrs_recommend(7, 5, model => 'dom');
+SELECT count(*) AS operator_calls FROM src_log;
+DROP OPERATOR public.= (src_id, bigint);
+DROP FUNCTION src_eq(src_id, bigint);
+
 DROP EXTENSION mtrs;
 DROP VIEW src;
-DROP TABLE src_rows, folded, as_trained, h_as_trained, s_as_trained, src_hidden.ev;
+DROP VIEW src_trap;
+DROP FUNCTION src_spy(int);
+DROP TABLE src_rows, folded, as_trained, h_as_trained, s_as_trained, src_hidden.ev, src_log, src_dom;
 DROP SCHEMA src_hidden;
 DROP FUNCTION item_uuid(int);
 DROP DOMAIN src_id;
