@@ -15,6 +15,7 @@
 
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -204,6 +205,8 @@ MtrsEncodeTurns(const MtrsModel *m, bool item_space, bool has_latest, const floa
 		deconstruct_array(context, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n_ctx);
 	for (int t = n_ctx - 1; t >= 0 && w > 0.0; t--, w *= decay)
 	{
+		if ((t & 255) == 0)
+			CHECK_FOR_INTERRUPTS();		/* a context may hold many long turns */
 		if (nulls[t] || !MtrsEncodeText(m, DatumGetTextPP(elems[t]), item_space, h))
 			continue;
 		for (int j = 0; j < width; j++)
@@ -369,7 +372,11 @@ mtrs_intent(PG_FUNCTION_ARGS)
 	}
 	MtrsTextProbs(&p, z, z);
 	n_hits = intents_at(z, h->n_labels, tau, hits);
-	if (n_hits == 0 && context != NULL)
+	/*
+	 * Read with the context: a turn with no intent of its own, and one with no
+	 * feature the model knows (whose scores are the intents' prior alone)
+	 */
+	if ((n_hits == 0 || n == 0) && context != NULL)
 	{
 		if (proj != NULL)
 			MtrsTextEncode(&p, toks, n, enc, NULL);	/* the latest turn, to pool */

@@ -273,6 +273,8 @@ blend_query(FunctionCallInfo fcinfo, int i, MtrsModel *m, MtrsUser *user)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("query_weight must be between 0 and 1")));
 	MtrsCheckTextEncoder(m);
+	if (w == 0.0f)
+		return;					/* the user's taste alone: none for a user without a vector */
 	q = palloc(sizeof(float) * 2 * d);	/* the widest text encoding */
 	if (!MtrsEncodeTurns(m, true, !PG_ARGISNULL(i),
 						 !PG_ARGISNULL(i) && MtrsEncodeText(m, PG_GETARG_TEXT_PP(i), true, q) ? q : NULL,

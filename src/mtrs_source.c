@@ -467,7 +467,8 @@ MtrsSourceFoldIn(MtrsModel *m, int64 user_id, MtrsUser *user, int **seen, int *n
 		MtrsCacheUserSqlEnd();
 	}
 	PG_END_TRY();
-	if (!fresh)
+	/* rows only on items the model does not know say nothing: served as trained */
+	if (!fresh || *n_seen == 0)
 		return false;
 	emb = palloc(sizeof(float) * m->v.hdr->dim);
 	MtrsFoldInItems(m, *seen, ts, *n_seen, emb);

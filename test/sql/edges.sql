@@ -138,8 +138,25 @@ SELECT metrics ? 'last_retrain' AS keeps_last_retrain FROM mtrs_model WHERE name
 CALL mtrs_retrain('talk', tolerance => 1);
 SELECT headline_metrics LIKE 'intent accuracy %' AS headline, evaluated_on FROM mtrs_models WHERE name = 'talk' AND active;
 
+-- serving edges of a code review: a turn with no word the model knows is read with the
+-- conversation's context (it used to get the intents' prior, here buy 0.86, whenever that
+-- passed the threshold); query_weight 0 ignores the query for a user without a vector too
+CREATE TABLE edge_skewed (text text, label text);
+INSERT INTO edge_skewed
+SELECT format('i want to buy %s now', w), 'buy'
+  FROM unnest(ARRAY['a phone', 'shoes', 'a camera', 'the bag', 'headphones', 'a laptop', 'a watch',
+                    'the charger', 'a lens', 'boots', 'a tripod', 'the cable', 'a tablet', 'a mouse',
+                    'a keyboard']) w, generate_series(1, 4);
+INSERT INTO edge_skewed
+SELECT format('where is my %s order', w), 'track' FROM unnest(ARRAY['phone', 'shoes', 'camera', 'bag', 'headphones']) w;
+SELECT mtrs_train('skewed', intents => 'edge_skewed', options => '{"text_epochs": 20}') > 0 AS trained;
+SELECT intent AS without_context FROM mtrs_intent('zzqqx', 'skewed');
+SELECT intent AS with_context FROM mtrs_intent('zzqqx', 'skewed', context => ARRAY['where is my order']);
+SELECT (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(123456, 5, model => 'cold', query => 'item 25', query_weight => 0))
+     = (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(123456, 5, model => 'cold')) AS weight_0_ignores_query;
+
 DROP EXTENSION mtrs;
 DROP SCHEMA "ML Tools";
 DROP VIEW edge_quoted_known;
-DROP TABLE edge_events, edge_utt, edge_dom, edge_utt_dom, edge_sameday, edge_items, edge_quoted, edge_quoted_null;
+DROP TABLE edge_events, edge_utt, edge_dom, edge_utt_dom, edge_sameday, edge_items, edge_quoted, edge_quoted_null, edge_skewed;
 DROP DOMAIN edge_id, edge_text;

@@ -51,6 +51,14 @@ CREATE VIEW src AS SELECT * FROM src_rows;
 SELECT array_agg(item_id ORDER BY rank) = (SELECT items FROM folded WHERE user_id = 7) AS folded_in_again
   FROM mtrs_recommend(7, 5, model => 's');
 
+-- a new user whose only rows are on items the model does not know is served like a user
+-- without rows (the popular items), not from a zero vector (items in id order, score 0)
+INSERT INTO src_rows VALUES (901, 99999, 'view', now() + interval '1 minute');
+SELECT (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(901, 5, model => 's'))
+     = (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(902, 5, model => 's')) AS served_as_unknown,
+       (SELECT min(score) > 0 FROM mtrs_recommend(901, 5, model => 's')) AS scored,
+       (SELECT count(*) FROM mtrs_user_vectors(ARRAY[901]::bigint[], 's')) AS vectors;
+
 -- a source in a schema the caller may not use: served as trained, no error
 CREATE SCHEMA src_hidden;
 CREATE TABLE src_hidden.ev AS SELECT * FROM src_rows WHERE ts < now();
