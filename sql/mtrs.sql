@@ -406,7 +406,7 @@ COMMENT ON FUNCTION @extschema@.mtrs_column_type(regclass, text, boolean) IS
 
 CREATE FUNCTION @extschema@.mtrs_read_utterances(
 	tbl regclass, text_col text, label_col text, OUT texts text[], OUT labels text[])
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -852,12 +852,13 @@ BEGIN
 	PERFORM @extschema@.mtrs_column_type(holdout, text_col);
 	PERFORM @extschema@.mtrs_column_type(holdout, label_col);
 	RETURN QUERY EXECUTE format(
-		'SELECT t, ARRAY(SELECT btrim(x) FROM unnest(string_to_array(l, %L)) x WHERE btrim(x) <> %L ORDER BY 1), '
+		'SELECT t, ARRAY(SELECT DISTINCT btrim(x, %L) FROM unnest(string_to_array(l, %L)) x WHERE btrim(x, %L) <> %L ORDER BY 1), '
 		'       ARRAY(SELECT i.intent FROM %s.mtrs_intent(t, $1) i ORDER BY 1) '
 		'  FROM (SELECT %I::text AS t, array_to_string(ARRAY[%I]::text[], %L) AS l FROM %s '
 		'         WHERE %I IS NOT NULL AND %I IS NOT NULL) s',
 		/* @extschema@ is replaced by the schema's name already quoted as an identifier */
-		'#', '', '@extschema@', text_col, label_col, '#', holdout, text_col, label_col)
+		E' \t\r\n\f' || chr(11), '#', E' \t\r\n\f' || chr(11), '', '@extschema@', text_col, label_col, '#',
+		holdout, text_col, label_col)
 		USING model;
 END
 $$;
@@ -995,7 +996,7 @@ BEGIN
 		                 FROM pg_temp.mtrs_eval_recs c JOIN held h ON h.u = c.u AND h.i = c.item_id
 		                GROUP BY c.u),
 		     ideal AS (SELECT j AS n, sum(1.0 / log(2, j + 1)) OVER (ORDER BY j) AS dcg
-		                 FROM generate_series(1, mtrs_evaluate.k) j)
+		                 FROM generate_series(1, least(mtrs_evaluate.k, (SELECT max(n) FROM per_user))) j)
 		SELECT avg(coalesce(f.hits, 0)::float8 / g.n) AS recall,
 		       avg(coalesce(f.dcg, 0) / i.dcg) AS ndcg,
 		       (SELECT count(DISTINCT c.item_id) FROM pg_temp.mtrs_eval_recs c)::float8 / greatest(n_items, 1) AS coverage,
@@ -1191,7 +1192,7 @@ BEGIN
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
 	/* (NaN sorts above every number in PostgreSQL: tolerance >= 0 holds for it) */
-	IF NOT (holdout_fraction > 0 AND holdout_fraction < 1) OR tolerance < 0 OR tolerance = 'NaN'
+	IF NOT (holdout_fraction > 0 AND holdout_fraction < 1) OR tolerance < 0 OR tolerance IN ('NaN', 'Infinity')
 	   OR k < 1 OR keep_versions < 1 THEN
 		RAISE EXCEPTION 'holdout_fraction must be in (0, 1), tolerance >= 0, k >= 1 and keep_versions >= 1'
 			USING ERRCODE = 'invalid_parameter_value';
@@ -1353,8 +1354,8 @@ BEGIN
 	END IF;
 
 	/* guard rails: each task's primary metric may not be worse by more than its tolerance */
-	FOR t IN SELECT jsonb_object_keys(cand_m) LOOP
-		CONTINUE WHEN jsonb_typeof(cand_m->t) NOT IN ('object', 'number');
+	FOR t IN SELECT jsonb_object_keys(cand_m) UNION SELECT jsonb_object_keys(inc_m) LOOP
+		CONTINUE WHEN coalesce(jsonb_typeof(cand_m->t), jsonb_typeof(inc_m->t)) NOT IN ('object', 'number');
 		metric := CASE WHEN t = 'ranking' THEN format('ndcg@%s', k) WHEN t = 'rating' THEN 'rmse'
 		               WHEN t = 'intent_validation' THEN 'accuracy' ELSE 'auc' END;
 		IF t = 'intent_validation' THEN
@@ -1364,12 +1365,17 @@ BEGIN
 			cv := (cand_m->t->>metric)::float8;
 			iv := (inc_m->t->>metric)::float8;
 		END IF;
-		CONTINUE WHEN cv IS NULL OR iv IS NULL;
-		tol := coalesce((task_tolerance->>t)::float8, tolerance);
+		CONTINUE WHEN iv IS NULL;		/* nothing to hold the candidate to */
+		IF cv IS NULL THEN
+			worse := worse || format('%s %s: the candidate has none (the incumbent %s)', t, metric, round(iv::numeric, 4));
+			CONTINUE;
+		END IF;
+		tol := coalesce((task_tolerance->>t)::float8, tolerance::numeric::float8);
 		report := report || jsonb_build_object(t, jsonb_build_object(
 			'metric', metric, 'candidate', cv, 'incumbent', iv, 'tolerance', tol));
 		IF (metric = 'rmse' AND cv > iv * (1 + tol)) OR (metric <> 'rmse' AND cv < iv * (1 - tol)) THEN
-			worse := worse || format('%s %s %s < %s', t, metric, round(cv::numeric, 4), round(iv::numeric, 4));
+			worse := worse || format('%s %s %s %s %s', t, metric, round(cv::numeric, 4),
+			                         CASE WHEN metric = 'rmse' THEN '>' ELSE '<' END, round(iv::numeric, 4));
 		END IF;
 	END LOOP;
 	PERFORM @extschema@.mtrs_drop_model(cand);
@@ -1490,10 +1496,10 @@ BEGIN
 	END IF;
 
 	/* one point per (version, task, step): interaction iterations, then text epochs */
-	IF to_regclass('pg_temp.mtrs_report_points') IS NULL THEN
-		CREATE TEMP TABLE mtrs_report_points (version integer, task text, step float8, loss float8, weight float8);
-	END IF;
-	TRUNCATE mtrs_report_points;
+	/* made and dropped by each call: a table left by another role of the session (SET ROLE)
+	   would not be this role's */
+	IF to_regclass('pg_temp.mtrs_report_points') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_report_points; END IF;
+	CREATE TEMP TABLE mtrs_report_points (version integer, task text, step float8, loss float8, weight float8);
 	INSERT INTO mtrs_report_points
 	SELECT m.version, l.key, coalesce(e->>'iteration', e->>'text_epoch')::float8, l.value::text::float8,
 	       (e->'weight'->>l.key)::float8
@@ -1511,7 +1517,7 @@ BEGIN
 	              'font-family="Helvetica, Arial, sans-serif" font-size="12">', width, height, width, height)
 	    || '<rect width="100%" height="100%" fill="white"/>'
 	    || format('<text x="10" y="24" font-size="18" font-weight="bold">mtrs model %s: training curves</text>',
-	              replace(replace(replace(mtrs_report.name, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'))
+	              replace(replace(replace(regexp_replace(mtrs_report.name, '[\x01-\x08\x0b\x0c\x0e-\x1f]', '', 'g'), '&', '&amp;'), '<', '&lt;'), '>', '&gt;'))
 	    || '<text x="10" y="44" fill="#555">loss per iteration (text tasks: per epoch), one line per version; '
 	    || 'task weight of the last iteration in the panel title</text>';
 	/* legend: one line per version with its headline metrics */
@@ -1525,7 +1531,7 @@ BEGIN
 		    || format('<text x="30" y="%s">version %s%s, %s, %s%s</text>', line_y, r.version,
 		              CASE WHEN r.active THEN ' (active)' ELSE '' END,
 		              to_char(r.created_at, 'YYYY-MM-DD HH24:MI'), r.size,
-		              coalesce(': ' || replace(replace(replace(r.headline_metrics, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), ''));
+		              coalesce(': ' || replace(replace(replace(regexp_replace(r.headline_metrics, '[\x01-\x08\x0b\x0c\x0e-\x1f]', '', 'g'), '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), ''));
 		line_y := line_y + 22;
 	END LOOP;
 
@@ -1542,7 +1548,7 @@ BEGIN
 		svg := svg || format('<g transform="translate(%s,%s)">', x0, y0)
 		    || format('<rect x="0" y="0" width="%s" height="%s" fill="#fafafa" stroke="#ddd"/>', pw - 10, ph)
 		    || format('<text x="%s" y="18" font-weight="bold">%s</text>', ml,
-		              replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;') ||
+		              replace(replace(replace(regexp_replace(t, '[\x01-\x08\x0b\x0c\x0e-\x1f]', '', 'g'), '&', '&amp;'), '<', '&lt;'), '>', '&gt;') ||
 		              coalesce((SELECT format(' (weight %s)', round(pt.weight::numeric, 4))
 		                          FROM mtrs_report_points pt
 		                         WHERE pt.task = t AND pt.weight IS NOT NULL
@@ -1576,7 +1582,7 @@ BEGIN
 	IF n_panels = 0 THEN
 		svg := svg || format('<text x="10" y="%s">no training log recorded (models registered with mtrs_register have none)</text>', top + 20);
 	END IF;
-	TRUNCATE mtrs_report_points;
+	DROP TABLE pg_temp.mtrs_report_points;
 	RETURN svg || '</svg>';
 END
 $$;

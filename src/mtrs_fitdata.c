@@ -127,6 +127,11 @@ reserve_rows(MtrsFitData *d, int64 extra)
 	d->rows = repalloc_huge(d->rows, sizeof(MtrsFitRow) * d->cap);
 }
 
+/* Keys of mtrs_model.metrics besides the tasks' (mtrs_evaluate, mtrs_retrain) */
+static const char *const reserved_keys[] = {
+	"intent", "intent_validation", "holdout", "k", "evaluated_at", "last_retrain"
+};
+
 /* Return the index of an event name, adding it if new */
 static int
 event_index(MtrsFitData *d, const char *event)
@@ -147,6 +152,13 @@ event_index(MtrsFitData *d, const char *event)
 				 errmsg("event name \"%s\" is reserved", event),
 				 errdetail("The task names \"%s\" and \"%s\" cannot be event names.",
 						   MTRS_TASK_RANKING, MTRS_TASK_RATING)));
+	for (int r = 0; r < (int) lengthof(reserved_keys); r++)
+		if (strcmp(event, reserved_keys[r]) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("event name \"%s\" is reserved", event),
+					 errdetail("A model's metrics use it as a key of their own (with %s).",
+							   "intent, intent_validation, holdout, k, evaluated_at, last_retrain")));
 	if (d->n_events >= MTRS_MAX_EVENTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

@@ -2,7 +2,7 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION mtrs;
-SELECT plan(164);
+SELECT plan(165);
 
 CREATE TEMP TABLE ev AS
 SELECT u AS user_id, (u % 3) * 10 + (g % 7) AS item_id,
@@ -126,6 +126,8 @@ SELECT throws_ok($$SELECT mtrs_fit(user_id, item_id, event, ts, '{"dim": 4, "tas
                  '22023', 'option "task_weights" names task "clik", which these rows do not have',
                  'task_weights naming a task the rows do not have');
 SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'ranking', now())$$, '22023', 'event name "ranking" is reserved', 'reserved event name');
+SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'last_retrain', now())$$, '22023', 'event name "last_retrain" is reserved',
+                 'an event name that is a key of a model''s metrics');
 SELECT throws_ok($$SELECT mtrs_fit(1, 2, '', now())$$, '22023', 'invalid event name ""', 'empty event name');
 SELECT throws_ok($$SELECT mtrs_fit(1, 2, 'view', now(), '{"dimm": 4}'::jsonb)$$, '22023',
                  'unrecognized training option "dimm"', 'misspelled option');

@@ -155,8 +155,33 @@ SELECT intent AS with_context FROM mtrs_intent('zzqqx', 'skewed', context => ARR
 SELECT (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(123456, 5, model => 'cold', query => 'item 25', query_weight => 0))
      = (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(123456, 5, model => 'cold')) AS weight_0_ignores_query;
 
+-- SQL-layer edges of a code review: the guard holds a candidate without the incumbent's
+-- metric back (a text model retrained with nothing held out had nothing compared)
+CALL mtrs_retrain('talk', options => '{"validation_fraction": 0}');
+SELECT metrics->'last_retrain'->>'decision' AS decision, metrics->'last_retrain'->>'reason' AS reason
+  FROM mtrs_model WHERE name = 'talk' AND active;
+-- gold labels are a set (buy#buy is buy), as in the shared scorer
+CREATE VIEW edge_utt_dup AS SELECT text, label || ' # ' || label AS label FROM edge_utt;
+SELECT a.value = b.value AS same_accuracy
+  FROM mtrs_evaluate('talk', 'edge_utt', store => false) a
+  JOIN mtrs_evaluate('talk', 'edge_utt_dup', store => false) b USING (task, metric) WHERE metric = 'accuracy';
+-- a k far above every user's held-out items is as quick as their number
+SELECT count(*) > 0 AS evaluated FROM mtrs_evaluate(repeat('表', 21), 'edge_events', k => 2147483647, store => false);
+-- mtrs_report in a session whose roles change (a pool that uses SET ROLE)
+CREATE ROLE regress_mtrs_edge_r1;
+CREATE ROLE regress_mtrs_edge_r2;
+GRANT USAGE ON SCHEMA "ML Tools" TO regress_mtrs_edge_r1, regress_mtrs_edge_r2;
+GRANT SELECT ON mtrs_model, mtrs_models TO regress_mtrs_edge_r1, regress_mtrs_edge_r2;
+SET ROLE regress_mtrs_edge_r1;
+SELECT mtrs_report('talk') LIKE '<svg%' AS r1_report;
+RESET ROLE;
+SET ROLE regress_mtrs_edge_r2;
+SELECT mtrs_report('talk') LIKE '<svg%' AS r2_report;
+RESET ROLE;
+
 DROP EXTENSION mtrs;
 DROP SCHEMA "ML Tools";
-DROP VIEW edge_quoted_known;
+DROP VIEW edge_quoted_known, edge_utt_dup;
 DROP TABLE edge_events, edge_utt, edge_dom, edge_utt_dom, edge_sameday, edge_items, edge_quoted, edge_quoted_null, edge_skewed;
 DROP DOMAIN edge_id, edge_text;
+DROP ROLE regress_mtrs_edge_r1, regress_mtrs_edge_r2;
