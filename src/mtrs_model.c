@@ -105,10 +105,19 @@ derive_serving_data(MtrsModel *m)
 	for (int i = 0; i < h->n_items; i++)
 		m->item_norm[i] = sqrtf(NnDot(m->v.t.item_emb + (int64) i * h->dim,
 									  m->v.t.item_emb + (int64) i * h->dim, h->dim));
-	for (int64 k = 0; k < h->n_history; k++)
-		m->popularity[m->v.hist_items[k]] += 1.0f;
-	for (int i = 0; i < h->n_items; i++)
-		m->popularity_max = Max(m->popularity_max, m->popularity[i]);
+	{
+		/* counted exactly, then as float: a float sum stops growing at 2^24 users */
+		int64	   *count = palloc0(sizeof(int64) * n);
+
+		for (int64 k = 0; k < h->n_history; k++)
+			count[m->v.hist_items[k]]++;
+		for (int i = 0; i < h->n_items; i++)
+		{
+			m->popularity[i] = (float) count[i];
+			m->popularity_max = Max(m->popularity_max, m->popularity[i]);
+		}
+		pfree(count);
+	}
 	if (h->kind & MTRS_KIND_TEXT)
 	{
 		MtrsTokenizer tok = MtrsModelTokenizer(m);
