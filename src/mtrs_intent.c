@@ -125,7 +125,8 @@ MtrsContextArg(FunctionCallInfo fcinfo, int i)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("context must be a one-dimensional array")));
-	return a;
+	/* no turns yet is no context, also for a model without text */
+	return ARR_NDIM(a) == 0 ? NULL : a;
 }
 
 /* Check and return a context_decay argument (default 0.5) */

@@ -140,7 +140,8 @@ SELECT headline_metrics LIKE 'intent accuracy %' AS headline, evaluated_on FROM 
 
 -- serving edges of a code review: a turn with no word the model knows is read with the
 -- conversation's context (it used to get the intents' prior, here buy 0.86, whenever that
--- passed the threshold); query_weight 0 ignores the query for a user without a vector too
+-- passed the threshold); query_weight 0 ignores the query for a user without a vector too;
+-- an empty context is no context, also for a model without text
 CREATE TABLE edge_skewed (text text, label text);
 INSERT INTO edge_skewed
 SELECT format('i want to buy %s now', w), 'buy'
@@ -152,6 +153,7 @@ SELECT format('where is my %s order', w), 'track' FROM unnest(ARRAY['phone', 'sh
 SELECT mtrs_train('skewed', intents => 'edge_skewed', options => '{"text_epochs": 20}') > 0 AS trained;
 SELECT intent AS without_context FROM mtrs_intent('zzqqx', 'skewed');
 SELECT intent AS with_context FROM mtrs_intent('zzqqx', 'skewed', context => ARRAY['where is my order']);
+SELECT count(*) AS empty_context_on_a_model_without_text FROM mtrs_recommend(7, 3, model => 'ui', context => '{}');
 SELECT (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(123456, 5, model => 'cold', query => 'item 25', query_weight => 0))
      = (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(123456, 5, model => 'cold')) AS weight_0_ignores_query;
 
