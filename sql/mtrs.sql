@@ -1159,6 +1159,7 @@ DECLARE
 	tbl     regclass;
 	opts    jsonb;
 	cutoff  timestamptz;
+	cut_iso text;
 	rule    text;
 	n_held  bigint;
 	/* the scratch models' names: "name~candidate" and "name~incumbent", with a long name
@@ -1307,10 +1308,11 @@ BEGIN
 				INTO cutoff;
 			/* the cut-off as ISO 8601 in UTC: read back the same under any DateStyle and
 			   TimeZone (a zone abbreviation such as IST is ambiguous) */
+			cut_iso := to_char(cutoff AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
 			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_train AS SELECT * FROM %s WHERE %I::timestamptz < %L::timestamptz',
-			               tbl, src->>'time_col', to_char(cutoff AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
+			               tbl, src->>'time_col', cut_iso);
 			EXECUTE format('CREATE TEMP VIEW mtrs_retrain_holdout AS SELECT * FROM %s WHERE %I::timestamptz >= %L::timestamptz',
-			               tbl, src->>'time_col', to_char(cutoff AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
+			               tbl, src->>'time_col', cut_iso);
 			rule := 'the newest rows';
 		ELSE
 			rule := 'the (user, item) pairs whose hash falls in the holdout_fraction';

@@ -154,11 +154,17 @@ event_index(MtrsFitData *d, const char *event)
 						   MTRS_TASK_RANKING, MTRS_TASK_RATING)));
 	for (int r = 0; r < (int) lengthof(reserved_keys); r++)
 		if (strcmp(event, reserved_keys[r]) == 0)
+		{
+			StringInfoData keys;
+
+			initStringInfo(&keys);
+			for (int j = 0; j < (int) lengthof(reserved_keys); j++)
+				appendStringInfo(&keys, "%s%s", j > 0 ? ", " : "", reserved_keys[j]);
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("event name \"%s\" is reserved", event),
-					 errdetail("A model's metrics use it as a key of their own (with %s).",
-							   "intent, intent_validation, holdout, k, evaluated_at, last_retrain")));
+					 errdetail("A model's metrics use it as a key of their own (with %s).", keys.data)));
+		}
 	if (d->n_events >= MTRS_MAX_EVENTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
