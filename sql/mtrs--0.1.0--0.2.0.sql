@@ -707,7 +707,9 @@ $$;
 COMMENT ON FUNCTION @extschema@.mtrs_column_type(regclass, text, boolean) IS
 	'the type of a column of a table or view, a domain''s base type (error 42703 if there is none, unless missing_ok; NULL for a NULL column name); used to check the columns given to mtrs_train and mtrs_evaluate';
 
-/* mtrs_intent_predictions: an extension schema whose name needs quotes */
+/* mtrs_intent_predictions: an extension schema whose name needs quotes; mtrs_intent_f1_json:
+   the per-intent counts of mtrs_intent_f1, mtrs_intent_report and mtrs_evaluate, without a
+   temporary table */
 CREATE OR REPLACE FUNCTION @extschema@.mtrs_intent_predictions(
 	model text, holdout regclass, text_col text DEFAULT 'text', label_col text DEFAULT 'label')
 RETURNS TABLE(utterance text, gold text[], pred text[])
@@ -735,6 +737,27 @@ $$;
 COMMENT ON FUNCTION @extschema@.mtrs_intent_predictions(text, regclass, text, text) IS
 	'the gold and predicted intents (sorted arrays) of every labelled utterance of a table, as mtrs_evaluate and mtrs_intent_report score them';
 
+CREATE FUNCTION @extschema@.mtrs_intent_f1_json(predictions jsonb)
+RETURNS TABLE(intent text, support bigint, predicted bigint, correct bigint,
+              "precision" float8, recall float8, f1 float8)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH p AS (SELECT x.gold, x.pred FROM jsonb_to_recordset(predictions) AS x(gold text[], pred text[])),
+	     intents AS (SELECT DISTINCT x FROM p, unnest(p.gold || p.pred) x)
+	SELECT n.x, count(*) FILTER (WHERE n.x = ANY (p.gold)), count(*) FILTER (WHERE n.x = ANY (p.pred)),
+	       count(*) FILTER (WHERE n.x = ANY (p.gold) AND n.x = ANY (p.pred)),
+	       (count(*) FILTER (WHERE n.x = ANY (p.gold) AND n.x = ANY (p.pred)))::float8 /
+	           nullif(count(*) FILTER (WHERE n.x = ANY (p.pred)), 0),
+	       (count(*) FILTER (WHERE n.x = ANY (p.gold) AND n.x = ANY (p.pred)))::float8 /
+	           nullif(count(*) FILTER (WHERE n.x = ANY (p.gold)), 0),
+	       2.0::float8 * count(*) FILTER (WHERE n.x = ANY (p.gold) AND n.x = ANY (p.pred)) /
+	           nullif(count(*) FILTER (WHERE n.x = ANY (p.gold)) + count(*) FILTER (WHERE n.x = ANY (p.pred)), 0)
+	  FROM intents n, p GROUP BY n.x ORDER BY n.x
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_intent_f1_json(jsonb) IS
+	'per-intent support, precision, recall and F1 over a JSON array of {"gold": [...], "pred": [...]} objects; what mtrs_intent_f1, mtrs_intent_report and mtrs_evaluate count with';
+
 /* mtrs_models: a metric that is not a number is left out, not an error */
 CREATE OR REPLACE VIEW @extschema@.mtrs_models AS
 SELECT m.name, m.version, m.active, m.created_at, pg_size_pretty(m.size_bytes) AS size,
@@ -753,7 +776,8 @@ SELECT m.name, m.version, m.active, m.created_at, pg_size_pretty(m.size_bytes) A
 COMMENT ON VIEW @extschema@.mtrs_models IS
 	'one row per model version for humans: name, version, active, created_at, size, tasks, intents, users, items, the holdout it was evaluated on and its headline metrics';
 
-/* mtrs_evaluate: rows without an event are left out of the event heads' AUC; storing keeps last_retrain */
+/* mtrs_evaluate: rows without an event are left out of the event heads' AUC; storing keeps
+   last_retrain; no temporary tables (it runs in a read-only transaction with store => false) */
 CREATE OR REPLACE FUNCTION @extschema@.mtrs_evaluate(
 	model text,
 	holdout regclass,
@@ -773,7 +797,6 @@ AS $$
 DECLARE
 	info    jsonb;
 	tasks   text[];
-	t       text;
 	col     text;
 	rec     record;
 	res     jsonb := '{}';
@@ -786,6 +809,12 @@ BEGIN
 	END IF;
 	IF k <= 0 THEN
 		RAISE EXCEPTION 'k must be greater than zero' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	/* before the work, not at its end */
+	IF store AND current_setting('transaction_read_only')::boolean THEN
+		RAISE EXCEPTION 'mtrs_evaluate cannot store metrics in a read-only transaction'
+			USING ERRCODE = 'read_only_sql_transaction',
+			      HINT = 'Pass store => false to return the metrics without storing them.';
 	END IF;
 	info := @extschema@.mtrs_model_info(model);
 	IF NOT (info->>'active')::boolean THEN
@@ -815,100 +844,90 @@ BEGIN
 		END IF;
 	END LOOP;
 
-	/* interactions held out: one row per row of the holdout with a user and an item */
-	IF to_regclass('pg_temp.mtrs_eval_rows') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_rows; END IF;
-	IF to_regclass('pg_temp.mtrs_eval_recs') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_recs; END IF;
-	IF to_regclass('pg_temp.mtrs_eval_utt') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_utt; END IF;
+	/* One query over one snapshot of the holdout, without temporary tables: it runs in a
+	   read-only transaction and on a hot standby (with store => false).
+	   - held_rows: one row per row of the holdout with a user and an item;
+	   - ranking: Recall@k, NDCG@k over users with held-out items, coverage of the catalog;
+	     joins and aggregates, not a subquery per user: linear in users and k;
+	   - events, for the event heads $4: AUC (ties averaged) and log-loss over the held-out
+	     (user, item) pairs; rows without an event are no evidence either way (training skips
+	     them too);
+	   - rating, if $5: RMSE over the held-out rows with a rating. */
 	IF cardinality(tasks) > 0 AND has_ui THEN
-		EXECUTE format('CREATE TEMP TABLE mtrs_eval_rows AS SELECT %I::bigint AS u, %I::bigint AS i, %s AS ev, %s AS r '
-		               'FROM %s WHERE %I IS NOT NULL AND %I IS NOT NULL',
+		EXECUTE format(
+			'WITH held_rows AS MATERIALIZED ('
+			'       SELECT %1$I::bigint AS u, %2$I::bigint AS i, %3$s AS ev, %4$s AS r '
+			'         FROM %5$s WHERE %1$I IS NOT NULL AND %2$I IS NOT NULL), '
+			'     held AS (SELECT DISTINCT e.u, e.i FROM held_rows e), '
+			'     per_user AS (SELECT h.u, count(*) AS n FROM held h GROUP BY h.u), '
+			'     recs AS MATERIALIZED ('
+			'       SELECT r.user_id AS u, r.item_id, r.rank '
+			'         FROM %6$s.mtrs_recommend_batch(ARRAY(SELECT g.u FROM per_user g), $1, model => $2) r), '
+			'     found AS (SELECT c.u, count(*) AS hits, sum(1.0 / log(2, c.rank + 1)) AS dcg '
+			'                 FROM recs c JOIN held h ON h.u = c.u AND h.i = c.item_id GROUP BY c.u), '
+			'     ideal AS (SELECT j AS n, sum(1.0 / log(2, j + 1)) OVER (ORDER BY j) AS dcg '
+			'                 FROM generate_series(1, least($1, (SELECT max(g.n) FROM per_user g))) j), '
+			'     ranking AS ('
+			'       SELECT avg(coalesce(f.hits, 0)::float8 / g.n) AS recall, avg(coalesce(f.dcg, 0) / i.dcg) AS ndcg, '
+			'              (SELECT count(DISTINCT c.item_id) FROM recs c)::float8 / greatest($3, 1) AS coverage, '
+			'              count(*) AS users '
+			'         FROM per_user g LEFT JOIN found f ON f.u = g.u JOIN ideal i ON i.n = least($1, g.n)), '
+			'     pairs AS MATERIALIZED ('
+			'       SELECT e.u, e.i, array_agg(e.ev) AS evs FROM held_rows e '
+			'        WHERE e.ev IS NOT NULL AND cardinality($4) > 0 GROUP BY e.u, e.i), '
+			'     scored AS ('
+			'       SELECT t.t, t.t = ANY (p.evs) AS y, %6$s.mtrs_predict(p.u, p.i, t.t, $2)::float8 AS s '
+			'         FROM unnest($4) t(t), pairs p), '
+			'     ranked AS ('
+			'       SELECT s.t, s.y, s.s, rank() OVER (PARTITION BY s.t ORDER BY s.s) '
+			'              + (count(*) OVER (PARTITION BY s.t, s.s) - 1) / 2.0 AS rk FROM scored s), '
+			'     events AS ('
+			'       SELECT x.t, count(*) FILTER (WHERE x.y) AS n1, count(*) FILTER (WHERE NOT x.y) AS n0, '
+			'              sum(x.rk) FILTER (WHERE x.y) AS rsum, '
+			'              -avg(CASE WHEN x.y THEN ln(greatest(x.s, 1e-7)) ELSE ln(greatest(1 - x.s, 1e-7)) END) AS logloss '
+			'         FROM ranked x GROUP BY x.t), '
+			'     rating AS ('
+			'       SELECT sqrt(avg((%6$s.mtrs_predict(e.u, e.i, %16$L, $2) - e.r) ^ 2)) AS rmse, count(*) AS n '
+			'         FROM held_rows e WHERE $5 AND e.r IS NOT NULL) '
+			'SELECT coalesce((SELECT jsonb_build_object(%7$L, jsonb_build_object('
+			'                   format(%8$L, $1), x.recall, format(%9$L, $1), x.ndcg, format(%10$L, $1), x.coverage, '
+			'                   %11$L, x.users)) FROM ranking x WHERE x.users > 0), %15$L) '
+			'    || coalesce((SELECT jsonb_object_agg(x.t, jsonb_build_object('
+			'                   %12$L, (x.rsum - x.n1 * (x.n1 + 1) / 2.0) / (x.n1::float8 * x.n0), '
+			'                   %13$L, x.logloss, %14$L, x.n1 + x.n0)) '
+			'                   FROM events x WHERE x.n1 > 0 AND x.n0 > 0), %15$L) '
+			'    || coalesce((SELECT jsonb_build_object(%16$L, jsonb_build_object(%17$L, x.rmse, %18$L, x.n)) '
+			'                   FROM rating x WHERE x.n > 0), %15$L)',
 			user_col, item_col,
 			CASE WHEN event_col IS NULL THEN 'NULL::text' ELSE format('%I::text', event_col) END,
 			CASE WHEN rating_col IS NULL THEN 'NULL::float8' ELSE format('%I::float8', rating_col) END,
-			holdout, user_col, item_col);
-		ANALYZE pg_temp.mtrs_eval_rows;
-
-		/* ranking: Recall@k, NDCG@k over users with held-out items, coverage of the catalog */
-		CREATE TEMP TABLE mtrs_eval_recs AS
-		SELECT r.user_id AS u, r.item_id, r.rank
-		  FROM @extschema@.mtrs_recommend_batch(ARRAY(SELECT DISTINCT e.u FROM pg_temp.mtrs_eval_rows e),
-		                                        mtrs_evaluate.k, model => mtrs_evaluate.model) r;
-		/* joins and aggregates, not a subquery per user: linear in users and k */
-		WITH held AS (SELECT DISTINCT e.u, e.i FROM pg_temp.mtrs_eval_rows e),
-		     per_user AS (SELECT h.u, count(*) AS n FROM held h GROUP BY h.u),
-		     found AS (SELECT c.u, count(*) AS hits, sum(1.0 / log(2, c.rank + 1)) AS dcg
-		                 FROM pg_temp.mtrs_eval_recs c JOIN held h ON h.u = c.u AND h.i = c.item_id
-		                GROUP BY c.u),
-		     ideal AS (SELECT j AS n, sum(1.0 / log(2, j + 1)) OVER (ORDER BY j) AS dcg
-		                 FROM generate_series(1, least(mtrs_evaluate.k, (SELECT max(n) FROM per_user))) j)
-		SELECT avg(coalesce(f.hits, 0)::float8 / g.n) AS recall,
-		       avg(coalesce(f.dcg, 0) / i.dcg) AS ndcg,
-		       (SELECT count(DISTINCT c.item_id) FROM pg_temp.mtrs_eval_recs c)::float8 / greatest(n_items, 1) AS coverage,
-		       count(*) AS users
-		  INTO rec
-		  FROM per_user g
-		  LEFT JOIN found f ON f.u = g.u
-		  JOIN ideal i ON i.n = least(mtrs_evaluate.k, g.n);
-		IF rec.users > 0 THEN
-			res := res || jsonb_build_object('ranking', jsonb_build_object(
-				format('recall@%s', k), rec.recall, format('ndcg@%s', k), rec.ndcg,
-				format('coverage@%s', k), rec.coverage, 'users', rec.users));
-		END IF;
-
-		/* event heads: AUC (ties averaged) and log-loss over the held-out (user, item) pairs */
-		IF event_col IS NOT NULL THEN
-			FOREACH t IN ARRAY tasks LOOP
-				CONTINUE WHEN t IN ('ranking', 'rating');
-				/* rows without an event are no evidence either way (training skips them too) */
-				WITH pairs AS (
-					SELECT e.u, e.i, bool_or(e.ev = t) AS y FROM pg_temp.mtrs_eval_rows e
-					 WHERE e.ev IS NOT NULL GROUP BY e.u, e.i),
-				scored AS (
-					SELECT p.y, @extschema@.mtrs_predict(p.u, p.i, t, mtrs_evaluate.model)::float8 AS s FROM pairs p),
-				ranked AS (
-					SELECT s.y, s.s, rank() OVER (ORDER BY s.s) + (count(*) OVER (PARTITION BY s.s) - 1) / 2.0 AS rk
-					  FROM scored s)
-				SELECT count(*) FILTER (WHERE y) AS n1, count(*) FILTER (WHERE NOT y) AS n0,
-				       sum(rk) FILTER (WHERE y) AS rsum,
-				       -avg(CASE WHEN y THEN ln(greatest(s, 1e-7)) ELSE ln(greatest(1 - s, 1e-7)) END) AS logloss
-				  INTO rec FROM ranked;
-				IF rec.n1 > 0 AND rec.n0 > 0 THEN
-					res := res || jsonb_build_object(t, jsonb_build_object(
-						'auc', (rec.rsum - rec.n1 * (rec.n1 + 1) / 2.0) / (rec.n1::float8 * rec.n0),
-						'logloss', rec.logloss, 'pairs', rec.n1 + rec.n0));
-				END IF;
-			END LOOP;
-		END IF;
-
-		/* rating head: RMSE over the held-out rows with a rating */
-		IF rating_col IS NOT NULL AND 'rating' = ANY (tasks) THEN
-			SELECT sqrt(avg((@extschema@.mtrs_predict(e.u, e.i, 'rating', mtrs_evaluate.model) - e.r) ^ 2)) AS rmse,
-			       count(*) AS n
-			  INTO rec FROM pg_temp.mtrs_eval_rows e WHERE e.r IS NOT NULL;
-			IF rec.n > 0 THEN
-				res := res || jsonb_build_object('rating', jsonb_build_object('rmse', rec.rmse, 'rows', rec.n));
-			END IF;
-		END IF;
+			holdout,
+			/* @extschema@ is replaced by the schema's name already quoted as an identifier */
+			'@extschema@', 'ranking', 'recall@%s', 'ndcg@%s', 'coverage@%s', 'users',
+			'auc', 'logloss', 'pairs', '{}', 'rating', 'rmse', 'rows')
+			INTO res
+			USING k, model, n_items,
+			      CASE WHEN event_col IS NULL THEN '{}'::text[]
+			           ELSE ARRAY(SELECT x FROM unnest(tasks) x WHERE x NOT IN ('ranking', 'rating')) END,
+			      rating_col IS NOT NULL AND 'rating' = ANY (tasks);
 	END IF;
 
 	/* intents: exact-match accuracy, macro-F1 over intents, out-of-scope recall */
 	IF text_col IS NOT NULL AND label_col IS NOT NULL THEN
-		CREATE TEMP TABLE mtrs_eval_utt AS
-			SELECT * FROM @extschema@.mtrs_intent_predictions(model, holdout, text_col, label_col);
-		SELECT (SELECT avg((gold = pred)::int) FROM pg_temp.mtrs_eval_utt) AS accuracy,
-		       (SELECT avg(coalesce(f1, 0)) FROM @extschema@.mtrs_intent_f1('pg_temp.mtrs_eval_utt')) AS macro_f1,
-		       (SELECT avg((cardinality(pred) = 0)::int) FROM pg_temp.mtrs_eval_utt WHERE cardinality(gold) = 0) AS oos_recall,
-		       (SELECT count(*) FROM pg_temp.mtrs_eval_utt) AS n
+		WITH p AS MATERIALIZED (
+			SELECT * FROM @extschema@.mtrs_intent_predictions(model, holdout, text_col, label_col))
+		SELECT (SELECT avg((p.gold = p.pred)::int) FROM p) AS accuracy,
+		       (SELECT avg(coalesce(f.f1, 0)) FROM @extschema@.mtrs_intent_f1_json(
+		           (SELECT jsonb_agg(jsonb_build_object('gold', p.gold, 'pred', p.pred)) FROM p)) f) AS macro_f1,
+		       (SELECT avg((cardinality(p.pred) = 0)::int) FROM p WHERE cardinality(p.gold) = 0) AS oos_recall,
+		       (SELECT count(*) FROM p) AS n
 		  INTO rec;
 		IF rec.n > 0 THEN
 			res := res || jsonb_build_object('intent', jsonb_strip_nulls(jsonb_build_object(
 				'accuracy', rec.accuracy, 'macro_f1', rec.macro_f1, 'oos_recall', rec.oos_recall,
 				'utterances', rec.n)));
 		END IF;
-		DROP TABLE pg_temp.mtrs_eval_utt;
 	END IF;
-	IF to_regclass('pg_temp.mtrs_eval_rows') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_rows; END IF;
-	IF to_regclass('pg_temp.mtrs_eval_recs') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_eval_recs; END IF;
 
 	IF res = '{}' THEN
 		RAISE EXCEPTION 'nothing to evaluate in %', holdout
@@ -931,10 +950,10 @@ $$;
 COMMENT ON FUNCTION @extschema@.mtrs_evaluate(text, regclass, integer, text, text, text, text, text, text, boolean) IS
 	'evaluate the active version of a model on held-out rows: Recall/NDCG/coverage@k (ranking), AUC and log-loss (events), RMSE (rating), accuracy, macro-F1 and out-of-scope recall (intents); stores them in metrics';
 
-/* mtrs_report: '>' escaped in the legend too */
+/* mtrs_report: '>' escaped in the legend too; no temporary table (it runs in a read-only transaction) */
 CREATE OR REPLACE FUNCTION @extschema@.mtrs_report(name text, versions integer DEFAULT 2)
 RETURNS text
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -947,6 +966,7 @@ DECLARE
 	mb       constant integer := 38;
 	cols     constant integer := 3;
 	vers     integer[];
+	pts      jsonb;
 	tasks    text[];
 	n_panels integer;
 	top      integer;
@@ -980,19 +1000,18 @@ BEGIN
 		PERFORM @extschema@.mtrs_model_info(mtrs_report.name);	/* its error */
 	END IF;
 
-	/* one point per (version, task, step): interaction iterations, then text epochs */
-	/* made and dropped by each call: a table left by another role of the session (SET ROLE)
-	   would not be this role's */
-	IF to_regclass('pg_temp.mtrs_report_points') IS NOT NULL THEN DROP TABLE pg_temp.mtrs_report_points; END IF;
-	CREATE TEMP TABLE mtrs_report_points (version integer, task text, step float8, loss float8, weight float8);
-	INSERT INTO mtrs_report_points
-	SELECT m.version, l.key, coalesce(e->>'iteration', e->>'text_epoch')::float8, l.value::text::float8,
-	       (e->'weight'->>l.key)::float8
+	/* one point per (version, task, step): interaction iterations, then text epochs; kept in
+	   a variable, not a temporary table, so that the report runs in a read-only transaction */
+	SELECT coalesce(jsonb_agg(jsonb_build_object(
+	           'version', m.version, 'task', l.key, 'step', coalesce(e->>'iteration', e->>'text_epoch')::float8,
+	           'loss', l.value::text::float8, 'weight', (e->'weight'->>l.key)::float8)), '[]')
+	  INTO pts
 	  FROM @extschema@.mtrs_model m, jsonb_array_elements(m.training_log) e, jsonb_each(e->'loss') l
 	 WHERE m.name = mtrs_report.name AND m.version = ANY (vers) AND jsonb_typeof(l.value) = 'number';
 	SELECT array_agg(x.task ORDER BY x.first, x.task) INTO tasks
 	  FROM (SELECT pt.task, min(pt.step + CASE WHEN pt.task = 'ranking' THEN -1e9 ELSE 0 END) AS first
-	          FROM mtrs_report_points pt GROUP BY pt.task) x;
+	          FROM jsonb_to_recordset(pts)
+	               AS pt(version integer, task text, step float8, loss float8, weight float8) GROUP BY pt.task) x;
 	n_panels := coalesce(cardinality(tasks), 0);
 	top := 70 + 22 * cardinality(vers);
 	width := cols * pw + 20;
@@ -1024,7 +1043,8 @@ BEGIN
 		x0 := 10 + (p % cols) * pw;
 		y0 := top + (p / cols) * (ph + 16);
 		SELECT max(pt.step), min(pt.loss), max(pt.loss) INTO x_max, y_min, y_max
-		  FROM mtrs_report_points pt WHERE pt.task = t;
+		  FROM jsonb_to_recordset(pts)
+		       AS pt(version integer, task text, step float8, loss float8, weight float8) WHERE pt.task = t;
 		IF y_max - y_min < 1e-12 THEN
 			y_min := y_min - 0.5 * greatest(abs(y_min), 1e-6);
 			y_max := y_max + 0.5 * greatest(abs(y_max), 1e-6);
@@ -1035,7 +1055,8 @@ BEGIN
 		    || format('<text x="%s" y="18" font-weight="bold">%s</text>', ml,
 		              replace(replace(replace(regexp_replace(t, '[\x01-\x08\x0b\x0c\x0e-\x1f]', '', 'g'), '&', '&amp;'), '<', '&lt;'), '>', '&gt;') ||
 		              coalesce((SELECT format(' (weight %s)', round(pt.weight::numeric, 4))
-		                          FROM mtrs_report_points pt
+		                          FROM jsonb_to_recordset(pts)
+		                               AS pt(version integer, task text, step float8, loss float8, weight float8)
 		                         WHERE pt.task = t AND pt.weight IS NOT NULL
 		                         ORDER BY pt.version DESC, pt.step DESC LIMIT 1), ''))
 		    /* axes with end labels */
@@ -1055,7 +1076,8 @@ BEGIN
 			                         round((ph - mb - (pt.loss - y_min) / (y_max - y_min) * (ph - mb - mt))::numeric, 1)),
 			                  ' ' ORDER BY pt.step), 2)
 			  INTO path
-			  FROM mtrs_report_points pt WHERE pt.task = t AND pt.version = v;
+			  FROM jsonb_to_recordset(pts)
+			       AS pt(version integer, task text, step float8, loss float8, weight float8) WHERE pt.task = t AND pt.version = v;
 			IF path IS NOT NULL THEN
 				svg := svg || format('<path d="%s" fill="none" stroke="%s" stroke-width="2"/>', path,
 				                     palette[1 + (array_position(vers, v) - 1) % cardinality(palette)]);
@@ -1067,7 +1089,6 @@ BEGIN
 	IF n_panels = 0 THEN
 		svg := svg || format('<text x="10" y="%s">no training log recorded (models registered with mtrs_register have none)</text>', top + 20);
 	END IF;
-	DROP TABLE pg_temp.mtrs_report_points;
 	RETURN svg || '</svg>';
 END
 $$;
@@ -1114,3 +1135,41 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.mtrs_read_utterances(regclass, text, text) IS
 	'the labelled utterances of a table as parallel arrays (labels of a text[] column joined by #), checking the column types; used by mtrs_train';
+
+/* mtrs_intent_f1 and mtrs_intent_report count with mtrs_intent_f1_json; mtrs_intent_report
+   needs no temporary table (it runs in a read-only transaction) */
+CREATE OR REPLACE FUNCTION @extschema@.mtrs_intent_f1(predictions regclass)
+RETURNS TABLE(intent text, support bigint, predicted bigint, correct bigint,
+              "precision" float8, recall float8, f1 float8)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF predictions IS NULL THEN
+		RAISE EXCEPTION 'predictions must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	RETURN QUERY EXECUTE format(
+		'SELECT f.* FROM %s.mtrs_intent_f1_json((SELECT jsonb_agg(jsonb_build_object(%L, p.gold, %L, p.pred)) FROM %s p)) f',
+		/* @extschema@ is replaced by the schema's name already quoted as an identifier */
+		'@extschema@', 'gold', 'pred', predictions);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_intent_f1(regclass) IS
+	'per-intent support, precision, recall and F1 over a table of (gold, pred) intent arrays; F1 is null for an intent never given nor predicted';
+
+CREATE OR REPLACE FUNCTION @extschema@.mtrs_intent_report(
+	model text, holdout regclass, text_col text DEFAULT 'text', label_col text DEFAULT 'label')
+RETURNS TABLE(intent text, support bigint, predicted bigint, correct bigint,
+              "precision" float8, recall float8, f1 float8)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN QUERY
+	SELECT f.* FROM @extschema@.mtrs_intent_f1_json(
+		(SELECT jsonb_agg(jsonb_build_object('gold', p.gold, 'pred', p.pred))
+		   FROM @extschema@.mtrs_intent_predictions(model, holdout, text_col, label_col) p)) f;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.mtrs_intent_report(text, regclass, text, text) IS
+	'per-intent support, precision, recall and F1 of a model on a table of labelled utterances (where macro-F1 is won or lost)';

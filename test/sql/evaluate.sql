@@ -70,6 +70,23 @@ SELECT (SELECT array_agg(value ORDER BY metric) FROM mtrs_evaluate('talk', 'utt_
 SELECT * FROM mtrs_evaluate('m', 'test_rows', user_col => NULL);
 SELECT * FROM mtrs_evaluate('m', 'utt_test');
 SELECT metrics->>'holdout' AS holdout, metrics->'ranking' ? 'recall@5' AS still_stored FROM mtrs_model WHERE name = 'm';
+-- in a read-only transaction (as on a hot standby): evaluation without storing, the
+-- per-intent report and the training report run, with the same figures; storing is a write.
+-- A user's temporary table named as the ones 0.2.0 development versions made is left alone.
+CREATE TEMP TABLE mtrs_eval_rows (mine text);
+INSERT INTO mtrs_eval_rows VALUES ('kept');
+BEGIN READ ONLY;
+SELECT count(*) = (SELECT count(*) FROM ev_result) AND bool_and(abs(r.value - e.value) < 1e-12) AS same_read_only
+  FROM mtrs_evaluate('m', 'test_rows', 5, event_col => 'event', rating_col => 'rating', store => false) r
+  JOIN ev_result e USING (task, metric);
+SELECT intent, support, correct FROM mtrs_intent_report('talk', 'utt_test');
+SELECT metric, round(value::numeric, 4) AS value
+  FROM mtrs_evaluate('talk', 'utt_test', store => false) WHERE task = 'intent';
+SELECT mtrs_report('m') ~ '^<svg .*</svg>$' AS report_read_only;
+SELECT * FROM mtrs_evaluate('m', 'test_rows', 5);
+ROLLBACK;
+TABLE mtrs_eval_rows;
+DROP TABLE mtrs_eval_rows;
 -- errors
 SELECT * FROM mtrs_evaluate('m', 'test_rows', 0);
 SELECT * FROM mtrs_evaluate('m', 'test_rows', event_col => 'nope');
