@@ -5,6 +5,29 @@
  */
 \echo Use "ALTER EXTENSION mtrs UPDATE TO '0.2.0'" to load this file. \quit
 
+/* mtrs_model.name: at most 63 bytes (0.1.0: 63 characters), as mtrs_check_name and serving
+   count them. A 0.1.0 registry can hold a longer name (registered, never served): its rows
+   are kept, and the constraint checks new rows only until they are renamed and it is
+   validated (the warning says how). */
+ALTER TABLE @extschema@.mtrs_model DROP CONSTRAINT mtrs_model_name_check;
+ALTER TABLE @extschema@.mtrs_model ADD CONSTRAINT mtrs_model_name_check
+	CHECK (octet_length(name) BETWEEN 1 AND 63 AND name !~ '[[:space:][:cntrl:]]') NOT VALID;
+DO $$
+DECLARE
+	long_names text;
+BEGIN
+	SELECT string_agg(DISTINCT format('"%s" (%s bytes)', m.name, octet_length(m.name)), ', ')
+	  INTO long_names
+	  FROM @extschema@.mtrs_model m WHERE octet_length(m.name) > 63;
+	IF long_names IS NULL THEN
+		ALTER TABLE @extschema@.mtrs_model VALIDATE CONSTRAINT mtrs_model_name_check;
+	ELSE
+		RAISE WARNING 'mtrs models with names longer than 63 bytes cannot be served: %', long_names
+			USING HINT = 'Rename them (UPDATE mtrs_model SET name = ...), then run ALTER TABLE mtrs_model VALIDATE CONSTRAINT mtrs_model_name_check.';
+	END IF;
+END
+$$;
+
 /* mtrs_options: the options a run would use; mtrs_check_warm_start: a warm start
    that cannot be taken fails before the run reads its rows */
 CREATE FUNCTION @extschema@.mtrs_options(options jsonb DEFAULT NULL)

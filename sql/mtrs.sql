@@ -10,7 +10,8 @@
 CREATE TABLE @extschema@.mtrs_model (
 	id            bigserial PRIMARY KEY,
 	name          text NOT NULL
-	              CHECK (char_length(name) BETWEEN 1 AND 63 AND name !~ '[[:space:][:cntrl:]]'),
+	              /* bytes, as mtrs_check_name and serving count: a name PostgreSQL would cut */
+	              CHECK (octet_length(name) BETWEEN 1 AND 63 AND name !~ '[[:space:][:cntrl:]]'),
 	version       integer NOT NULL CHECK (version > 0),
 	created_at    timestamptz NOT NULL DEFAULT now(),
 	active        boolean NOT NULL DEFAULT false,

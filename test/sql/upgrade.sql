@@ -26,6 +26,10 @@ SELECT mtrs_train('shop', 'views', items => 'catalog', item_text_cols => ARRAY['
 SELECT mtrs_train('shop', 'views', options => '{"seed": 7, "dim": 16}') IS NOT NULL AS trained;
 SELECT mtrs_activate('shop', 1) AS activated;
 SELECT mtrs_train('talk', intents => 'utterances') IS NOT NULL AS trained;
+-- a name of 33 characters and 64 bytes: 0.1.0's registry took it (serving never could)
+INSERT INTO mtrs_model (name, version, format, n_users, n_items, n_params, size_bytes, weights)
+SELECT repeat('é', 31) || 'xx', 1, format, n_users, n_items, n_params, size_bytes, weights
+  FROM mtrs_model WHERE name = 'talk';
 -- what the models serve (a plain SQL function: its body is looked up at each call)
 CREATE FUNCTION served_now() RETURNS TABLE (what text, answer text) LANGUAGE sql AS $$
 SELECT 'registry', format('%s %s %s %s', name, version, active, md5(weights)) FROM mtrs_model
@@ -53,6 +57,17 @@ SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE n
 SET client_min_messages = warning;
 SELECT (SELECT count(*) FROM (TABLE served EXCEPT ALL SELECT * FROM served_now()) a) AS lost,
        (SELECT count(*) FROM (SELECT * FROM served_now() EXCEPT ALL TABLE served) b) AS new;
+-- names are now limited to 63 bytes: the row above is kept, the constraint checks new
+-- rows (23514) until it is renamed and the constraint validated, as the warning said
+SELECT convalidated FROM pg_constraint WHERE conname = 'mtrs_model_name_check';
+\set VERBOSITY terse
+INSERT INTO mtrs_model (name, version, format, n_users, n_items, n_params, size_bytes, weights)
+SELECT repeat('é', 32), 1, format, n_users, n_items, n_params, size_bytes, weights
+  FROM mtrs_model WHERE name = 'talk';
+\set VERBOSITY default
+UPDATE mtrs_model SET name = 'renamed' WHERE octet_length(name) > 63;
+ALTER TABLE mtrs_model VALIDATE CONSTRAINT mtrs_model_name_check;
+SELECT convalidated FROM pg_constraint WHERE conname = 'mtrs_model_name_check';
 -- the upgraded model registry still takes new versions and activates them
 SELECT mtrs_train('shop', 'views') IS NOT NULL AS trained;
 SELECT version, active FROM mtrs_models WHERE name = 'shop' ORDER BY version;
