@@ -491,6 +491,41 @@ active_row(Relation rel, const char *name, SysScanDesc *scan)
 }
 
 /*
+ * Drop the cached models of registry rows that are no longer active (a
+ * model dropped or deactivated, a version replaced, the scratch models of
+ * a finished mtrs_retrain) but the entry keep.  Run when a model is loaded,
+ * which is rare and costs far more than one index probe per entry: without
+ * it, the models of names this backend never looks up again would stay.
+ */
+static void
+sweep_stale_entries(Relation rel, const CacheEntry *keep)
+{
+	HASH_SEQ_STATUS seq;
+	CacheEntry *entry;
+
+	hash_seq_init(&seq, model_cache);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		SysScanDesc scan;
+		HeapTuple	tuple;
+		bool		current,
+					isnull;
+
+		if (entry == keep || entry->key.registry != RelationGetRelid(rel))
+			continue;
+		tuple = active_row(rel, entry->key.name, &scan);
+		current = tuple != NULL &&
+			DatumGetInt64(heap_getattr(tuple, registry.att_id, RelationGetDescr(rel), &isnull)) == entry->id &&
+			TransactionIdEquals(HeapTupleHeaderGetXmin(tuple->t_data), entry->xmin) &&
+			ItemPointerEquals(&tuple->t_self, &entry->tid);
+		systable_endscan(scan);
+		/* dynahash allows removing the entry just returned during a sequential scan */
+		if (!current)
+			drop_entry(entry);
+	}
+}
+
+/*
  * Choose the model to use when none is named: mtrs.default_model if set,
  * else the only model with an active version (missing_ok: NULL when there
  * is none or more than one, instead of an error)
@@ -698,6 +733,7 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 		entry->id = id;
 		entry->xmin = xmin;
 		entry->tid = tid;
+		sweep_stale_entries(rel, entry);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);

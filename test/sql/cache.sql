@@ -62,6 +62,19 @@ UPDATE mtrs_model SET active = false WHERE name = 'ma';
 SELECT * FROM mtrs_recommend(7, 3, model => 'ma');
 SELECT entries AS held_after_deactivation FROM mtrs_cache_stats();
 
+-- a model deleted behind the cache's back, whose name this backend never looks up again
+-- (as mtrs_retrain's scratch models), leaves the cache when another model is loaded
+SELECT mtrs_register('mc', a) > 0 AS registered FROM cache_w;
+SELECT mtrs_predict(7, 12, model => 'mc') = a AS serves_a FROM want;
+SELECT entries AS held_before_delete FROM mtrs_cache_stats();
+DELETE FROM mtrs_model WHERE name = 'mb';
+SELECT mtrs_register('md', b) > 0 AS registered FROM cache_w;
+SELECT mtrs_predict(7, 12, model => 'md') = b AS serves_b FROM want;
+SELECT entries AS held_after_load FROM mtrs_cache_stats();
+SELECT loads AS loads_before FROM mtrs_cache_stats() \gset
+SELECT mtrs_predict(7, 12, model => 'mc') = a AS serves_a FROM want;
+SELECT loads - :loads_before AS mc_reloads FROM mtrs_cache_stats();
+
 -- the models of a dropped extension leave the cache when it is created again
 DROP EXTENSION mtrs;
 CREATE EXTENSION mtrs;

@@ -26,6 +26,10 @@ SELECT version, active, metrics->'last_retrain'->>'decision' AS decision,
        metrics->'last_retrain'->>'reason' LIKE 'ranking ndcg@20 %' AS reason_names_ranking
   FROM mtrs_model WHERE name = 'm' ORDER BY version;
 SELECT count(*) AS scratch_models FROM mtrs_model WHERE name LIKE 'm~%';
+-- the guard's scratch models, which this backend served, leave its cache when it loads
+-- another model
+SELECT count(*) AS served FROM mtrs_recommend(1, 3, model => 'm');
+SELECT entries AS cached_models FROM mtrs_cache_stats();
 -- a per-task tolerance can let it through
 CALL mtrs_retrain('m', options => '{"dim": 1, "iterations": 6}', task_tolerance => '{"ranking": 1, "click": 1, "view": 1}');
 SELECT max(version) FILTER (WHERE active) AS active_version FROM mtrs_model WHERE name = 'm';
