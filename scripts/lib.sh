@@ -10,6 +10,7 @@
 # mtrs_tree_copy DIR  copy the tree (sources only) into DIR for an instrumented build, and
 #                     install the tree's own build again when the script exits
 # as_pg / psql_pg     run a command / psql as the postgres user against it
+# mtrs_standby_start  a hot standby of it (pg_basebackup), port MTRS_STANDBY_PORT; mtrs_standby_stop
 # mtrs_run_suites     pg_regress, isolation tests and pgTAP against it, counted (valgrind.sh, cassert.sh)
 #
 # Must run as root on Debian 12.
@@ -86,6 +87,7 @@ psql_pg() { as_pg psql -X -v ON_ERROR_STOP=1 "$@"; }
 
 mtrs_cluster_stop() {
   if [ -n "${MTRS_WORK:-}" ] && [ -d "$MTRS_WORK" ]; then
+    mtrs_standby_stop
     if [ -f "$PGDATA/postmaster.pid" ]; then
       as_pg $PGBIN/pg_ctl stop -m fast -w -t 60 >/dev/null 2>&1 ||
         as_pg $PGBIN/pg_ctl stop -m immediate -w >/dev/null 2>&1 || true
@@ -120,6 +122,28 @@ cron.use_background_workers = on
 max_worker_processes = 16
 CONF
   as_pg env OPENBLAS_NUM_THREADS=1 $PGBIN/pg_ctl start -w -t 60 -l "$MTRS_WORK/server.log" >/dev/null
+}
+
+# mtrs_standby_start: a hot standby of the cluster (pg_basebackup, streaming), on port
+# MTRS_STANDBY_PORT in the same private directory; mtrs_standby_stop (and the exit trap)
+# stops it
+mtrs_standby_start() {
+  MTRS_STANDBY_PORT=$((PGPORT + 1))
+  as_pg $PGBIN/pg_basebackup -D "$MTRS_WORK/standby" -R -X stream -c fast
+  cat >> "$MTRS_WORK/standby/postgresql.conf" <<CONF
+port = $MTRS_STANDBY_PORT
+shared_preload_libraries = ''
+hot_standby = on
+CONF
+  as_pg env OPENBLAS_NUM_THREADS=1 $PGBIN/pg_ctl start -D "$MTRS_WORK/standby" -w -t 60 \
+    -l "$MTRS_WORK/standby.log" >/dev/null
+}
+
+mtrs_standby_stop() {
+  if [ -f "${MTRS_WORK:-/nonexistent}/standby/postmaster.pid" ]; then
+    as_pg $PGBIN/pg_ctl stop -D "$MTRS_WORK/standby" -m fast -w -t 60 >/dev/null 2>&1 ||
+      as_pg $PGBIN/pg_ctl stop -D "$MTRS_WORK/standby" -m immediate -w >/dev/null 2>&1 || true
+  fi
 }
 
 mtrs_cluster_on_exit() {

@@ -6,8 +6,8 @@
 # the extension, runs the plain-C unit tests (also under valgrind) and the check of
 # the tokenizer's case folding against Unicode, starts a throw-away PostgreSQL 15
 # cluster, runs pg_regress and pgTAP against it and the checks (the docs: objects,
-# SQLSTATEs, options and every SQL example; the demo's output; pg_dump and restore;
-# crafted models), stops and removes the cluster, runs it all again on a build with
+# SQLSTATEs, options and every SQL example; the demo's output; pg_dump and restore; a
+# hot standby; crafted models), stops and removes the cluster, runs it all again on a build with
 # gcc's sanitizers
 # (scripts/sanitize.sh; skip with MTRS_SKIP_SANITIZE=1), and ends with one line
 # "N passed, N failed".
@@ -127,6 +127,31 @@ if [ $restore_rc -eq 0 ] && [ "$(grep -c '' "$LOGS/probe-mtrs_dump_check.txt")" 
 else
   echo "not ok - the registry does not survive pg_dump and pg_restore"
   cat "$LOGS/restore.log"; diff "$LOGS/probe-mtrs_dump_check.txt" "$LOGS/probe-mtrs_restore_check.txt" || true
+  count 0 1
+fi
+
+mtrs_log "checks: a hot standby"
+# a streaming standby of this cluster (pg_basebackup) serves, evaluates and reports what
+# the primary does, and training or storing there fails at once with 25006
+psql_pg -At -d mtrs_dump_check -f test/fixtures/standby_probe.sql > "$LOGS/standby-primary.txt" 2>&1 || true
+set +e
+mtrs_standby_start > "$LOGS/standby.log" 2>&1
+standby_rc=$?
+psql_pg -At -p "$MTRS_STANDBY_PORT" -d mtrs_dump_check -f test/fixtures/standby_probe.sql > "$LOGS/standby-standby.txt" 2>&1
+in_recovery=$(psql_pg -At -p "$MTRS_STANDBY_PORT" -d mtrs_dump_check -c 'SELECT pg_is_in_recovery()' 2>&1)
+refusals=$(psql_pg -At -p "$MTRS_STANDBY_PORT" -d mtrs_dump_check -v ON_ERROR_STOP=0 -v VERBOSITY=sqlstate \
+             -c "SELECT mtrs_train('again', 'views')" -c "SELECT * FROM mtrs_evaluate('shop', 'views', 5)" \
+             -c "CALL mtrs_retrain('shop')" 2>&1 | grep -c '^ERROR:  25006$')
+set -e
+mtrs_standby_stop
+if [ $standby_rc -eq 0 ] && [ "$in_recovery" = t ] && [ "$(grep -c '' "$LOGS/standby-primary.txt")" -ge 30 ] &&
+   ! grep -q ERROR "$LOGS/standby-primary.txt" &&
+   cmp -s "$LOGS/standby-primary.txt" "$LOGS/standby-standby.txt" && [ "$refusals" -eq 3 ]; then
+  echo "ok - a hot standby serves, evaluates and reports as its primary does; training there fails with 25006"
+  count 1 0
+else
+  echo "not ok - hot standby: start exit $standby_rc, in recovery '$in_recovery', $refusals of 3 writes refused with 25006"
+  tail -5 "$LOGS/standby.log"; diff "$LOGS/standby-primary.txt" "$LOGS/standby-standby.txt" | head -20 || true
   count 0 1
 fi
 

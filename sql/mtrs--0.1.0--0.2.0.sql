@@ -152,8 +152,8 @@ $$;
 COMMENT ON FUNCTION @extschema@.mtrs_register(text, bytea, boolean, jsonb, jsonb, jsonb, jsonb) IS
 	'validate model bytes and store them as the next version of a named model (activated by default); returns the new id';
 
-/* mtrs_train checks its warm start before it reads the interactions, and its name and
-   item_text_cols before it reads a row */
+/* mtrs_train checks its warm start before it reads the interactions, and its name,
+   item_text_cols, privileges and a read-only transaction before it reads a row */
 CREATE OR REPLACE FUNCTION @extschema@.mtrs_train(
 	name text,
 	interactions regclass DEFAULT NULL,
@@ -205,6 +205,12 @@ BEGIN
 		RAISE EXCEPTION 'permission denied for table mtrs_model'
 			USING ERRCODE = 'insufficient_privilege',
 			      HINT = 'mtrs_train registers what it trains: it needs INSERT (to activate, also UPDATE) on mtrs_model and USAGE on mtrs_model_id_seq.';
+	END IF;
+	/* on a hot standby, or in a transaction declared read-only */
+	IF current_setting('transaction_read_only')::boolean THEN
+		RAISE EXCEPTION 'mtrs_train cannot register a model in a read-only transaction'
+			USING ERRCODE = 'read_only_sql_transaction',
+			      HINT = 'Train on the primary, or fit the model''s bytes with the mtrs_fit aggregate and register them there.';
 	END IF;
 	IF items IS NOT NULL AND interactions IS NULL THEN
 		RAISE EXCEPTION 'items need interactions'
@@ -434,6 +440,12 @@ BEGIN
 	   OR k < 1 OR keep_versions < 1 THEN
 		RAISE EXCEPTION 'holdout_fraction must be in (0, 1), tolerance >= 0, k >= 1 and keep_versions >= 1'
 			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	/* on a hot standby, or in a transaction declared read-only */
+	IF current_setting('transaction_read_only')::boolean THEN
+		RAISE EXCEPTION 'mtrs_retrain cannot register a model in a read-only transaction'
+			USING ERRCODE = 'read_only_sql_transaction',
+			      HINT = 'Retrain on the primary.';
 	END IF;
 	IF NOT pg_try_advisory_xact_lock(hashtext('mtrs_retrain'), hashtext(mtrs_retrain.name)) THEN
 		RAISE EXCEPTION 'another mtrs_retrain of model "%" is running', mtrs_retrain.name

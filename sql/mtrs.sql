@@ -497,6 +497,12 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 			      HINT = 'mtrs_train registers what it trains: it needs INSERT (to activate, also UPDATE) on mtrs_model and USAGE on mtrs_model_id_seq.';
 	END IF;
+	/* on a hot standby, or in a transaction declared read-only */
+	IF current_setting('transaction_read_only')::boolean THEN
+		RAISE EXCEPTION 'mtrs_train cannot register a model in a read-only transaction'
+			USING ERRCODE = 'read_only_sql_transaction',
+			      HINT = 'Train on the primary, or fit the model''s bytes with the mtrs_fit aggregate and register them there.';
+	END IF;
 	IF items IS NOT NULL AND interactions IS NULL THEN
 		RAISE EXCEPTION 'items need interactions'
 			USING ERRCODE = 'invalid_parameter_value',
@@ -1205,6 +1211,12 @@ BEGIN
 	   OR k < 1 OR keep_versions < 1 THEN
 		RAISE EXCEPTION 'holdout_fraction must be in (0, 1), tolerance >= 0, k >= 1 and keep_versions >= 1'
 			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	/* on a hot standby, or in a transaction declared read-only */
+	IF current_setting('transaction_read_only')::boolean THEN
+		RAISE EXCEPTION 'mtrs_retrain cannot register a model in a read-only transaction'
+			USING ERRCODE = 'read_only_sql_transaction',
+			      HINT = 'Retrain on the primary.';
 	END IF;
 	IF NOT pg_try_advisory_xact_lock(hashtext('mtrs_retrain'), hashtext(mtrs_retrain.name)) THEN
 		RAISE EXCEPTION 'another mtrs_retrain of model "%" is running', mtrs_retrain.name

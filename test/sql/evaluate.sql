@@ -70,8 +70,9 @@ SELECT (SELECT array_agg(value ORDER BY metric) FROM mtrs_evaluate('talk', 'utt_
 SELECT * FROM mtrs_evaluate('m', 'test_rows', user_col => NULL);
 SELECT * FROM mtrs_evaluate('m', 'utt_test');
 SELECT metrics->>'holdout' AS holdout, metrics->'ranking' ? 'recall@5' AS still_stored FROM mtrs_model WHERE name = 'm';
--- in a read-only transaction (as on a hot standby): evaluation without storing, the
--- per-intent report and the training report run, with the same figures; storing is a write.
+-- in a read-only transaction (as on a hot standby; scripts/test.sh runs a real one):
+-- evaluation without storing, the per-intent report and the training report run, with the
+-- same figures; storing is a write.
 -- A user's temporary table named as the ones 0.2.0 development versions made is left alone.
 CREATE TEMP TABLE mtrs_eval_rows (mine text);
 INSERT INTO mtrs_eval_rows VALUES ('kept');
@@ -84,6 +85,16 @@ SELECT metric, round(value::numeric, 4) AS value
   FROM mtrs_evaluate('talk', 'utt_test', store => false) WHERE task = 'intent';
 SELECT mtrs_report('m') ~ '^<svg .*</svg>$' AS report_read_only;
 SELECT * FROM mtrs_evaluate('m', 'test_rows', 5);
+ROLLBACK;
+-- training and retraining register a model: they say so before they read a row
+BEGIN READ ONLY;
+SELECT mtrs_train('m2', 'train_rows');
+ROLLBACK;
+BEGIN READ ONLY;
+CALL mtrs_retrain('m');
+ROLLBACK;
+BEGIN READ ONLY;
+SELECT length(mtrs_fit(user_id, item_id, event, ts)) > 0 AS fit_read_only FROM train_rows;
 ROLLBACK;
 TABLE mtrs_eval_rows;
 DROP TABLE mtrs_eval_rows;
