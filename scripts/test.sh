@@ -144,7 +144,7 @@ refusals=$(psql_pg -At -p "$MTRS_STANDBY_PORT" -d mtrs_dump_check -v ON_ERROR_ST
              -c "CALL mtrs_retrain('shop')" 2>&1 | grep -c '^ERROR:  25006$')
 set -e
 mtrs_standby_stop
-if [ $standby_rc -eq 0 ] && [ "$in_recovery" = t ] && [ "$(grep -c '' "$LOGS/standby-primary.txt")" -ge 30 ] &&
+if [ $standby_rc -eq 0 ] && [ "$in_recovery" = t ] && [ "$(grep -c '' "$LOGS/standby-primary.txt")" -ge 40 ] &&
    ! grep -q ERROR "$LOGS/standby-primary.txt" &&
    cmp -s "$LOGS/standby-primary.txt" "$LOGS/standby-standby.txt" && [ "$refusals" -eq 3 ]; then
   echo "ok - a hot standby serves, evaluates and reports as its primary does; training there fails with 25006"
