@@ -872,26 +872,29 @@ $$;
 COMMENT ON FUNCTION @extschema@.mtrs_intent_predictions(text, regclass, text, text) IS
 	'the gold and predicted intents (sorted arrays) of every labelled utterance of a table, as mtrs_evaluate and mtrs_intent_report score them';
 
-CREATE FUNCTION @extschema@.mtrs_intent_f1_json(predictions jsonb)
-RETURNS TABLE(intent text, support bigint, predicted bigint, correct bigint,
-              "precision" float8, recall float8, f1 float8)
+CREATE FUNCTION @extschema@.mtrs_intent_f1_sql(predictions text)
+RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	WITH p AS (SELECT x.gold, x.pred FROM jsonb_to_recordset(predictions) AS x(gold text[], pred text[])),
-	     intents AS (SELECT DISTINCT x FROM p, unnest(p.gold || p.pred) x)
-	SELECT n.x, count(*) FILTER (WHERE n.x = ANY (p.gold)), count(*) FILTER (WHERE n.x = ANY (p.pred)),
-	       count(*) FILTER (WHERE n.x = ANY (p.gold) AND n.x = ANY (p.pred)),
-	       (count(*) FILTER (WHERE n.x = ANY (p.gold) AND n.x = ANY (p.pred)))::float8 /
-	           nullif(count(*) FILTER (WHERE n.x = ANY (p.pred)), 0),
-	       (count(*) FILTER (WHERE n.x = ANY (p.gold) AND n.x = ANY (p.pred)))::float8 /
-	           nullif(count(*) FILTER (WHERE n.x = ANY (p.gold)), 0),
-	       2.0::float8 * count(*) FILTER (WHERE n.x = ANY (p.gold) AND n.x = ANY (p.pred)) /
-	           nullif(count(*) FILTER (WHERE n.x = ANY (p.gold)) + count(*) FILTER (WHERE n.x = ANY (p.pred)), 0)
-	  FROM intents n, p GROUP BY n.x ORDER BY n.x
+	/* one query over the rows themselves (no aggregate of them all in one value): the
+	   arrays keep their type and collation, and a table of any size fits */
+	SELECT format(
+		'WITH p AS (SELECT gold, pred FROM %s), '
+		'     intents AS (SELECT DISTINCT x FROM p, unnest(gold || pred) x) '
+		'SELECT n.x AS intent, count(*) FILTER (WHERE n.x = ANY (gold)) AS support, '
+		'       count(*) FILTER (WHERE n.x = ANY (pred)) AS predicted, '
+		'       count(*) FILTER (WHERE n.x = ANY (gold) AND n.x = ANY (pred)) AS correct, '
+		'       (count(*) FILTER (WHERE n.x = ANY (gold) AND n.x = ANY (pred)))::float8 / '
+		'           nullif(count(*) FILTER (WHERE n.x = ANY (pred)), 0) AS "precision", '
+		'       (count(*) FILTER (WHERE n.x = ANY (gold) AND n.x = ANY (pred)))::float8 / '
+		'           nullif(count(*) FILTER (WHERE n.x = ANY (gold)), 0) AS recall, '
+		'       2.0::float8 * count(*) FILTER (WHERE n.x = ANY (gold) AND n.x = ANY (pred)) / '
+		'           nullif(count(*) FILTER (WHERE n.x = ANY (gold)) + count(*) FILTER (WHERE n.x = ANY (pred)), 0) AS f1 '
+		'  FROM intents n, p GROUP BY n.x ORDER BY n.x', predictions)
 $$;
-COMMENT ON FUNCTION @extschema@.mtrs_intent_f1_json(jsonb) IS
-	'per-intent support, precision, recall and F1 over a JSON array of {"gold": [...], "pred": [...]} objects; what mtrs_intent_f1, mtrs_intent_report and mtrs_evaluate count with';
+COMMENT ON FUNCTION @extschema@.mtrs_intent_f1_sql(text) IS
+	'the query mtrs_intent_f1, mtrs_intent_report and mtrs_evaluate count intents with: per-intent support, predicted, correct, precision, recall and F1 over the gold and pred arrays of a FROM item given as SQL text';
 
 CREATE FUNCTION @extschema@.mtrs_intent_f1(predictions regclass)
 RETURNS TABLE(intent text, support bigint, predicted bigint, correct bigint,
@@ -903,10 +906,7 @@ BEGIN
 	IF predictions IS NULL THEN
 		RAISE EXCEPTION 'predictions must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	RETURN QUERY EXECUTE format(
-		'SELECT f.* FROM %s.mtrs_intent_f1_json((SELECT jsonb_agg(jsonb_build_object(%L, p.gold, %L, p.pred)) FROM %s p)) f',
-		/* @extschema@ is replaced by the schema's name already quoted as an identifier */
-		'@extschema@', 'gold', 'pred', predictions);
+	RETURN QUERY EXECUTE @extschema@.mtrs_intent_f1_sql(predictions::text);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.mtrs_intent_f1(regclass) IS
@@ -920,10 +920,10 @@ LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	RETURN QUERY
-	SELECT f.* FROM @extschema@.mtrs_intent_f1_json(
-		(SELECT jsonb_agg(jsonb_build_object('gold', p.gold, 'pred', p.pred))
-		   FROM @extschema@.mtrs_intent_predictions(model, holdout, text_col, label_col) p)) f;
+	RETURN QUERY EXECUTE @extschema@.mtrs_intent_f1_sql(
+		/* @extschema@ is replaced by the schema's name already quoted as an identifier */
+		format('%s.mtrs_intent_predictions($1, $2, $3, $4)', '@extschema@'))
+		USING model, holdout, text_col, label_col;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.mtrs_intent_report(text, regclass, text, text) IS
@@ -961,12 +961,6 @@ BEGIN
 	IF k <= 0 THEN
 		RAISE EXCEPTION 'k must be greater than zero' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	/* before the work, not at its end */
-	IF store AND current_setting('transaction_read_only')::boolean THEN
-		RAISE EXCEPTION 'mtrs_evaluate cannot store metrics in a read-only transaction'
-			USING ERRCODE = 'read_only_sql_transaction',
-			      HINT = 'Pass store => false to return the metrics without storing them.';
-	END IF;
 	info := @extschema@.mtrs_model_info(model);
 	IF NOT (info->>'active')::boolean THEN
 		RAISE EXCEPTION 'mtrs model "%" has no active version', model
@@ -995,6 +989,13 @@ BEGIN
 		END IF;
 	END LOOP;
 
+	/* storing is a write: say so before the work, not at its end */
+	IF store AND current_setting('transaction_read_only')::boolean THEN
+		RAISE EXCEPTION 'mtrs_evaluate cannot store metrics in a read-only transaction'
+			USING ERRCODE = 'read_only_sql_transaction',
+			      HINT = 'Pass store => false to return the metrics without storing them.';
+	END IF;
+
 	/* One query over one snapshot of the holdout, without temporary tables: it runs in a
 	   read-only transaction and on a hot standby (with store => false).
 	   - held_rows: one row per row of the holdout with a user and an item;
@@ -1017,7 +1018,7 @@ BEGIN
 			'     found AS (SELECT c.u, count(*) AS hits, sum(ln(2::float8) / ln(c.rank + 1::float8)) AS dcg '
 			'                 FROM recs c JOIN held h ON h.u = c.u AND h.i = c.item_id GROUP BY c.u), '
 			'     ideal AS (SELECT j AS n, sum(ln(2::float8) / ln(j + 1::float8)) OVER (ORDER BY j) AS dcg '
-			'                 FROM generate_series(1, least($1, (SELECT max(g.n) FROM per_user g))) j), '
+			'                 FROM generate_series(1, least($1, coalesce((SELECT max(g.n) FROM per_user g), 0))) j), '
 			'     ranking AS ('
 			'       SELECT avg(coalesce(f.hits, 0)::float8 / g.n) AS recall, avg(coalesce(f.dcg, 0) / i.dcg) AS ndcg, '
 			'              (SELECT count(DISTINCT c.item_id) FROM recs c)::float8 / greatest($3, 1) AS coverage, '
@@ -1065,14 +1066,17 @@ BEGIN
 
 	/* intents: exact-match accuracy, macro-F1 over intents, out-of-scope recall */
 	IF text_col IS NOT NULL AND label_col IS NOT NULL THEN
-		WITH p AS MATERIALIZED (
-			SELECT * FROM @extschema@.mtrs_intent_predictions(model, holdout, text_col, label_col))
-		SELECT (SELECT avg((p.gold = p.pred)::int) FROM p) AS accuracy,
-		       (SELECT avg(coalesce(f.f1, 0)) FROM @extschema@.mtrs_intent_f1_json(
-		           (SELECT jsonb_agg(jsonb_build_object('gold', p.gold, 'pred', p.pred)) FROM p)) f) AS macro_f1,
-		       (SELECT avg((cardinality(p.pred) = 0)::int) FROM p WHERE cardinality(p.gold) = 0) AS oos_recall,
-		       (SELECT count(*) FROM p) AS n
-		  INTO rec;
+		EXECUTE format(
+			'WITH q AS MATERIALIZED (SELECT * FROM %s.mtrs_intent_predictions($1, $2, $3, $4)), '
+			'     f AS (%s) '
+			'SELECT (SELECT avg((q.gold = q.pred)::int) FROM q) AS accuracy, '
+			'       (SELECT avg(coalesce(f.f1, 0)) FROM f) AS macro_f1, '
+			'       (SELECT avg((cardinality(q.pred) = 0)::int) FROM q WHERE cardinality(q.gold) = 0) AS oos_recall, '
+			'       (SELECT count(*) FROM q) AS n',
+			/* @extschema@ is replaced by the schema's name already quoted as an identifier */
+			'@extschema@', @extschema@.mtrs_intent_f1_sql('q'))
+			INTO rec
+			USING model, holdout, text_col, label_col;
 		IF rec.n > 0 THEN
 			res := res || jsonb_build_object('intent', jsonb_strip_nulls(jsonb_build_object(
 				'accuracy', rec.accuracy, 'macro_f1', rec.macro_f1, 'oos_recall', rec.oos_recall,
