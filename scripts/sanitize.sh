@@ -28,7 +28,7 @@
 # MTRS_SANITIZE_FUZZ="QUERIES [SEED]" also runs test/fuzz/sqlsmith.sh on the instrumented
 # build after the suite (its own failures fail the run too).
 # While it runs the instrumented mtrs is the installed one; at the end the tree's own
-# build is installed again.  About 1 minute (step 1 installs the Debian packages first,
+# build is installed again.  About 3 minutes on 2 cores (step 1 installs the Debian packages first,
 # unless MTRS_SKIP_APT=1).
 set -Eeuo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -182,7 +182,7 @@ fi
 
 # the whole suite again on a build with the undefined-behaviour sanitizer, and the unit
 # tests with the address sanitizer (scripts/sanitize.sh, which runs this script on its
-# instrumented copy with MTRS_SKIP_SANITIZE=1); about a minute
+# instrumented copy with MTRS_SKIP_SANITIZE=1); about 3 minutes
 if [ "${MTRS_SKIP_SANITIZE:-0}" != 1 ]; then
   mtrs_log "checks: the suite on a build with -fsanitize=undefined (scripts/sanitize.sh)"
   mtrs_cluster_stop
