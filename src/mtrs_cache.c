@@ -493,7 +493,7 @@ active_row(Relation rel, const char *name, SysScanDesc *scan)
 /*
  * Drop the cached models of registry rows that are no longer active (a
  * model dropped or deactivated, a version replaced, the scratch models of
- * a finished mtrs_retrain) but the entry keep.  Run when a model is loaded,
+ * a finished mtrs_retrain), except keep.  Run when a model is loaded,
  * which is rare and costs far more than one index probe per entry: without
  * it, the models of names this backend never looks up again would stay.
  */
