@@ -995,7 +995,7 @@ COMMENT ON FUNCTION @extschema@.mtrs_evaluate(text, regclass, integer, text, tex
 /* mtrs_report: '>' escaped in the legend too; no temporary table (it runs in a read-only transaction) */
 CREATE OR REPLACE FUNCTION @extschema@.mtrs_report(name text, versions integer DEFAULT 2)
 RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1200,7 +1200,7 @@ CREATE OR REPLACE FUNCTION @extschema@.mtrs_intent_report(
 	model text, holdout regclass, text_col text DEFAULT 'text', label_col text DEFAULT 'label')
 RETURNS TABLE(intent text, support bigint, predicted bigint, correct bigint,
               "precision" float8, recall float8, f1 float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN

@@ -916,7 +916,7 @@ CREATE FUNCTION @extschema@.mtrs_intent_report(
 	model text, holdout regclass, text_col text DEFAULT 'text', label_col text DEFAULT 'label')
 RETURNS TABLE(intent text, support bigint, predicted bigint, correct bigint,
               "precision" float8, recall float8, f1 float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -1475,7 +1475,7 @@ COMMENT ON PROCEDURE @extschema@.mtrs_retrain(text, jsonb, real, real, jsonb, in
 
 CREATE FUNCTION @extschema@.mtrs_report(name text, versions integer DEFAULT 2)
 RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
