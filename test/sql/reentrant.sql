@@ -14,7 +14,7 @@ SELECT u AS user_id, (u % 3) * 10 + (u + g) % 7 AS item_id, 'view'::text AS even
 CREATE VIEW ev AS SELECT * FROM ev_rows;
 SELECT mtrs_train('r', 'ev', options => '{"dim": 8, "iterations": 5}') > 0 AS trained;
 -- user 7 gets a row newer than the model: every serving call folds it in
-INSERT INTO ev_rows VALUES (7, 25, 'view', now() + interval '1 minute');
+INSERT INTO ev_rows VALUES (7, 25, 'view', now() + interval '1 day');
 
 -- what the calls give when nothing reloads the model
 CREATE TEMP TABLE expected AS

@@ -12,8 +12,8 @@ SELECT u AS user_id, (u % 3) * 10 + (u + g) % 7 AS item_id, 'view'::text AS even
 CREATE VIEW src AS SELECT * FROM src_rows;
 SELECT mtrs_train('s', 'src', options => '{"dim": 8, "iterations": 5}') > 0 AS trained;
 -- user 7 and the new user 900 get rows newer than the model
-INSERT INTO src_rows VALUES (7, 25, 'view', now() + interval '1 minute'),
-                            (900, 12, 'view', now() + interval '1 minute');
+INSERT INTO src_rows VALUES (7, 25, 'view', now() + interval '1 day'),
+                            (900, 12, 'view', now() + interval '1 day');
 CREATE TABLE folded AS
 SELECT user_id, array_agg(item_id ORDER BY rank) AS items
   FROM (VALUES (7), (900)) u(user_id), mtrs_recommend(user_id, 5, model => 's') r GROUP BY user_id;
@@ -53,7 +53,7 @@ SELECT array_agg(item_id ORDER BY rank) = (SELECT items FROM folded WHERE user_i
 
 -- a new user whose only rows are on items the model does not know is served like a user
 -- without rows (the popular items), not from a zero vector (items in id order, score 0)
-INSERT INTO src_rows VALUES (901, 99999, 'view', now() + interval '1 minute');
+INSERT INTO src_rows VALUES (901, 99999, 'view', now() + interval '1 day');
 SELECT (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(901, 5, model => 's'))
      = (SELECT array_agg(item_id ORDER BY rank) FROM mtrs_recommend(902, 5, model => 's')) AS served_as_unknown,
        (SELECT min(score) > 0 FROM mtrs_recommend(901, 5, model => 's')) AS scored,
@@ -132,7 +132,7 @@ SELECT count(*) > 0 AS owner_ran_own_view, bool_and(reader = 'regress_mtrs_src_r
 -- caller's search_path for a domain column is not called
 CREATE TABLE src_dom AS SELECT user_id::src_id AS user_id, item_id, event, ts FROM src_rows;
 SELECT mtrs_train('dom', 'src_dom', options => '{"dim": 8, "iterations": 5}') > 0 AS trained;
-INSERT INTO src_dom VALUES (7, 25, 'view', now() + interval '1 minute');
+INSERT INTO src_dom VALUES (7, 25, 'view', now() + interval '1 day');
 TRUNCATE src_log;
 CREATE FUNCTION src_eq(a src_id, b bigint) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
