@@ -61,11 +61,6 @@ SELECT abs((SELECT avg(coalesce(f1, 0)) FROM mtrs_intent_report('talk', 'utt_tes
            (SELECT value FROM mtrs_evaluate('talk', 'utt_test', text_col => 'text', label_col => 'label', store => false)
              WHERE metric = 'macro_f1')) < 1e-12 AS macro_f1_is_the_mean;
 SELECT * FROM mtrs_intent_report('talk', 'utt_test', text_col => NULL);
--- the arrays keep their collation: under a case-insensitive one, Buy is buy
-CREATE COLLATION ci_icu (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
-CREATE TABLE ci_preds (gold text[] COLLATE ci_icu, pred text[] COLLATE ci_icu);
-INSERT INTO ci_preds VALUES ('{Buy}', '{buy}'), ('{return}', '{RETURN}');
-SELECT intent, support, predicted, correct, f1 FROM mtrs_intent_f1('ci_preds');
 -- an utterance table in the columns mtrs_train reads by default needs no column names
 SELECT (SELECT array_agg(value ORDER BY metric) FROM mtrs_evaluate('talk', 'utt_test', store => false)) =
        (SELECT array_agg(value ORDER BY metric)
@@ -77,9 +72,9 @@ SELECT * FROM mtrs_evaluate('m', 'utt_test');
 -- (also with the largest k: no rows to rank means no work, not 2^31 discounts)
 CREATE TABLE no_users AS SELECT NULL::bigint AS user_id, i::bigint AS item_id FROM generate_series(1, 240) i;
 ANALYZE no_users;
-SET statement_timeout = '20s';
+SET temp_file_limit = '64MB';
 SELECT * FROM mtrs_evaluate('m', 'no_users', 2147483647, store => false);
-RESET statement_timeout;
+RESET temp_file_limit;
 SELECT metrics->>'holdout' AS holdout, metrics->'ranking' ? 'recall@5' AS still_stored FROM mtrs_model WHERE name = 'm';
 -- in a read-only transaction (as on a hot standby; scripts/test.sh runs a real one):
 -- evaluation without storing, the per-intent report and the training report run, with the
@@ -114,5 +109,4 @@ SELECT * FROM mtrs_evaluate('m', 'test_rows', 0);
 SELECT * FROM mtrs_evaluate('m', 'test_rows', event_col => 'nope');
 SELECT * FROM mtrs_evaluate('missing', 'test_rows');
 DROP EXTENSION mtrs;
-DROP TABLE ev, split, ev_result, utt, utt_test, fixed_preds, ci_preds, no_users CASCADE;
-DROP COLLATION ci_icu;
+DROP TABLE ev, split, ev_result, utt, utt_test, fixed_preds, no_users CASCADE;
