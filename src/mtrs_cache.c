@@ -490,6 +490,18 @@ active_row(Relation rel, const char *name, SysScanDesc *scan)
 	return NULL;
 }
 
+/* Whether entry holds the model of this registry row (the same id, xmin and ctid) */
+static bool
+entry_holds_row(CacheEntry *entry, Relation rel, HeapTuple tuple)
+{
+	bool		isnull;
+
+	return entry->model != NULL &&
+		DatumGetInt64(heap_getattr(tuple, registry.att_id, RelationGetDescr(rel), &isnull)) == entry->id &&
+		TransactionIdEquals(HeapTupleHeaderGetXmin(tuple->t_data), entry->xmin) &&
+		ItemPointerEquals(&tuple->t_self, &entry->tid);
+}
+
 /*
  * Drop the cached models of registry rows that are no longer active (a
  * model dropped or deactivated, a version replaced, the scratch models of
@@ -508,16 +520,12 @@ sweep_stale_entries(Relation rel, const CacheEntry *keep)
 	{
 		SysScanDesc scan;
 		HeapTuple	tuple;
-		bool		current,
-					isnull;
+		bool		current;
 
 		if (entry == keep || entry->key.registry != RelationGetRelid(rel))
 			continue;
 		tuple = active_row(rel, entry->key.name, &scan);
-		current = tuple != NULL &&
-			DatumGetInt64(heap_getattr(tuple, registry.att_id, RelationGetDescr(rel), &isnull)) == entry->id &&
-			TransactionIdEquals(HeapTupleHeaderGetXmin(tuple->t_data), entry->xmin) &&
-			ItemPointerEquals(&tuple->t_self, &entry->tid);
+		current = tuple != NULL && entry_holds_row(entry, rel, tuple);
 		systable_endscan(scan);
 		/* dynahash allows removing the entry just returned during a sequential scan */
 		if (!current)
@@ -670,11 +678,7 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 	Relation	rel;
 	SysScanDesc scan;
 	HeapTuple	tuple;
-	bool		found,
-				isnull;
-	int64		id;
-	TransactionId xmin;
-	ItemPointerData tid;
+	bool		found;
 
 	free_retired_models();
 	(void) locate_registry(MtrsExtensionSchema(fcinfo), false);
@@ -706,10 +710,6 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 		}
 		report_missing_model(rel, name);
 	}
-	id = DatumGetInt64(heap_getattr(tuple, registry.att_id, RelationGetDescr(rel), &isnull));
-	xmin = HeapTupleHeaderGetXmin(tuple->t_data);
-	tid = tuple->t_self;
-
 	if (model_cache == NULL)
 		init_cache();
 	memset(&key, 0, sizeof(key));
@@ -718,11 +718,12 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 	entry = hash_search(model_cache, &key, HASH_ENTER, &found);
 	if (!found)
 		entry->model = NULL;
-	if (entry->model != NULL && entry->id == id && TransactionIdEquals(entry->xmin, xmin) &&
-		ItemPointerEquals(&entry->tid, &tid))
+	if (entry_holds_row(entry, rel, tuple))
 		stat_hits++;
 	else
 	{
+		bool		isnull;
+		int64		id = DatumGetInt64(heap_getattr(tuple, registry.att_id, RelationGetDescr(rel), &isnull));
 		MtrsModel  *m = load_model(rel, tuple, name, id);
 
 		MemoryContextSetParent(m->context, CacheMemoryContext);
@@ -731,8 +732,8 @@ cache_lookup(FunctionCallInfo fcinfo, const char *name, bool missing_ok)
 		cache_generation++;
 		entry->model = m;
 		entry->id = id;
-		entry->xmin = xmin;
-		entry->tid = tid;
+		entry->xmin = HeapTupleHeaderGetXmin(tuple->t_data);
+		entry->tid = tuple->t_self;
 		sweep_stale_entries(rel, entry);
 	}
 	systable_endscan(scan);
